@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dm-clone: out-of-tree device-mapper clone target.
+#
+#   make                 build ./dm-clone.ko for the running kernel (or KDIR=...)
+#   make install         install the module and run depmod
+#   make check           build for every test kernel, boot them under qemu, run tests
+#   make demo            show a clone of a slow golden image working in a VM
+#   make clean
+
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+PWD := $(CURDIR)
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(PWD) modules
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
+	depmod -a $(KVER)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null || \
+		rm -rf *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers .tmp_versions
+	rm -rf build
+
+check:
+	./tests/check
+
+demo:
+	./tests/demo
+
+.PHONY: all modules install clean check demo
