@@ -1,0 +1,938 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cverify: writes and checks self-describing 4 KiB blocks, so a test always
+ * knows what every block of a device should hold.
+ *
+ * Every block written starts with a 32-byte header (magic, generation, block
+ * number, seed, check word) followed by bytes derived from those values.  A
+ * block read back therefore tells which write it came from.  A MAP file holds
+ * the expected generation of every block: 0 is the "fill" pattern (what a
+ * source device is given), 1.. are later writes; two special values mean
+ * "anything" (e.g. a discarded block) and "zeros".
+ *
+ * The crash verbs keep their state on a journal device instead of a MAP file
+ * (see crashwrite below), so a second boot can check what the first one left.
+ *
+ * It also reads and patches dm-clone metadata (the "meta*" verbs).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BS		4096
+#define HDR_MAGIC	0x31425643u	/* "CVB1" */
+#define MAP_MAGIC	"CVMAP01"
+#define GEN_ANY		0xffffffffu
+#define GEN_ZERO	0xfffffffeu
+#define CHUNK		256		/* blocks per I/O when filling/verifying */
+#define MAX_REPORT	10
+
+static const char *prog = "cverify";
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* ---- block content -------------------------------------------------- */
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t block_key(uint64_t seed, uint64_t blk, uint32_t gen)
+{
+	return mix64(mix64(seed ^ mix64(blk)) + gen);
+}
+
+struct blkhdr {
+	uint32_t magic;
+	uint32_t gen;
+	uint64_t blk;
+	uint64_t seed;
+	uint64_t check;
+};
+
+static void make_block(uint8_t *buf, uint64_t seed, uint64_t blk, uint32_t gen)
+{
+	struct blkhdr h = { HDR_MAGIC, gen, blk, seed, block_key(seed, blk, gen) };
+	uint64_t s = h.check, *p = (uint64_t *)buf;
+
+	memcpy(buf, &h, sizeof(h));
+	for (size_t i = sizeof(h) / 8; i < BS / 8; i++) {
+		s += 0x9e3779b97f4a7c15ull;
+		p[i] = mix64(s);
+	}
+}
+
+static int is_zero(const uint8_t *buf)
+{
+	for (size_t i = 0; i < BS; i++)
+		if (buf[i])
+			return 0;
+	return 1;
+}
+
+/* Describe what a block holds, for error messages. */
+static void describe(const uint8_t *buf, char *out, size_t len)
+{
+	struct blkhdr h;
+	uint8_t ref[BS] __attribute__((aligned(8)));
+
+	memcpy(&h, buf, sizeof(h));
+	if (is_zero(buf)) {
+		snprintf(out, len, "zeros");
+	} else if (h.magic == HDR_MAGIC) {
+		make_block(ref, h.seed, h.blk, h.gen);
+		snprintf(out, len, "gen %" PRIu32 " of block %" PRIu64 " seed %" PRIu64 "%s",
+			 h.gen, h.blk, h.seed, memcmp(ref, buf, BS) ? " (body damaged)" : "");
+	} else {
+		snprintf(out, len, "foreign data (%02x %02x %02x %02x ...)",
+			 buf[0], buf[1], buf[2], buf[3]);
+	}
+}
+
+static void gen_name(uint32_t gen, char *out, size_t len)
+{
+	if (gen == GEN_ZERO)
+		snprintf(out, len, "zeros");
+	else
+		snprintf(out, len, "gen %" PRIu32, gen);
+}
+
+/* ---- devices -------------------------------------------------------- */
+
+static int open_dev(const char *path, int flags)
+{
+	int fd = open(path, flags | O_DIRECT);
+
+	if (fd < 0 && errno == EINVAL)	/* tmpfs and friends */
+		fd = open(path, flags);
+	if (fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static uint64_t dev_blocks(int fd, const char *path)
+{
+	struct stat st;
+	uint64_t bytes;
+
+	if (fstat(fd, &st))
+		die("stat %s: %s", path, strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &bytes))
+			die("BLKGETSIZE64 %s: %s", path, strerror(errno));
+	} else {
+		bytes = st.st_size;
+	}
+	return bytes / BS;
+}
+
+static void *xalloc(size_t n)
+{
+	void *p;
+
+	if (posix_memalign(&p, BS, n))
+		die("out of memory");
+	memset(p, 0, n);
+	return p;
+}
+
+static void pwrite_all(int fd, const void *buf, size_t n, uint64_t off, const char *what)
+{
+	ssize_t r = pwrite(fd, buf, n, off);
+
+	if (r != (ssize_t)n)
+		die("write %s at byte %" PRIu64 ": %s", what, off,
+		    r < 0 ? strerror(errno) : "short write");
+}
+
+static void pread_all(int fd, void *buf, size_t n, uint64_t off, const char *what)
+{
+	ssize_t r = pread(fd, buf, n, off);
+
+	if (r != (ssize_t)n)
+		die("read %s at byte %" PRIu64 ": %s", what, off,
+		    r < 0 ? strerror(errno) : "short read");
+}
+
+static void sync_dev(int fd, const char *what)
+{
+	if (fsync(fd))
+		die("fsync %s: %s", what, strerror(errno));
+}
+
+/* ---- MAP file --------------------------------------------------------- */
+
+struct map {
+	char magic[8];
+	uint64_t seed;
+	uint64_t nblocks;
+	uint32_t next_gen;
+	uint32_t pad;
+	uint32_t *gen;
+};
+
+static void map_save(const struct map *m, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		die("create %s: %s", path, strerror(errno));
+	if (fwrite(m, offsetof(struct map, gen), 1, f) != 1 ||
+	    fwrite(m->gen, sizeof(uint32_t), m->nblocks, f) != m->nblocks || fclose(f))
+		die("write %s failed", path);
+}
+
+static void map_load(struct map *m, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		die("open %s: %s", path, strerror(errno));
+	if (fread(m, offsetof(struct map, gen), 1, f) != 1 || memcmp(m->magic, MAP_MAGIC, 8))
+		die("%s is not a map file", path);
+	m->gen = calloc(m->nblocks, sizeof(uint32_t));
+	if (!m->gen || fread(m->gen, sizeof(uint32_t), m->nblocks, f) != m->nblocks)
+		die("%s: truncated map", path);
+	fclose(f);
+}
+
+static void map_new(struct map *m, uint64_t seed, uint64_t nblocks)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->magic, MAP_MAGIC, 8);
+	m->seed = seed;
+	m->nblocks = nblocks;
+	m->next_gen = 1;
+	m->gen = calloc(nblocks ? nblocks : 1, sizeof(uint32_t));
+	if (!m->gen)
+		die("out of memory");
+}
+
+/* ---- option parsing --------------------------------------------------- */
+
+static uint64_t num(const char *s)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end)
+		die("bad number '%s'", s);
+	return v;
+}
+
+/* "A:B" -> [A, B); "A:" -> [A, limit) */
+static void parse_range(const char *s, uint64_t limit, uint64_t *a, uint64_t *b)
+{
+	const char *c = strchr(s, ':');
+	char tmp[64];
+
+	if (!c || (size_t)(c - s) >= sizeof(tmp))
+		die("bad range '%s' (want FIRST:END in 4 KiB blocks)", s);
+	memcpy(tmp, s, c - s);
+	tmp[c - s] = 0;
+	*a = num(tmp);
+	*b = c[1] ? num(c + 1) : limit;
+	if (*a >= *b || *b > limit)
+		die("range %s outside 0:%" PRIu64, s, limit);
+}
+
+/* ---- fill / mkmap / mark ------------------------------------------------ */
+
+/* fill DEV MAP SEED [BLOCKS]: gen-0 pattern on the first BLOCKS blocks. */
+static int cmd_fill(int argc, char **argv)
+{
+	struct map m;
+	int fd;
+	uint64_t n, i, j;
+	uint8_t *buf;
+
+	if (argc < 3 || argc > 4)
+		die("usage: fill DEV MAP SEED [BLOCKS]");
+	fd = open_dev(argv[0], O_RDWR);
+	n = argc == 4 ? num(argv[3]) : dev_blocks(fd, argv[0]);
+	map_new(&m, num(argv[2]), n);
+	buf = xalloc(CHUNK * BS);
+	for (i = 0; i < n; i += CHUNK) {
+		uint64_t c = n - i < CHUNK ? n - i : CHUNK;
+
+		for (j = 0; j < c; j++)
+			make_block(buf + j * BS, m.seed, i + j, 0);
+		pwrite_all(fd, buf, c * BS, i * BS, argv[0]);
+	}
+	sync_dev(fd, argv[0]);
+	close(fd);
+	map_save(&m, argv[1]);
+	printf("fill %s: %" PRIu64 " blocks, seed %" PRIu64 "\n", argv[0], n, m.seed);
+	return 0;
+}
+
+/* mkmap MAP SEED BLOCKS: a map saying "all blocks hold the fill pattern". */
+static int cmd_mkmap(int argc, char **argv)
+{
+	struct map m;
+
+	if (argc != 3)
+		die("usage: mkmap MAP SEED BLOCKS");
+	map_new(&m, num(argv[1]), num(argv[2]));
+	map_save(&m, argv[0]);
+	return 0;
+}
+
+/* mark MAP FIRST:END any|zero|GEN */
+static int cmd_mark(int argc, char **argv)
+{
+	struct map m;
+	uint64_t a, b, i;
+	uint32_t g;
+
+	if (argc != 3)
+		die("usage: mark MAP FIRST:END any|zero|GEN");
+	map_load(&m, argv[0]);
+	parse_range(argv[1], m.nblocks, &a, &b);
+	if (!strcmp(argv[2], "any"))
+		g = GEN_ANY;
+	else if (!strcmp(argv[2], "zero"))
+		g = GEN_ZERO;
+	else
+		g = num(argv[2]);
+	for (i = a; i < b; i++)
+		m.gen[i] = g;
+	map_save(&m, argv[0]);
+	return 0;
+}
+
+/* ---- write ------------------------------------------------------------ */
+
+/*
+ * write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED]
+ * Each write of BLOCKS blocks gets a new generation; the map is saved at the
+ * end, also after an error (the blocks of the failed write become "any").
+ */
+static int cmd_write(int argc, char **argv)
+{
+	struct map m;
+	uint64_t count = 1000, a = 0, b = 0, bpw = 1, every = 0, seed = 0, rng;
+	int align = 0, seq = 0, have_range = 0, have_seed = 0, opt, fd, ret = 0;
+	const char *range = NULL;
+	uint8_t *buf;
+	uint64_t done, pos = 0, slots;
+
+	if (argc < 2)
+		die("usage: write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED]");
+	optind = 3;	/* getopt counts argv[0] as the program */
+	argv -= 1;
+	argc += 1;
+	while ((opt = getopt(argc, argv, "n:r:b:aSf:s:")) != -1) {
+		switch (opt) {
+		case 'n': count = num(optarg); break;
+		case 'r': range = optarg; have_range = 1; break;
+		case 'b': bpw = num(optarg); break;
+		case 'a': align = 1; break;
+		case 'S': seq = 1; break;
+		case 'f': every = num(optarg); break;
+		case 's': seed = num(optarg); have_seed = 1; break;
+		default: die("bad option");
+		}
+	}
+	if (optind != argc)
+		die("unexpected argument '%s'", argv[optind]);
+	map_load(&m, argv[2]);
+	b = m.nblocks;
+	if (have_range)
+		parse_range(range, m.nblocks, &a, &b);
+	if (!bpw || bpw > b - a)
+		die("-b %" PRIu64 " does not fit the range", bpw);
+	if (align && (a % bpw || (b - a) % bpw))
+		die("-a: range must be a multiple of -b");
+	rng = have_seed ? seed : m.seed ^ mix64(m.next_gen);
+	fd = open_dev(argv[1], O_RDWR);
+	if (dev_blocks(fd, argv[1]) < b)
+		die("%s is smaller than the range", argv[1]);
+	buf = xalloc(bpw * BS);
+	slots = align ? (b - a) / bpw : b - a - bpw + 1;
+	for (done = 0; done < count; done++) {
+		uint64_t start, i;
+		uint32_t g = m.next_gen++;
+		ssize_t r;
+
+		if (seq) {
+			start = a + pos;
+			pos = pos + bpw + bpw > b - a ? 0 : pos + bpw;
+		} else {
+			rng = mix64(rng);
+			start = a + (rng % slots) * (align ? bpw : 1);
+		}
+		for (i = 0; i < bpw; i++)
+			make_block(buf + i * BS, m.seed, start + i, g);
+		r = pwrite(fd, buf, bpw * BS, start * BS);
+		if (r != (ssize_t)(bpw * BS)) {
+			fprintf(stderr, "%s: write %" PRIu64 " of %" PRIu64 " (blocks %" PRIu64
+				"+%" PRIu64 ") failed: %s\n", prog, done + 1, count, start, bpw,
+				r < 0 ? strerror(errno) : "short write");
+			for (i = 0; i < bpw; i++)
+				m.gen[start + i] = GEN_ANY;
+			ret = 1;
+			break;
+		}
+		for (i = 0; i < bpw; i++)
+			m.gen[start + i] = g;
+		if (every && (done + 1) % every == 0 && fsync(fd)) {
+			fprintf(stderr, "%s: fsync after write %" PRIu64 " failed: %s\n",
+				prog, done + 1, strerror(errno));
+			ret = 1;
+			done++;
+			break;
+		}
+	}
+	if (!ret && every && fsync(fd)) {
+		fprintf(stderr, "%s: final fsync failed: %s\n", prog, strerror(errno));
+		ret = 1;
+	}
+	close(fd);
+	map_save(&m, argv[2]);
+	printf("write %s: %" PRIu64 " writes of %" PRIu64 " block(s) in %" PRIu64 ":%" PRIu64
+	       "%s\n", argv[1], done, bpw, a, b, ret ? " (stopped on error)" : "");
+	return ret;
+}
+
+/* ---- verify ----------------------------------------------------------- */
+
+/* Checks blocks [a, b) of fd against expected(); returns the mismatch count. */
+typedef int (*expect_fn)(void *ctx, uint64_t blk, const uint8_t *found, char *why, size_t len);
+
+static uint64_t scan(int fd, const char *path, uint64_t a, uint64_t b, expect_fn fn, void *ctx)
+{
+	uint8_t *buf = xalloc(CHUNK * BS);
+	uint64_t i, j, bad = 0;
+	char why[160], what[160];
+
+	for (i = a; i < b; i += CHUNK) {
+		uint64_t c = b - i < CHUNK ? b - i : CHUNK;
+
+		pread_all(fd, buf, c * BS, i * BS, path);
+		for (j = 0; j < c; j++) {
+			if (fn(ctx, i + j, buf + j * BS, why, sizeof(why)))
+				continue;
+			if (bad++ < MAX_REPORT) {
+				describe(buf + j * BS, what, sizeof(what));
+				printf("MISMATCH block %" PRIu64 " (byte %" PRIu64 "): expected %s, found %s\n",
+				       i + j, (i + j) * BS, why, what);
+			}
+		}
+	}
+	free(buf);
+	return bad;
+}
+
+struct map_ctx {
+	struct map *m;
+	uint8_t *ref;
+	uint64_t skipped;
+};
+
+static int expect_map(void *ctx, uint64_t blk, const uint8_t *found, char *why, size_t len)
+{
+	struct map_ctx *c = ctx;
+	uint32_t g = c->m->gen[blk];
+
+	if (g == GEN_ANY) {
+		c->skipped++;
+		return 1;
+	}
+	gen_name(g, why, len);
+	if (g == GEN_ZERO)
+		return is_zero(found);
+	make_block(c->ref, c->m->seed, blk, g);
+	return !memcmp(c->ref, found, BS);
+}
+
+/* verify DEV MAP [-r FIRST:END] */
+static int cmd_verify(int argc, char **argv)
+{
+	struct map m;
+	struct map_ctx c = { &m, NULL, 0 };
+	uint64_t a = 0, b, bad;
+	int fd;
+
+	if (argc != 2 && !(argc == 4 && !strcmp(argv[2], "-r")))
+		die("usage: verify DEV MAP [-r FIRST:END]");
+	map_load(&m, argv[1]);
+	b = m.nblocks;
+	if (argc == 4)
+		parse_range(argv[3], m.nblocks, &a, &b);
+	fd = open_dev(argv[0], O_RDONLY);
+	if (dev_blocks(fd, argv[0]) < b)
+		die("%s has fewer than %" PRIu64 " blocks", argv[0], b);
+	c.ref = xalloc(BS);
+	bad = scan(fd, argv[0], a, b, expect_map, &c);
+	close(fd);
+	if (bad > MAX_REPORT)
+		printf("... %" PRIu64 " more mismatches\n", bad - MAX_REPORT);
+	printf("verify %s: blocks %" PRIu64 ":%" PRIu64 ", %" PRIu64 " checked, %" PRIu64
+	       " not checked (any), %" PRIu64 " mismatches\n", argv[0], a, b,
+	       b - a - c.skipped, c.skipped, bad);
+	return bad ? 1 : 0;
+}
+
+/* ---- crash: writes with a durable journal -------------------------------- */
+
+/*
+ * crashwrite DEV JDEV[@BYTEOFF] SEED [-r FIRST:END] [-k PER_BATCH] [-n BATCHES] [-j THREADS]
+ *
+ * Batch b writes PER_BATCH distinct random blocks of [FIRST, END) (its write i
+ * gets generation 1 + b*PER_BATCH + i, spread over THREADS threads), then
+ * fsyncs DEV, then writes journal record b and fsyncs the journal.  The
+ * writes are a pure function of SEED and b, so crashcheck can replay them.
+ * Record b on disk therefore proves batch b is durable; batch b+1 may have
+ * been in flight; batch b+2 never started.
+ */
+#define J_MAGIC 0x314a5643u	/* "CVJ1" */
+#define R_MAGIC 0x524a5643u	/* "CVJR" */
+
+struct jhdr {
+	uint32_t magic, k;
+	uint64_t seed, first, end, nblocks, batches, check;
+};
+
+struct jrec {
+	uint32_t magic, pad;
+	uint64_t seed, batch, check;
+};
+
+static uint64_t jhdr_check(const struct jhdr *h)
+{
+	return mix64(h->magic ^ mix64(h->seed ^ mix64(h->first ^ mix64(h->end ^
+		     mix64(h->nblocks ^ mix64(h->batches ^ h->k))))));
+}
+
+static uint64_t jrec_check(const struct jrec *r)
+{
+	return mix64(r->magic ^ mix64(r->seed ^ mix64(r->batch)));
+}
+
+/* The blocks batch b writes: k distinct blocks of [first, end). */
+static void batch_blocks(const struct jhdr *h, uint64_t b, uint64_t *out, uint8_t *seen)
+{
+	uint64_t rng = mix64(h->seed ^ mix64(b + 12345)), i = 0, span = h->end - h->first;
+
+	while (i < h->k) {
+		uint64_t blk;
+
+		rng = mix64(rng);
+		blk = rng % span;
+		if (seen[blk])
+			continue;
+		seen[blk] = 1;
+		out[i++] = h->first + blk;
+	}
+	for (i = 0; i < h->k; i++)
+		seen[out[i] - h->first] = 0;
+}
+
+static int parse_jdev(const char *arg, char *path, size_t len, uint64_t *off)
+{
+	const char *at = strchr(arg, '@');
+
+	snprintf(path, len, "%.*s", at ? (int)(at - arg) : (int)strlen(arg), arg);
+	*off = at ? num(at + 1) : 0;
+	if (*off % BS)
+		die("journal offset must be a multiple of 4096");
+	return open_dev(path, O_RDWR);
+}
+
+struct wjob {
+	int fd;
+	const struct jhdr *h;
+	const uint64_t *blocks;
+	uint64_t batch;
+	unsigned int t, nthreads;
+};
+
+static void *write_part(void *arg)
+{
+	struct wjob *w = arg;
+	uint8_t *buf = xalloc(BS);
+
+	for (uint64_t i = w->t; i < w->h->k; i += w->nthreads) {
+		uint32_t g = 1 + w->batch * w->h->k + i;
+
+		make_block(buf, w->h->seed, w->blocks[i], g);
+		pwrite_all(w->fd, buf, BS, w->blocks[i] * BS, "data device");
+	}
+	free(buf);
+	return NULL;
+}
+
+static int cmd_crashwrite(int argc, char **argv)
+{
+	struct jhdr h = { .magic = J_MAGIC, .k = 16, .batches = UINT32_MAX };
+	struct jrec *rec = xalloc(BS);
+	uint64_t joff, *blocks;
+	unsigned int nthreads = 4, t;
+	const char *range = NULL;
+	char jpath[256];
+	uint8_t *seen;
+	int fd, jfd, opt;
+
+	if (argc < 3)
+		die("usage: crashwrite DEV JDEV[@OFF] SEED [-r FIRST:END] [-k PER_BATCH] [-n BATCHES] [-j THREADS]");
+	optind = 4;
+	argv -= 1;
+	argc += 1;
+	while ((opt = getopt(argc, argv, "r:k:n:j:")) != -1) {
+		switch (opt) {
+		case 'r': range = optarg; break;
+		case 'k': h.k = num(optarg); break;
+		case 'n': h.batches = num(optarg); break;
+		case 'j': nthreads = num(optarg); break;
+		default: die("bad option");
+		}
+	}
+	fd = open_dev(argv[1], O_RDWR);
+	jfd = parse_jdev(argv[2], jpath, sizeof(jpath), &joff);
+	h.seed = num(argv[3]);
+	h.nblocks = dev_blocks(fd, argv[1]);
+	h.first = 0;
+	h.end = h.nblocks;
+	if (range)
+		parse_range(range, h.nblocks, &h.first, &h.end);
+	if (!h.k || h.k > h.end - h.first || !nthreads || nthreads > 64)
+		die("bad -k or -j");
+	h.check = jhdr_check(&h);
+	if (dev_blocks(jfd, jpath) < joff / BS + 1 + h.batches && h.batches != UINT32_MAX)
+		die("journal device too small for %" PRIu64 " batches", h.batches);
+
+	/* A fresh journal: header first, the old record 0 wiped. */
+	memset(rec, 0, BS);
+	pwrite_all(jfd, rec, BS, joff + BS, "journal");
+	memcpy(rec, &h, sizeof(h));
+	pwrite_all(jfd, rec, BS, joff, "journal");
+	sync_dev(jfd, "journal");
+
+	blocks = calloc(h.k, sizeof(*blocks));
+	seen = calloc(h.end - h.first, 1);
+	if (!blocks || !seen)
+		die("out of memory");
+	for (uint64_t b = 0; b < h.batches; b++) {
+		pthread_t tid[64];
+		struct wjob jobs[64];
+
+		batch_blocks(&h, b, blocks, seen);
+		for (t = 0; t < nthreads; t++) {
+			jobs[t] = (struct wjob){ fd, &h, blocks, b, t, nthreads };
+			if (pthread_create(&tid[t], NULL, write_part, &jobs[t]))
+				die("pthread_create failed");
+		}
+		for (t = 0; t < nthreads; t++)
+			pthread_join(tid[t], NULL);
+		sync_dev(fd, argv[1]);
+
+		memset(rec, 0, BS);
+		*rec = (struct jrec){ R_MAGIC, 0, h.seed, b, 0 };
+		rec->check = jrec_check(rec);
+		pwrite_all(jfd, rec, BS, joff + (b + 1) * BS, "journal");
+		/* the next record slot must not hold a stale record of an old run */
+		if (b + 2 < dev_blocks(jfd, jpath) - joff / BS) {
+			uint8_t *z = xalloc(BS);
+
+			pwrite_all(jfd, z, BS, joff + (b + 2) * BS, "journal");
+			free(z);
+		}
+		sync_dev(jfd, "journal");
+	}
+	printf("crashwrite: %" PRIu64 " batches of %" PRIu32 " writes done\n", h.batches, h.k);
+	return 0;
+}
+
+struct crash_ctx {
+	uint32_t *gen;		/* durable generation of each block */
+	uint32_t *inflight;	/* generation batch L+1 wrote, or 0 */
+	uint64_t seed, first, end, new_seen, old_seen;
+	uint8_t *ref;
+};
+
+static int expect_crash(void *ctx, uint64_t blk, const uint8_t *found, char *why, size_t len)
+{
+	struct crash_ctx *c = ctx;
+	uint32_t g = blk >= c->first && blk < c->end ? c->gen[blk - c->first] : 0;
+	uint32_t f = blk >= c->first && blk < c->end ? c->inflight[blk - c->first] : 0;
+
+	make_block(c->ref, c->seed, blk, g);
+	if (!memcmp(c->ref, found, BS)) {
+		c->old_seen += f != 0;
+		return 1;
+	}
+	if (f) {
+		make_block(c->ref, c->seed, blk, f);
+		if (!memcmp(c->ref, found, BS)) {
+			c->new_seen++;
+			return 1;
+		}
+		snprintf(why, len, "gen %" PRIu32 " (durable) or gen %" PRIu32 " (in flight)", g, f);
+	} else {
+		snprintf(why, len, "gen %" PRIu32 " (durable)", g);
+	}
+	return 0;
+}
+
+/* crashcheck DEV JDEV[@OFF]: every block holds its durable or in-flight content. */
+static int cmd_crashcheck(int argc, char **argv)
+{
+	struct jhdr h;
+	struct jrec r;
+	struct crash_ctx c;
+	uint8_t *buf = xalloc(BS), *seen;
+	uint64_t joff, b, i, span, *blocks, bad;
+	char jpath[256];
+	int fd, jfd;
+
+	if (argc != 2)
+		die("usage: crashcheck DEV JDEV[@OFF]");
+	fd = open_dev(argv[0], O_RDONLY);
+	jfd = parse_jdev(argv[1], jpath, sizeof(jpath), &joff);
+	pread_all(jfd, buf, BS, joff, "journal");
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != J_MAGIC || h.check != jhdr_check(&h))
+		die("no crashwrite journal on %s", argv[1]);
+	if (dev_blocks(fd, argv[0]) < h.nblocks)
+		die("%s is smaller than when written", argv[0]);
+
+	span = h.end - h.first;
+	c = (struct crash_ctx){ calloc(span, 4), calloc(span, 4), h.seed, h.first, h.end, 0, 0, xalloc(BS) };
+	blocks = calloc(h.k, sizeof(*blocks));
+	seen = calloc(span, 1);
+	if (!c.gen || !c.inflight || !blocks || !seen)
+		die("out of memory");
+	/* Replay every batch with a valid record: those are durable. */
+	for (b = 0; b < h.batches; b++) {
+		pread_all(jfd, buf, BS, joff + (b + 1) * BS, "journal");
+		memcpy(&r, buf, sizeof(r));
+		if (r.magic != R_MAGIC || r.seed != h.seed || r.batch != b || r.check != jrec_check(&r))
+			break;
+		batch_blocks(&h, b, blocks, seen);
+		for (i = 0; i < h.k; i++)
+			c.gen[blocks[i] - h.first] = 1 + b * h.k + i;
+	}
+	printf("crashcheck: %" PRIu64 " batches of %" PRIu32 " writes durable (journal)\n", b, h.k);
+	if (b < h.batches) {
+		batch_blocks(&h, b, blocks, seen);
+		for (i = 0; i < h.k; i++)
+			c.inflight[blocks[i] - h.first] = 1 + b * h.k + i;
+	}
+	bad = scan(fd, argv[0], 0, h.nblocks, expect_crash, &c);
+	if (bad > MAX_REPORT)
+		printf("... %" PRIu64 " more mismatches\n", bad - MAX_REPORT);
+	printf("crashcheck %s: %" PRIu64 " blocks, batch %" PRIu64 " (maybe in flight): %" PRIu64
+	       " blocks new, %" PRIu64 " old; %" PRIu64 " mismatches\n", argv[0], h.nblocks, b,
+	       c.new_seen, c.old_seen, bad);
+	printf("durable_batches=%" PRIu64 "\n", b);
+	return bad ? 1 : 0;
+}
+
+/* ---- dm-clone metadata ------------------------------------------------- */
+
+#define KIND_SUPR	0x52505553u
+#define KIND_BMAP	0x50414d42u
+#define BITS_PER_BLOCK	32512u
+
+static uint32_t crc32c(const uint8_t *p, size_t n)
+{
+	static uint32_t table[256];
+	uint32_t crc = ~0u;
+
+	if (!table[1])
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+			table[i] = c;
+		}
+	while (n--)
+		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static uint32_t le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t le64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static int block_ok(const uint8_t *b, uint32_t kind, uint64_t nr)
+{
+	return le32(b) == crc32c(b + 4, BS - 4) && le32(b + 4) == kind && le64(b + 8) == nr;
+}
+
+/*
+ * meta DEV: check and summarize dm-clone metadata.  Prints key=value lines
+ * (superblock fields, per-copy validity, hydrated region counts) and exits 1
+ * if any block is damaged (an all-zero bitmap block is valid: nothing
+ * hydrated).  The copies may differ; "hydrated" is the OR of both.
+ */
+static int cmd_meta(int argc, char **argv)
+{
+	uint8_t *sb = xalloc(BS), *blk = xalloc(BS), *b0 = xalloc(BS);
+	uint64_t nregions, n, start[2], i, hydrated[3] = { 0, 0, 0 }, invalid[2] = { 0, 0 };
+	uint64_t nonce, differ = 0;
+	int fd, s, valid[2], ret = 0;
+
+	if (argc != 1)
+		die("usage: meta DEV");
+	fd = open_dev(argv[0], O_RDONLY);
+	for (s = 1; s >= 0; s--) {	/* ends with copy 0 in sb when it is valid */
+		pread_all(fd, blk, BS, s * BS, argv[0]);
+		valid[s] = block_ok(blk, KIND_SUPR, s);
+		printf("sb%d=%s\n", s, valid[s] ? "valid" : "invalid");
+		if (valid[s])
+			memcpy(sb, blk, BS);
+	}
+	if (!valid[0] && !valid[1]) {
+		printf("error=no valid superblock\n");
+		return 1;
+	}
+	if (!valid[0] || !valid[1])
+		ret = 1;
+	if (memcmp(sb + 32, "dm-clone", 8))
+		printf("error=superblock name is not dm-clone\n"), ret = 1;
+	nregions = le64(sb + 56);
+	n = le64(sb + 64);
+	start[0] = le64(sb + 72);
+	start[1] = le64(sb + 80);
+	nonce = le64(sb + 16);
+	printf("version=%" PRIu32 "\nflags=%" PRIu32 "\nregion_size=%" PRIu64 "\nregions=%" PRIu64
+	       "\nbitmap_blocks=%" PRIu64 "\ncopy_a=%" PRIu64 "\ncopy_b=%" PRIu64
+	       "\nblock_size=%" PRIu32 "\nbits_per_block=%" PRIu32 "\nused_blocks=%" PRIu64 "\n",
+	       le32(sb + 40), le32(sb + 44), le64(sb + 48), nregions, n, start[0], start[1],
+	       le32(sb + 88), le32(sb + 92), 2 + 2 * n);
+	if (n != (nregions + BITS_PER_BLOCK - 1) / BITS_PER_BLOCK)
+		printf("error=bitmap block count does not fit the region count\n"), ret = 1;
+	for (i = 0; i < n; i++) {
+		int ok[2];
+
+		for (s = 0; s < 2; s++) {
+			pread_all(fd, s ? blk : b0, BS, (start[s] + i) * BS, argv[0]);
+			ok[s] = block_ok(s ? blk : b0, KIND_BMAP, start[s] + i) &&
+				le32((s ? blk : b0) + 24) == i && le32((s ? blk : b0) + 28) == (uint32_t)s;
+			if (!ok[s] && !is_zero(s ? blk : b0))
+				invalid[s]++;
+			if (!ok[s])
+				memset(s ? blk : b0, 0, BS);
+			else if (le64((s ? blk : b0) + 16) != nonce)
+				printf("note=bitmap block %" PRIu64 " copy %d has another nonce\n", i, s);
+		}
+		for (uint64_t bit = 0; bit < BITS_PER_BLOCK; bit++) {
+			uint64_t region = i * BITS_PER_BLOCK + bit;
+			int a = b0[32 + bit / 8] >> (bit % 8) & 1, bb = blk[32 + bit / 8] >> (bit % 8) & 1;
+
+			if (region >= nregions)
+				break;
+			hydrated[0] += a;
+			hydrated[1] += bb;
+			hydrated[2] += a | bb;
+			differ += (ok[0] && ok[1] && a != bb);
+		}
+	}
+	printf("invalid_a=%" PRIu64 "\ninvalid_b=%" PRIu64 "\nhydrated_a=%" PRIu64
+	       "\nhydrated_b=%" PRIu64 "\nhydrated=%" PRIu64 "\ncopies_differ=%" PRIu64 "\n",
+	       invalid[0], invalid[1], hydrated[0], hydrated[1], hydrated[2], differ);
+	if (invalid[0] || invalid[1])
+		ret = 1;
+	return ret;
+}
+
+/*
+ * metaset DEV BLOCK OFFSET SIZE VALUE: store a little-endian SIZE-byte
+ * (1, 4 or 8) VALUE at OFFSET of metadata block BLOCK and fix its checksum.
+ * metacrc DEV BLOCK: only fix the checksum.
+ */
+static int cmd_metaset(int argc, char **argv)
+{
+	uint8_t *b = xalloc(BS);
+	uint64_t blkno, off = 0, size = 0, val = 0;
+	int fd;
+
+	if (argc != 5 && argc != 2)
+		die("usage: metaset DEV BLOCK OFFSET SIZE VALUE | metacrc DEV BLOCK");
+	blkno = num(argv[1]);
+	if (argc == 5) {
+		off = num(argv[2]);
+		size = num(argv[3]);
+		val = num(argv[4]);
+		if ((size != 1 && size != 4 && size != 8) || off < 4 || off + size > BS)
+			die("bad offset/size");
+	}
+	fd = open_dev(argv[0], O_RDWR);
+	pread_all(fd, b, BS, blkno * BS, argv[0]);
+	if (argc == 5)
+		memcpy(b + off, &val, size);	/* x86: already little-endian */
+	val = crc32c(b + 4, BS - 4);
+	memcpy(b, &val, 4);
+	pwrite_all(fd, b, BS, blkno * BS, argv[0]);
+	sync_dev(fd, argv[0]);
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: %s VERB ARGS (blocks are 4 KiB; ranges are FIRST:END, END excluded)\n"
+		"  fill DEV MAP SEED [BLOCKS]     write the gen-0 pattern, create MAP\n"
+		"  mkmap MAP SEED BLOCKS          MAP of a device holding the gen-0 pattern\n"
+		"  mark MAP FIRST:END any|zero|GEN  set expectations by hand\n"
+		"  write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED]\n"
+		"                                 O_DIRECT writes of new generations (-a aligned,\n"
+		"                                 -S sequential, -f fsync every K), MAP updated\n"
+		"  verify DEV MAP [-r FIRST:END]  every block holds what MAP says\n"
+		"  crashwrite DEV JDEV[@OFF] SEED [-r FIRST:END] [-k PER_BATCH] [-n BATCHES] [-j THREADS]\n"
+		"  crashcheck DEV JDEV[@OFF]      after a crash: durable or in-flight content only\n"
+		"  meta DEV                       check and summarize dm-clone metadata\n"
+		"  metaset DEV BLOCK OFF SIZE VAL patch a metadata field, fix the checksum\n"
+		"  metacrc DEV BLOCK              fix a metadata block's checksum\n", prog);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct { const char *name; int (*fn)(int, char **); } verbs[] = {
+		{ "fill", cmd_fill }, { "mkmap", cmd_mkmap }, { "mark", cmd_mark },
+		{ "write", cmd_write }, { "verify", cmd_verify },
+		{ "crashwrite", cmd_crashwrite }, { "crashcheck", cmd_crashcheck },
+		{ "meta", cmd_meta }, { "metaset", cmd_metaset }, { "metacrc", cmd_metaset },
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		return usage();
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].fn(argc - 2, argv + 2);
+	return usage();
+}

@@ -1,0 +1,134 @@
+#!/bin/sh
+# Host self-test of cverify on regular files: every verb, and that damage is caught.
+#   selftest.sh CVERIFY WORKDIR
+set -u
+CV=$1
+W=$2
+rm -rf "$W"
+mkdir -p "$W"
+pass=0
+failed=0
+
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# expect STATUS DESCRIPTION CMD...: CMD must exit with STATUS
+expect() {
+	want=$1 what=$2
+	shift 2
+	"$@" >"$W/out" 2>&1
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$what"; else bad "$what (exit $got, want $want)"; cat "$W/out"; fi
+}
+# out_has TEXT: the last command printed TEXT
+out_has() {
+	if grep -q -- "$1" "$W/out"; then ok "output has '$1'"; else bad "output lacks '$1'"; cat "$W/out"; fi
+}
+
+D=$W/dev
+truncate -s 16M "$D"
+
+# fill, verify, writes, verify
+expect 0 "fill" "$CV" fill "$D" "$W/map" 7
+expect 0 "verify fresh fill" "$CV" verify "$D" "$W/map"
+out_has "4096 checked, 0 not checked (any), 0 mismatches"
+expect 0 "random writes" "$CV" write "$D" "$W/map" -n 500 -r 100:900 -f 50
+expect 0 "aligned 16-block writes" "$CV" write "$D" "$W/map" -n 20 -b 16 -a -r 1024:2048
+expect 0 "sequential 2-block writes" "$CV" write "$D" "$W/map" -n 30 -b 2 -S -r 3000:3100
+expect 0 "verify after writes" "$CV" verify "$D" "$W/map"
+expect 0 "verify a range" "$CV" verify "$D" "$W/map" -r 100:900
+cp "$W/map" "$W/map0"
+
+# a block that missed its last write is caught and described
+dd if="$D" of="$W/blk" bs=4096 skip=5 count=1 2>/dev/null
+dd if="$W/blk" of="$D" bs=4096 seek=3050 count=1 conv=notrunc 2>/dev/null
+expect 1 "misplaced block caught" "$CV" verify "$D" "$W/map"
+out_has "MISMATCH block 3050"
+out_has "found gen 0 of block 5 seed 7"
+dd if=/dev/zero of="$D" bs=4096 seek=3051 count=1 conv=notrunc 2>/dev/null
+expect 1 "zeroed block caught" "$CV" verify "$D" "$W/map"
+out_has "found zeros"
+printf 'x' | dd of="$D" bs=1 seek=$((3052 * 4096 + 100)) conv=notrunc 2>/dev/null
+expect 1 "one flipped byte caught" "$CV" verify "$D" "$W/map"
+out_has "body damaged"
+expect 0 "mark any" "$CV" mark "$W/map" 3050:3053 any
+expect 0 "damaged blocks marked any" "$CV" verify "$D" "$W/map"
+out_has "3 not checked (any)"
+dd if=/dev/zero of="$D" bs=4096 seek=4000 count=4 conv=notrunc 2>/dev/null
+expect 0 "mark zero" "$CV" mark "$W/map" 4000:4004 zero
+expect 0 "zeros expected" "$CV" verify "$D" "$W/map"
+expect 1 "zeros expected but data found" "$CV" verify "$D" "$W/map0" -r 4000:4004
+expect 0 "mkmap" "$CV" mkmap "$W/m2" 7 4096
+expect 1 "mkmap: gen 0 everywhere mismatches written blocks" "$CV" verify "$D" "$W/m2"
+expect 2 "write outside the device" "$CV" write "$D" "$W/map" -r 4096:5000
+expect 2 "unknown verb" "$CV" frob
+expect 2 "missing map" "$CV" verify "$D" "$W/nomap"
+
+# crash journal: complete run, then a run cut after batch 5
+J=$W/journal
+truncate -s 1M "$J"
+"$CV" fill "$D" "$W/map" 7 >/dev/null
+expect 0 "crashwrite" "$CV" crashwrite "$D" "$J" 7 -r 0:2000 -k 32 -n 20 -j 4
+expect 0 "crashcheck after a complete run" "$CV" crashcheck "$D" "$J"
+out_has "durable_batches=20"
+"$CV" fill "$D" "$W/map" 9 >/dev/null
+expect 0 "crashwrite at a journal offset" "$CV" crashwrite "$D" "$J@8192" 9 -r 0:512 -k 8 -n 6 -j 2
+# forget records 4 and 5: batch 4 counts as in flight, batch 5 must not
+# have happened: its blocks must hold batch <= 4 content
+dd if=/dev/zero of="$J" bs=4096 seek=$((2 + 5)) count=2 conv=notrunc 2>/dev/null
+expect 1 "batch past the in-flight one is caught" "$CV" crashcheck "$D" "$J@8192"
+"$CV" fill "$D" "$W/map" 9 >/dev/null
+"$CV" crashwrite "$D" "$J@8192" 9 -r 0:512 -k 8 -n 5 -j 2 >/dev/null
+dd if=/dev/zero of="$J" bs=4096 seek=$((2 + 5)) count=1 conv=notrunc 2>/dev/null
+expect 0 "in-flight batch with new content accepted" "$CV" crashcheck "$D" "$J@8192"
+out_has "durable_batches=4"
+out_has "8 blocks new, 0 old"
+dd if=/dev/zero of="$J" bs=4096 seek=$((2 + 4)) count=1 conv=notrunc 2>/dev/null
+expect 1 "lost durable batch caught" "$CV" crashcheck "$D" "$J@8192"
+
+# metadata: build a minimal valid image with metaset, then damage it
+M=$W/meta
+truncate -s 64K "$M"
+hdr() { # BLOCK KIND
+	"$CV" metaset "$M" "$1" 4 4 "$2" && "$CV" metaset "$M" "$1" 8 8 "$1" &&
+	"$CV" metaset "$M" "$1" 16 8 0x1234
+}
+for b in 0 1; do
+	hdr $b 0x52505553
+	"$CV" metaset "$M" $b 32 8 0x656e6f6c632d6d64  # "dm-clone"
+	"$CV" metaset "$M" $b 40 4 1
+	"$CV" metaset "$M" $b 48 8 8
+	"$CV" metaset "$M" $b 56 8 40000
+	"$CV" metaset "$M" $b 64 8 2
+	"$CV" metaset "$M" $b 72 8 2
+	"$CV" metaset "$M" $b 80 8 4
+	"$CV" metaset "$M" $b 88 4 4096
+	"$CV" metaset "$M" $b 92 4 32512
+done
+hdr 2 0x50414d42; "$CV" metaset "$M" 2 32 1 0x0b       # regions 0,1,3
+"$CV" metaset "$M" 2 28 4 0
+hdr 3 0x50414d42; "$CV" metaset "$M" 3 24 4 1; "$CV" metaset "$M" 3 32 1 0x01  # region 32512
+hdr 4 0x50414d42; "$CV" metaset "$M" 4 28 4 1; "$CV" metaset "$M" 4 32 1 0x03  # regions 0,1
+"$CV" metaset "$M" 4 36 1 0x80   # region 39 in copy B only
+expect 0 "meta of a valid image" "$CV" meta "$M"
+out_has "region_size=8"
+out_has "regions=40000"
+out_has "used_blocks=6"
+out_has "hydrated_a=4"
+out_has "hydrated_b=3"
+out_has "hydrated=5"
+printf 'x' | dd of="$M" bs=1 seek=$((4096 + 500)) conv=notrunc 2>/dev/null
+expect 1 "damaged superblock copy reported" "$CV" meta "$M"
+out_has "sb1=invalid"
+out_has "hydrated=5"
+"$CV" metacrc "$M" 1
+expect 0 "metacrc repairs the checksum" "$CV" meta "$M"
+printf 'x' | dd of="$M" bs=1 seek=$((2 * 4096 + 40)) conv=notrunc 2>/dev/null
+expect 1 "damaged bitmap copy reported" "$CV" meta "$M"
+out_has "invalid_a=1"
+out_has "hydrated=4"
+dd if=/dev/zero of="$M" bs=4096 count=2 conv=notrunc 2>/dev/null
+expect 1 "no superblock" "$CV" meta "$M"
+out_has "no valid superblock"
+
+echo "cverify self-test: $pass passed, $failed failed"
+[ "$failed" = 0 ]
