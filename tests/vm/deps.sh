@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what the VM tests need on a Debian 12 host (run as root).
+# Idempotent and quiet: apt runs only when a package is missing.
+set -euo pipefail
+
+pkgs=(
+	qemu-system-x86 qemu-utils
+	linux-image-amd64 linux-headers-amd64           # the 6.1 line
+	linux-image-6.12-amd64 linux-headers-6.12-amd64 # the 6.12 line
+	busybox-static fio dmsetup e2fsprogs cpio xz-utils kmod
+	gcc make libc6-dev sparse
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo ">>> installing: ${missing[*]}" >&2
+[ "$(id -u)" = 0 ] || { echo "error: need root to install packages" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

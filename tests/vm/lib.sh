@@ -1,0 +1,127 @@
+# Host-side helpers shared by tests/check, tests/vm/*.sh (bash, sourced).
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TESTS_DIR=$(dirname "$VM_DIR")
+REPO=$(dirname "$TESTS_DIR")
+BUILD=${BUILD:-$REPO/build}
+
+die() { echo "error: $*" >&2; exit 1; }
+note() { echo ">>> $*" >&2; }
+
+# Kernels we can test: an installed image plus headers to build against.
+all_kernels() {
+	local d k
+	for d in /lib/modules/*/build; do
+		[ -e "$d/Makefile" ] || continue
+		k=${d#/lib/modules/}; k=${k%/build}
+		[ -e "/boot/vmlinuz-$k" ] && echo "$k"
+	done | sort -V
+}
+
+# "6.1.0-56-amd64" -> "6.1": the kernel line (major.minor).
+kernel_line() { echo "$1" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'; }
+
+# Newest installed kernel of each line: what a plain run tests.
+default_kernels() {
+	all_kernels | awk -F. '{ line = $1 "." $2; last[line] = $0; if (!(line in seen)) { seen[line] = 1; order[++n] = line } }
+		END { for (i = 1; i <= n; i++) print last[order[i]] }'
+}
+
+# Exact version, or a line prefix like "6.12" (newest match).
+resolve_kernel() {
+	local want=$1 k found=
+	for k in $(all_kernels); do
+		[ "$k" = "$want" ] && { echo "$k"; return 0; }
+	done
+	for k in $(all_kernels); do
+		[ "$(kernel_line "$k")" = "$want" ] && found=$k
+		case $k in "$want".*|"$want"-*) [ -z "$found" ] && found=$k ;; esac
+	done
+	[ -n "$found" ] && { echo "$found"; return 0; }
+	return 1
+}
+
+# ---------------------------------------------------------------- VMs
+
+VM_SMP=${VM_SMP:-1}
+VM_MEM=${VM_MEM:-2048}
+# panic=-1 + oops=panic + -no-reboot: any crash ends the boot at once.
+# printk.devkmsg=on: the runner's markers in /dev/kmsg must never be dropped.
+VM_APPEND="console=ttyS0 panic=-1 oops=panic loglevel=7 log_buf_len=8M printk.devkmsg=on ${VM_APPEND_EXTRA:-}"
+
+# The disks of one boot sequence: fresh sparse (zero) files. Order matters:
+# the guest sees them as vda (results), vdb SRC, vdc DST, vdd META,
+# vde SCRATCH, vdf SCRATCH2.
+DISKS="results:64M src:512M dst:512M meta:64M scratch:1G scratch2:1G"
+make_disks() {
+	local dir=$1 d
+	mkdir -p "$dir"
+	for d in $DISKS; do
+		rm -f "$dir/${d%%:*}.img"
+		truncate -s "${d#*:}" "$dir/${d%%:*}.img"
+	done
+}
+
+# qemu arguments for booting KVER with INITRD on the disks in DIR.
+qemu_args() {
+	local kver=$1 initrd=$2 dir=$3 d n=0
+	QEMU_ARGS=(qemu-system-x86_64 -accel tcg -cpu max -smp "$VM_SMP" -m "$VM_MEM"
+		-nodefaults -no-reboot -kernel "/boot/vmlinuz-$kver" -initrd "$initrd"
+		-append "$VM_APPEND")
+	for d in $DISKS; do
+		# Default writeback cache: what the guest wrote before a crash
+		# is in the file. discard=unmap lets discards punch holes.
+		QEMU_ARGS+=(-drive "file=$dir/${d%%:*}.img,if=none,id=hd$n,format=raw,discard=unmap"
+			-device "virtio-blk-pci,drive=hd$n")
+		n=$((n + 1))
+	done
+}
+
+# run_boot KVER INITRD DIR CONSOLE IDLE: boot once, serial console to CONSOLE.
+# The runner's kernel-log markers show progress; the VM is killed when it
+# makes none for IDLE seconds (or for the running test's TIMEOUT + 60 s, if
+# longer). Returns 0 when the VM ended by itself, 124 when killed.
+run_boot() {
+	local kver=$1 initrd=$2 dir=$3 console=$4 idle=$5
+	local qpid last= line tmo deadline allow
+	qemu_args "$kver" "$initrd" "$dir"
+	: >"$console"
+	"${QEMU_ARGS[@]}" -display none -serial "file:$console" >"$console.qemu" 2>&1 &
+	qpid=$!
+	deadline=$((SECONDS + idle))
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 0.5
+		line=$(grep -a 'dmclone-harness: \(READY\|START\|END\|DONE\)' "$console" | tail -n 1)
+		if [ "$line" != "$last" ]; then
+			last=$line allow=$idle
+			case $line in
+			*" START "*)
+				tmo=${line##*timeout=}; tmo=${tmo%%[!0-9]*}
+				[ -n "$tmo" ] && [ $((tmo + 60)) -gt "$allow" ] && allow=$((tmo + 60)) ;;
+			esac
+			deadline=$((SECONDS + allow))
+		fi
+		if [ $SECONDS -gt $deadline ]; then
+			echo "harness: killing the VM: no progress for ${allow}s" >>"$console"
+			kill "$qpid" 2>/dev/null
+			sleep 2
+			kill -9 "$qpid" 2>/dev/null
+			wait "$qpid" 2>/dev/null
+			return 124
+		fi
+	done
+	wait "$qpid" 2>/dev/null
+	return 0
+}
+
+# plan_initrd INITRD OUT BOOT TIMEOUT TEST...: INITRD plus a cpio holding
+# /etc/plan, which tells the guest runner what to run in this boot.
+plan_initrd() {
+	local initrd=$1 out=$2 boot=$3 tmo=$4 d
+	shift 4
+	d=$(mktemp -d)
+	mkdir "$d/etc"
+	printf 'BOOT=%s\nPLAN_TIMEOUT=%s\nPLAN_TESTS="%s"\n' "$boot" "$tmo" "$*" >"$d/etc/plan"
+	{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1); } >"$out"
+	rm -rf "$d"
+}
