@@ -1,0 +1,957 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-clone metadata: which regions are hydrated, in core and on disk.
+ *
+ * The format (dm-clone-format.h, docs/metadata-format.md) keeps two copies
+ * of every bitmap block. A commit writes the changed blocks of copy A,
+ * flushes, then writes the same blocks of copy B and flushes again, so at
+ * any instant at least one copy of every block holds everything committed
+ * before; a torn or failed write leaves a block whose checksum fails, and
+ * loading takes the OR of the valid copies. Before copy A is written the
+ * destination is flushed, so no bit reaches the disk before the data of its
+ * region. Nothing else is ever rewritten: the superblocks are written when
+ * the device is formatted and only again to repair a damaged copy.
+ *
+ * Locking:
+ * - registry_lock (mutex) protects the registry list and every ->refs.
+ * - cmd->lock (spinlock, taken with interrupts off because bits are set
+ *   from bio completion) protects every change to ->hydrated,
+ *   ->nr_hydrated, ->dirty, ->nr_dirty, ->gen, ->committed_gen and
+ *   ->sb_stale. Readers of ->hydrated and of the gens take no lock: bits
+ *   only go from 0 to 1, and the gen of a block is bumped before the bits
+ *   it covers are set, so whoever sees a bit set also sees that its block
+ *   changed since its last commit, until that commit is durable.
+ * - cmd->commit_lock (mutex) serialises commits and owns the commit buffer.
+ */
+
+#include <linux/crc32c.h>
+#include <linux/dm-io.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/vmalloc.h>
+
+#include "dm-clone-compat.h"
+#include "dm-clone-format.h"
+#include "dm-clone-metadata.h"
+
+#define DM_MSG_PREFIX "clone"
+
+/* Blocks written per commit round and read per step of a load: 1 MiB. */
+#define BATCH_BLOCKS 256
+
+struct clone_metadata {
+	struct list_head list;		/* in the registry */
+	unsigned int refs;
+	struct mapped_device *owner;
+	dev_t dest_dev;
+	dev_t source_dev;
+
+	struct block_device *bdev;
+	struct dm_io_client *io;
+	sector_t region_size;
+	unsigned long nr_regions;
+	unsigned long nr_blocks;	/* bitmap blocks in each copy */
+	unsigned long long dev_blocks;	/* metadata device size */
+	u64 nonce;
+	u64 format_time;
+	enum clone_md_mode mode;
+
+	spinlock_t lock;
+	unsigned long *hydrated;	/* one bit per region */
+	unsigned long nr_hydrated;
+	unsigned long *dirty;		/* one bit per bitmap block */
+	unsigned long nr_dirty;
+	u32 *gen;			/* bumped by every change of a block */
+	u32 *committed_gen;		/* gen of a block's last durable commit */
+	bool sb_stale[CLONE_SB_BLOCKS];	/* a superblock copy needs rewriting */
+
+	/*
+	 * Writes issued to regions whose bit was not durable yet, and how
+	 * many of them the last successful commit covered.
+	 */
+	atomic_long_t writes;
+	unsigned long committed_writes;
+
+	struct mutex commit_lock;
+	void *buf;			/* BATCH_BLOCKS blocks, vmalloc'd */
+	unsigned long *batch_index;
+	u32 *batch_gen;
+};
+
+static LIST_HEAD(registry);
+static DEFINE_MUTEX(registry_lock);
+
+/*----------------------------------------------------------------------------
+ * Blocks
+ *--------------------------------------------------------------------------*/
+
+enum block_state {
+	BLOCK_VALID,
+	BLOCK_ZERO,		/* never written: an empty bitmap block */
+	BLOCK_BAD,		/* damaged, misplaced or from another format */
+	BLOCK_IO_ERROR,
+};
+
+static u32 block_csum(const void *block)
+{
+	return ~crc32c(~0U, block + 4, CLONE_BLOCK_SIZE - 4);
+}
+
+static void seal_block(void *block, u32 kind, u64 blocknr, u64 nonce,
+		       u32 index, u32 copy)
+{
+	struct clone_block_header *h = block;
+
+	h->kind = cpu_to_le32(kind);
+	h->blocknr = cpu_to_le64(blocknr);
+	h->nonce = cpu_to_le64(nonce);
+	h->index = cpu_to_le32(index);
+	h->copy = cpu_to_le32(copy);
+	h->csum = cpu_to_le32(block_csum(block));
+}
+
+/*
+ * Check the header of a block read from @blocknr. @nonce is NULL while the
+ * superblock, which defines it, is being looked for. *why says what is wrong.
+ */
+static enum block_state check_block(const void *block, u32 kind, u64 blocknr,
+				    const u64 *nonce, u32 index, u32 copy,
+				    const char **why)
+{
+	const struct clone_block_header *h = block;
+
+	if (!memchr_inv(block, 0, CLONE_BLOCK_SIZE)) {
+		*why = "zeroed";
+		return BLOCK_ZERO;
+	}
+	if (le32_to_cpu(h->csum) != block_csum(block)) {
+		*why = "checksum mismatch";
+		return BLOCK_BAD;
+	}
+	if (le32_to_cpu(h->kind) != kind) {
+		*why = "wrong block kind";
+		return BLOCK_BAD;
+	}
+	if (le64_to_cpu(h->blocknr) != blocknr ||
+	    le32_to_cpu(h->index) != index || le32_to_cpu(h->copy) != copy) {
+		*why = "misplaced block";
+		return BLOCK_BAD;
+	}
+	if (nonce && le64_to_cpu(h->nonce) != *nonce) {
+		*why = "left over from another format";
+		return BLOCK_BAD;
+	}
+	*why = "valid";
+	return BLOCK_VALID;
+}
+
+static int md_rw(struct clone_metadata *cmd, blk_opf_t opf, u64 block,
+		 unsigned int count, void *data)
+{
+	struct dm_io_region where = {
+		.bdev = cmd->bdev,
+		.sector = block << (CLONE_BLOCK_SHIFT - SECTOR_SHIFT),
+		.count = (sector_t)count << (CLONE_BLOCK_SHIFT - SECTOR_SHIFT),
+	};
+	struct dm_io_request req = {
+		.bi_opf = opf,
+		.mem.type = DM_IO_VMA,
+		.mem.ptr.vma = data,
+		.client = cmd->io,
+	};
+	unsigned long error_bits;
+
+	return dm_io(&req, 1, &where, &error_bits, IOPRIO_DEFAULT);
+}
+
+/*
+ * Read @count blocks; on error read them one by one and record which failed
+ * in @failed (a bitmap of @count bits), so one bad sector costs one block.
+ */
+static void md_read(struct clone_metadata *cmd, u64 block, unsigned int count,
+		    void *data, unsigned long *failed)
+{
+	unsigned int i;
+
+	bitmap_zero(failed, count);
+	if (!md_rw(cmd, REQ_OP_READ, block, count, data))
+		return;
+	for (i = 0; i < count; i++)
+		if (md_rw(cmd, REQ_OP_READ, block + i, 1,
+			  data + i * CLONE_BLOCK_SIZE))
+			__set_bit(i, failed);
+}
+
+static int md_flush(struct clone_metadata *cmd)
+{
+	return blkdev_issue_flush(cmd->bdev);
+}
+
+/*----------------------------------------------------------------------------
+ * Superblock
+ *--------------------------------------------------------------------------*/
+
+static void build_superblock(struct clone_metadata *cmd, void *block, u32 copy)
+{
+	struct clone_superblock *sb = block;
+
+	memset(block, 0, CLONE_BLOCK_SIZE);
+	memcpy(sb->magic, CLONE_MAGIC, CLONE_MAGIC_SIZE);
+	sb->version = cpu_to_le32(CLONE_VERSION);
+	sb->region_size = cpu_to_le64(cmd->region_size);
+	sb->nr_regions = cpu_to_le64(cmd->nr_regions);
+	sb->bitmap_blocks = cpu_to_le64(cmd->nr_blocks);
+	sb->copy_start[0] = cpu_to_le64(CLONE_SB_BLOCKS);
+	sb->copy_start[1] = cpu_to_le64(CLONE_SB_BLOCKS + cmd->nr_blocks);
+	sb->block_size = cpu_to_le32(CLONE_BLOCK_SIZE);
+	sb->bits_per_block = cpu_to_le32(CLONE_BITS_PER_BLOCK);
+	sb->format_time = cpu_to_le64(cmd->format_time);
+	seal_block(block, CLONE_KIND_SUPER, copy, cmd->nonce, 0, copy);
+}
+
+/* Write superblock copy @copy (block @copy) and make it durable. */
+static int write_superblock(struct clone_metadata *cmd, u32 copy, void *buf)
+{
+	int r;
+
+	build_superblock(cmd, buf, copy);
+	r = md_rw(cmd, REQ_OP_WRITE, copy, 1, buf);
+	return r ? r : md_flush(cmd);
+}
+
+/*
+ * Check a valid superblock's body against the format and the table. Sets
+ * *error and logs the details on a mismatch.
+ */
+static int check_superblock(struct clone_metadata *cmd,
+			    const struct clone_superblock *sb, char **error)
+{
+	u64 nr_regions = le64_to_cpu(sb->nr_regions);
+	u64 region_size = le64_to_cpu(sb->region_size);
+
+	if (memcmp(sb->magic, CLONE_MAGIC, CLONE_MAGIC_SIZE)) {
+		*error = "Metadata superblock has a bad magic";
+		return -EILSEQ;
+	}
+	if (le32_to_cpu(sb->version) != CLONE_VERSION) {
+		DMERR("%pg: unsupported metadata version %u (this module reads version %u)",
+		      cmd->bdev, le32_to_cpu(sb->version), CLONE_VERSION);
+		*error = "Unsupported metadata version";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(sb->flags)) {
+		DMERR("%pg: unsupported metadata flags 0x%x",
+		      cmd->bdev, le32_to_cpu(sb->flags));
+		*error = "Unsupported metadata flags";
+		return -EINVAL;
+	}
+	if (region_size != cmd->region_size) {
+		DMERR("%pg: region size mismatch: the metadata was made with %llu sectors, the table says %llu",
+		      cmd->bdev, region_size,
+		      (unsigned long long)cmd->region_size);
+		*error = "Region size mismatch with metadata";
+		return -EINVAL;
+	}
+	if (nr_regions != cmd->nr_regions) {
+		DMERR("%pg: region count mismatch: the metadata describes %llu regions, the table %lu (the device size changed?)",
+		      cmd->bdev, nr_regions, cmd->nr_regions);
+		*error = "Region count mismatch with metadata";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(sb->block_size) != CLONE_BLOCK_SIZE ||
+	    le32_to_cpu(sb->bits_per_block) != CLONE_BITS_PER_BLOCK ||
+	    le64_to_cpu(sb->bitmap_blocks) != cmd->nr_blocks ||
+	    le64_to_cpu(sb->copy_start[0]) != CLONE_SB_BLOCKS ||
+	    le64_to_cpu(sb->copy_start[1]) != CLONE_SB_BLOCKS + cmd->nr_blocks) {
+		DMERR("%pg: metadata superblock describes an inconsistent layout",
+		      cmd->bdev);
+		*error = "Metadata superblock is inconsistent";
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+/*----------------------------------------------------------------------------
+ * Loading and formatting
+ *--------------------------------------------------------------------------*/
+
+static int check_size(struct clone_metadata *cmd, char **error)
+{
+	unsigned long long need = clone_metadata_blocks(cmd->nr_regions);
+
+	if (cmd->dev_blocks >= need)
+		return 0;
+	DMERR("%pg: metadata device too small: %llu sectors, need at least %llu sectors (%llu KiB) for %lu regions",
+	      cmd->bdev, cmd->dev_blocks * CLONE_BLOCK_SECTORS,
+	      need * CLONE_BLOCK_SECTORS, need * (CLONE_BLOCK_SIZE / 1024),
+	      cmd->nr_regions);
+	*error = "Metadata device too small";
+	return -ENOSPC;
+}
+
+/* Blocks [2, end of the format) must all read as zeroes before formatting. */
+static int check_zeroed(struct clone_metadata *cmd, char **error)
+{
+	unsigned long long end = clone_metadata_blocks(cmd->nr_regions);
+	unsigned long long block = CLONE_SB_BLOCKS;
+	DECLARE_BITMAP(failed, BATCH_BLOCKS);
+	unsigned int i, n;
+	void *p;
+
+	while (block < end) {
+		n = min_t(unsigned long long, BATCH_BLOCKS, end - block);
+		md_read(cmd, block, n, cmd->buf, failed);
+		if (!bitmap_empty(failed, n)) {
+			*error = "Cannot read metadata device";
+			return -EIO;
+		}
+		p = memchr_inv(cmd->buf, 0, (size_t)n * CLONE_BLOCK_SIZE);
+		if (p) {
+			i = (p - cmd->buf) / CLONE_BLOCK_SIZE;
+			DMERR("%pg: metadata device holds no dm-clone superblock and is not zeroed: block %llu holds data; refusing to format it (zero the whole device if it is the right one)",
+			      cmd->bdev, block + i);
+			*error = "Metadata device is not zeroed";
+			return -EINVAL;
+		}
+		block += n;
+	}
+	return 0;
+}
+
+static int format(struct clone_metadata *cmd, char **error)
+{
+	int r;
+
+	cmd->nonce = get_random_u64();
+	cmd->format_time = ktime_get_real_seconds();
+	/* Copy 1 first: until copy 0 is durable the device reads as ours. */
+	r = write_superblock(cmd, 1, cmd->buf);
+	if (!r)
+		r = write_superblock(cmd, 0, cmd->buf);
+	if (r) {
+		*error = "Failed to format metadata device";
+		return r;
+	}
+	DMINFO("%pg: formatted metadata for %lu regions of %llu sectors",
+	       cmd->bdev, cmd->nr_regions,
+	       (unsigned long long)cmd->region_size);
+	return 0;
+}
+
+/* Explain why neither superblock copy is usable, with what was found. */
+static int refuse_device(struct clone_metadata *cmd, const void *blocks,
+			 const char **why, char **error)
+{
+	const __le64 *upstream = blocks + CLONE_UPSTREAM_MAGIC_OFFSET;
+	const struct clone_block_header *h;
+	unsigned int i;
+
+	if (le64_to_cpu(*upstream) == CLONE_UPSTREAM_MAGIC) {
+		DMERR("%pg: metadata device holds in-kernel dm-clone (persistent-data) metadata; this module keeps its own format: convert it with the metadata tools or give a zeroed device",
+		      cmd->bdev);
+		*error = "Metadata of the in-kernel dm-clone found";
+		return -EINVAL;
+	}
+	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		h = blocks + i * CLONE_BLOCK_SIZE;
+		if (le32_to_cpu(h->kind) == CLONE_KIND_SUPER)
+			break;
+	}
+	if (i < CLONE_SB_BLOCKS) {
+		DMERR("%pg: no valid superblock: copy 0 %s, copy 1 %s; check/repair the metadata",
+		      cmd->bdev, why[0], why[1]);
+		*error = "No valid metadata superblock";
+		return -EILSEQ;
+	}
+	DMERR("%pg: metadata device is not zeroed and holds no dm-clone superblock (unrecognised data); refusing to format it (zero it first if it is the right device)",
+	      cmd->bdev);
+	*error = "Metadata device is not zeroed";
+	return -EINVAL;
+}
+
+/* Find and check the superblock; format the device if it is zeroed. */
+static int load_superblock(struct clone_metadata *cmd, char **error)
+{
+	enum block_state state[CLONE_SB_BLOCKS];
+	const char *why[CLONE_SB_BLOCKS];
+	const struct clone_superblock *sb = NULL;
+	DECLARE_BITMAP(failed, CLONE_SB_BLOCKS);
+	void *b;
+	int r;
+	u32 i;
+
+	if (cmd->dev_blocks < CLONE_SB_BLOCKS)
+		return check_size(cmd, error);
+
+	md_read(cmd, 0, CLONE_SB_BLOCKS, cmd->buf, failed);
+	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		b = cmd->buf + i * CLONE_BLOCK_SIZE;
+		if (test_bit(i, failed)) {
+			state[i] = BLOCK_IO_ERROR;
+			why[i] = "unreadable";
+			continue;
+		}
+		state[i] = check_block(b, CLONE_KIND_SUPER, i, NULL, 0, i,
+				       &why[i]);
+		if (state[i] == BLOCK_VALID && !sb)
+			sb = b;
+	}
+
+	if (state[0] == BLOCK_ZERO && state[1] == BLOCK_ZERO) {
+		r = check_size(cmd, error);
+		if (!r)
+			r = check_zeroed(cmd, error);
+		return r ? r : format(cmd, error);
+	}
+	if (!sb)
+		return refuse_device(cmd, cmd->buf, why, error);
+
+	if (state[0] == BLOCK_VALID && state[1] == BLOCK_VALID &&
+	    memcmp(cmd->buf + CLONE_HEADER_SIZE,
+		   cmd->buf + CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE,
+		   CLONE_PAYLOAD_SIZE)) {
+		DMERR("%pg: the two superblock copies disagree; check/repair the metadata",
+		      cmd->bdev);
+		*error = "Metadata superblock copies disagree";
+		return -EILSEQ;
+	}
+
+	r = check_superblock(cmd, sb, error);
+	if (r)
+		return r;
+	r = check_size(cmd, error);
+	if (r)
+		return r;
+
+	cmd->nonce = le64_to_cpu(sb->hdr.nonce);
+	cmd->format_time = le64_to_cpu(sb->format_time);
+	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		if (state[i] == BLOCK_VALID)
+			continue;
+		DMWARN("%pg: superblock copy %u %s: rewriting it from copy %u",
+		       cmd->bdev, i, why[i], !i);
+		cmd->sb_stale[i] = true;
+	}
+	return 0;
+}
+
+/* Mark bitmap block @k as changed so that the next commit rewrites it. */
+static void mark_dirty(struct clone_metadata *cmd, unsigned long k)
+{
+	WRITE_ONCE(cmd->gen[k], cmd->gen[k] + 1);
+	if (!__test_and_set_bit(k, cmd->dirty))
+		cmd->nr_dirty++;
+}
+
+/* Regions covered by bitmap block @k. */
+static unsigned int block_bits(struct clone_metadata *cmd, unsigned long k)
+{
+	return min_t(unsigned long, CLONE_BITS_PER_BLOCK,
+		     cmd->nr_regions - k * CLONE_BITS_PER_BLOCK);
+}
+
+/*
+ * Merge the two copies of bitmap block @k (@a and @b, whose headers were
+ * checked into @state) into the in-core bitmap. Returns -EILSEQ if both are
+ * lost. A block whose copies differ is rewritten by the next commit.
+ */
+static int merge_block(struct clone_metadata *cmd, unsigned long k,
+		       void *a, const void *b, enum block_state *state,
+		       const char **why)
+{
+	__le64 *wa = a + CLONE_HEADER_SIZE;
+	const __le64 *wb = b + CLONE_HEADER_SIZE;
+	u64 *w = (u64 *)wa;
+	unsigned int i, nbits = block_bits(cmd, k);
+	unsigned int words = CLONE_PAYLOAD_SIZE / sizeof(u64);
+	unsigned long first = k * CLONE_BITS_PER_BLOCK;
+	bool usable[CLONE_COPIES];
+	bool differ = false, stray = false;
+
+	for (i = 0; i < CLONE_COPIES; i++)
+		usable[i] = state[i] == BLOCK_VALID || state[i] == BLOCK_ZERO;
+	if (!usable[0] && !usable[1]) {
+		DMERR("%pg: bitmap block %lu (regions %lu-%lu) is lost: copy A %s, copy B %s; check/repair the metadata",
+		      cmd->bdev, k, first, first + nbits - 1, why[0], why[1]);
+		return -EILSEQ;
+	}
+
+	for (i = 0; i < words; i++) {
+		u64 x = usable[0] ? le64_to_cpu(wa[i]) : 0;
+		u64 y = usable[1] ? le64_to_cpu(wb[i]) : 0;
+
+		differ |= x != y;
+		w[i] = x | y;
+	}
+	/* Bits past the last region: not ours to keep. */
+	for (i = nbits; i < CLONE_BITS_PER_BLOCK; i++) {
+		if (w[i / 64] & BIT_ULL(i % 64)) {
+			stray = true;
+			break;
+		}
+	}
+	bitmap_from_arr64(cmd->hydrated + first / BITS_PER_LONG, w, nbits);
+
+	if (!usable[0] || !usable[1])
+		DMWARN("%pg: bitmap block %lu copy %c %s: using copy %c and rewriting",
+		       cmd->bdev, k, usable[0] ? 'B' : 'A',
+		       why[usable[0] ? 1 : 0], usable[0] ? 'A' : 'B');
+	if (stray)
+		DMWARN("%pg: bitmap block %lu has bits set past the last region: cleared",
+		       cmd->bdev, k);
+	if (differ || stray || !usable[0] || !usable[1])
+		mark_dirty(cmd, k);
+	return 0;
+}
+
+static int load_bitmap(struct clone_metadata *cmd, char **error)
+{
+	DECLARE_BITMAP(failed_a, BATCH_BLOCKS);
+	DECLARE_BITMAP(failed_b, BATCH_BLOCKS);
+	void *half = cmd->buf + (BATCH_BLOCKS / 2) * CLONE_BLOCK_SIZE;
+	unsigned long start, k, n, step = BATCH_BLOCKS / 2;
+	enum block_state state[CLONE_COPIES];
+	const char *why[CLONE_COPIES];
+	unsigned int i, c;
+	void *blk[CLONE_COPIES];
+
+	for (start = 0; start < cmd->nr_blocks; start += n) {
+		n = min(step, cmd->nr_blocks - start);
+		md_read(cmd, CLONE_SB_BLOCKS + start, n, cmd->buf, failed_a);
+		md_read(cmd, CLONE_SB_BLOCKS + cmd->nr_blocks + start, n, half,
+			failed_b);
+		for (i = 0; i < n; i++) {
+			k = start + i;
+			blk[0] = cmd->buf + i * CLONE_BLOCK_SIZE;
+			blk[1] = half + i * CLONE_BLOCK_SIZE;
+			for (c = 0; c < CLONE_COPIES; c++) {
+				u64 where = CLONE_SB_BLOCKS + c * cmd->nr_blocks + k;
+
+				if (test_bit(i, c ? failed_b : failed_a)) {
+					state[c] = BLOCK_IO_ERROR;
+					why[c] = "unreadable";
+					continue;
+				}
+				state[c] = check_block(blk[c], CLONE_KIND_BITMAP,
+						       where, &cmd->nonce, k, c,
+						       &why[c]);
+			}
+			if (merge_block(cmd, k, blk[0], blk[1], state, why)) {
+				*error = "Metadata bitmap block lost in both copies";
+				return -EILSEQ;
+			}
+		}
+		cond_resched();
+	}
+	cmd->nr_hydrated = bitmap_weight(cmd->hydrated, cmd->nr_regions);
+	return 0;
+}
+
+/*----------------------------------------------------------------------------
+ * Creation and the registry
+ *--------------------------------------------------------------------------*/
+
+static void free_metadata(struct clone_metadata *cmd)
+{
+	if (!IS_ERR_OR_NULL(cmd->io))
+		dm_io_client_destroy(cmd->io);
+	vfree(cmd->buf);
+	kvfree(cmd->hydrated);
+	kvfree(cmd->dirty);
+	kvfree(cmd->gen);
+	kvfree(cmd->committed_gen);
+	kfree(cmd->batch_index);
+	kfree(cmd->batch_gen);
+	kfree(cmd);
+}
+
+static struct clone_metadata *create_metadata(struct dm_dev *meta,
+					      sector_t region_size,
+					      unsigned long nr_regions,
+					      char **error)
+{
+	struct clone_metadata *cmd;
+	int r = -ENOMEM;
+
+	BUILD_BUG_ON(sizeof(struct clone_block_header) != CLONE_HEADER_SIZE);
+	BUILD_BUG_ON(sizeof(struct clone_superblock) > CLONE_BLOCK_SIZE);
+	BUILD_BUG_ON(CLONE_BITS_PER_BLOCK % 64);
+
+	cmd = kzalloc(sizeof(*cmd), GFP_KERNEL);
+	if (!cmd) {
+		*error = "Cannot allocate metadata";
+		return ERR_PTR(-ENOMEM);
+	}
+	cmd->bdev = meta->bdev;
+	cmd->region_size = region_size;
+	cmd->nr_regions = nr_regions;
+	cmd->nr_blocks = clone_bitmap_blocks(nr_regions);
+	cmd->dev_blocks = bdev_nr_sectors(meta->bdev) >>
+			  (CLONE_BLOCK_SHIFT - SECTOR_SHIFT);
+	cmd->mode = CLONE_MD_RW;
+	spin_lock_init(&cmd->lock);
+	mutex_init(&cmd->commit_lock);
+	atomic_long_set(&cmd->writes, 0);
+
+	cmd->io = dm_io_client_create();
+	cmd->buf = vmalloc(BATCH_BLOCKS * CLONE_BLOCK_SIZE);
+	cmd->hydrated = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long),
+				 GFP_KERNEL);
+	cmd->dirty = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
+			      GFP_KERNEL);
+	cmd->gen = kvcalloc(cmd->nr_blocks, sizeof(u32), GFP_KERNEL);
+	cmd->committed_gen = kvcalloc(cmd->nr_blocks, sizeof(u32), GFP_KERNEL);
+	cmd->batch_index = kcalloc(BATCH_BLOCKS, sizeof(long), GFP_KERNEL);
+	cmd->batch_gen = kcalloc(BATCH_BLOCKS, sizeof(u32), GFP_KERNEL);
+	if (IS_ERR(cmd->io) || !cmd->buf || !cmd->hydrated || !cmd->dirty ||
+	    !cmd->gen || !cmd->committed_gen || !cmd->batch_index ||
+	    !cmd->batch_gen) {
+		*error = "Cannot allocate metadata";
+		goto bad;
+	}
+
+	r = load_superblock(cmd, error);
+	if (!r)
+		r = load_bitmap(cmd, error);
+	if (r)
+		goto bad;
+	return cmd;
+bad:
+	free_metadata(cmd);
+	return ERR_PTR(r);
+}
+
+struct clone_metadata *clone_md_get(struct mapped_device *owner,
+				    struct dm_dev *meta, struct dm_dev *dest,
+				    struct dm_dev *source, sector_t region_size,
+				    unsigned long nr_regions, char **error)
+{
+	struct clone_metadata *cmd;
+
+	mutex_lock(&registry_lock);
+	list_for_each_entry(cmd, &registry, list) {
+		if (cmd->bdev->bd_dev != meta->bdev->bd_dev)
+			continue;
+		if (cmd->owner != owner) {
+			*error = "Metadata device is in use by another clone device";
+			cmd = ERR_PTR(-EBUSY);
+		} else if (cmd->dest_dev != dest->bdev->bd_dev ||
+			   cmd->source_dev != source->bdev->bd_dev) {
+			*error = "The live table on this metadata uses another destination or source";
+			cmd = ERR_PTR(-EINVAL);
+		} else if (cmd->region_size != region_size) {
+			*error = "Region size mismatch with the live table";
+			cmd = ERR_PTR(-EINVAL);
+		} else if (cmd->nr_regions != nr_regions) {
+			*error = "Region count mismatch with the live table";
+			cmd = ERR_PTR(-EINVAL);
+		} else if (READ_ONCE(cmd->mode) == CLONE_MD_FAIL) {
+			/* Do not inherit a failed state: read the disk again. */
+			list_del_init(&cmd->list);
+			break;
+		} else {
+			cmd->refs++;
+		}
+		mutex_unlock(&registry_lock);
+		return cmd;
+	}
+
+	cmd = create_metadata(meta, region_size, nr_regions, error);
+	if (!IS_ERR(cmd)) {
+		cmd->refs = 1;
+		cmd->owner = owner;
+		cmd->dest_dev = dest->bdev->bd_dev;
+		cmd->source_dev = source->bdev->bd_dev;
+		list_add(&cmd->list, &registry);
+	}
+	mutex_unlock(&registry_lock);
+	return cmd;
+}
+
+void clone_md_put(struct clone_metadata *cmd)
+{
+	mutex_lock(&registry_lock);
+	if (--cmd->refs) {
+		mutex_unlock(&registry_lock);
+		return;
+	}
+	list_del(&cmd->list);
+	mutex_unlock(&registry_lock);
+	free_metadata(cmd);
+}
+
+/*----------------------------------------------------------------------------
+ * Hydration state
+ *--------------------------------------------------------------------------*/
+
+bool clone_md_hydrated(struct clone_metadata *cmd, unsigned long region)
+{
+	return test_bit(region, cmd->hydrated);
+}
+
+unsigned long clone_md_next_unhydrated(struct clone_metadata *cmd,
+				       unsigned long from)
+{
+	return find_next_zero_bit(cmd->hydrated, cmd->nr_regions, from);
+}
+
+unsigned long clone_md_next_hydrated(struct clone_metadata *cmd,
+				     unsigned long from, unsigned long limit)
+{
+	return find_next_bit(cmd->hydrated, limit, from);
+}
+
+unsigned long clone_md_nr_hydrated(struct clone_metadata *cmd)
+{
+	return READ_ONCE(cmd->nr_hydrated);
+}
+
+/* Set the clear bits of [start, end), all in one bitmap block. */
+static unsigned long set_in_block(struct clone_metadata *cmd, unsigned long k,
+				  unsigned long start, unsigned long end)
+{
+	unsigned long r, e, n = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&cmd->lock, flags);
+	r = find_next_zero_bit(cmd->hydrated, end, start);
+	if (r < end) {
+		mark_dirty(cmd, k);
+		/* Pairs with smp_rmb() in clone_md_note_write(). */
+		smp_wmb();
+	}
+	while (r < end) {
+		e = find_next_bit(cmd->hydrated, end, r);
+		bitmap_set(cmd->hydrated, r, e - r);
+		n += e - r;
+		r = find_next_zero_bit(cmd->hydrated, end, e);
+	}
+	cmd->nr_hydrated += n;
+	spin_unlock_irqrestore(&cmd->lock, flags);
+	return n;
+}
+
+unsigned long clone_md_set_hydrated(struct clone_metadata *cmd,
+				    unsigned long start, unsigned long nr)
+{
+	unsigned long end = start + nr, stop, k, n = 0;
+
+	/* One block at a time, to keep interrupts off for short. */
+	while (start < end) {
+		k = start / CLONE_BITS_PER_BLOCK;
+		stop = min(end, (k + 1) * CLONE_BITS_PER_BLOCK);
+		n += set_in_block(cmd, k, start, stop);
+		start = stop;
+	}
+	return n;
+}
+
+bool clone_md_region_committed(struct clone_metadata *cmd,
+			       unsigned long region)
+{
+	unsigned long k = region / CLONE_BITS_PER_BLOCK;
+
+	/* Pairs with smp_wmb() in set_in_block(). */
+	smp_rmb();
+	return READ_ONCE(cmd->gen[k]) == READ_ONCE(cmd->committed_gen[k]);
+}
+
+void clone_md_note_write(struct clone_metadata *cmd, unsigned long region)
+{
+	if (!clone_md_region_committed(cmd, region))
+		atomic_long_inc(&cmd->writes);
+}
+
+bool clone_md_flush_needs_commit(struct clone_metadata *cmd)
+{
+	return atomic_long_read(&cmd->writes) != READ_ONCE(cmd->committed_writes);
+}
+
+bool clone_md_changed(struct clone_metadata *cmd)
+{
+	return READ_ONCE(cmd->nr_dirty) || READ_ONCE(cmd->sb_stale[0]) ||
+	       READ_ONCE(cmd->sb_stale[1]);
+}
+
+/*----------------------------------------------------------------------------
+ * Commit
+ *--------------------------------------------------------------------------*/
+
+/*
+ * Take up to BATCH_BLOCKS changed blocks: copy their bits into the commit
+ * buffer and remember the gen each copy reflects. Returns how many.
+ */
+static unsigned int snapshot(struct clone_metadata *cmd)
+{
+	unsigned long k = 0, flags;
+	unsigned int n = 0;
+	void *block;
+
+	spin_lock_irqsave(&cmd->lock, flags);
+	while (n < BATCH_BLOCKS) {
+		k = find_next_bit(cmd->dirty, cmd->nr_blocks, k);
+		if (k >= cmd->nr_blocks)
+			break;
+		block = cmd->buf + n * CLONE_BLOCK_SIZE;
+		bitmap_to_arr64(block + CLONE_HEADER_SIZE,
+				cmd->hydrated + k * CLONE_BITS_PER_BLOCK / BITS_PER_LONG,
+				block_bits(cmd, k));
+		__clear_bit(k, cmd->dirty);
+		cmd->nr_dirty--;
+		cmd->batch_index[n] = k;
+		cmd->batch_gen[n] = cmd->gen[k];
+		n++;
+		k++;
+	}
+	spin_unlock_irqrestore(&cmd->lock, flags);
+	return n;
+}
+
+/* Seal the @n snapshot blocks as copy @copy and write them, run by run. */
+static int write_copy(struct clone_metadata *cmd, unsigned int n, u32 copy)
+{
+	u64 base = CLONE_SB_BLOCKS + (u64)copy * cmd->nr_blocks;
+	unsigned int i, run;
+	unsigned long k;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		k = cmd->batch_index[i];
+		seal_block(cmd->buf + i * CLONE_BLOCK_SIZE, CLONE_KIND_BITMAP,
+			   base + k, cmd->nonce, k, copy);
+	}
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n; run++)
+			if (cmd->batch_index[i + run] != cmd->batch_index[i] + run)
+				break;
+		r = md_rw(cmd, REQ_OP_WRITE, base + cmd->batch_index[i], run,
+			  cmd->buf + i * CLONE_BLOCK_SIZE);
+		if (r)
+			return r;
+	}
+	return md_flush(cmd);
+}
+
+/* Payload to little-endian and the tail past the last region zeroed. */
+static void prepare_payloads(struct clone_metadata *cmd, unsigned int n)
+{
+	unsigned int i, j, words;
+	u64 *w;
+
+	for (i = 0; i < n; i++) {
+		w = cmd->buf + i * CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE;
+		words = DIV_ROUND_UP(block_bits(cmd, cmd->batch_index[i]), 64);
+		memset(w + words, 0, CLONE_PAYLOAD_SIZE - words * sizeof(u64));
+		for (j = 0; j < words; j++)
+			w[j] = (__force u64)cpu_to_le64(w[j]);
+	}
+}
+
+/* Write one snapshot of up to BATCH_BLOCKS blocks, both copies, in order. */
+static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
+			unsigned int n)
+{
+	unsigned long flags;
+	unsigned int i;
+	int r;
+
+	prepare_payloads(cmd, n);
+	r = blkdev_issue_flush(dest);
+	if (!r)
+		r = write_copy(cmd, n, 0);
+	if (!r)
+		r = write_copy(cmd, n, 1);
+
+	spin_lock_irqsave(&cmd->lock, flags);
+	for (i = 0; i < n; i++) {
+		unsigned long k = cmd->batch_index[i];
+
+		if (r) {
+			/* Not durable: the next commit writes it again. */
+			if (!__test_and_set_bit(k, cmd->dirty))
+				cmd->nr_dirty++;
+		} else {
+			WRITE_ONCE(cmd->committed_gen[k], cmd->batch_gen[i]);
+		}
+	}
+	spin_unlock_irqrestore(&cmd->lock, flags);
+	return r;
+}
+
+static int repair_superblocks(struct clone_metadata *cmd)
+{
+	u32 i;
+	int r;
+
+	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		if (!READ_ONCE(cmd->sb_stale[i]))
+			continue;
+		r = write_superblock(cmd, i, cmd->buf);
+		if (r)
+			return r;
+		WRITE_ONCE(cmd->sb_stale[i], false);
+	}
+	return 0;
+}
+
+int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest)
+{
+	unsigned long writes;
+	unsigned int n;
+	int r = 0;
+
+	mutex_lock(&cmd->commit_lock);
+	if (READ_ONCE(cmd->mode) != CLONE_MD_RW) {
+		r = -EROFS;
+		goto out;
+	}
+	writes = atomic_long_read(&cmd->writes);
+	while ((n = snapshot(cmd))) {
+		r = commit_batch(cmd, dest, n);
+		if (r)
+			goto out;
+	}
+	r = repair_superblocks(cmd);
+	if (!r)
+		WRITE_ONCE(cmd->committed_writes, writes);
+out:
+	mutex_unlock(&cmd->commit_lock);
+	return r;
+}
+
+int clone_md_check_readable(struct clone_metadata *cmd)
+{
+	DECLARE_BITMAP(failed, CLONE_SB_BLOCKS);
+	const char *why;
+	u32 i;
+
+	mutex_lock(&cmd->commit_lock);
+	md_read(cmd, 0, CLONE_SB_BLOCKS, cmd->buf, failed);
+	for (i = 0; i < CLONE_SB_BLOCKS; i++)
+		if (!test_bit(i, failed) &&
+		    check_block(cmd->buf + i * CLONE_BLOCK_SIZE,
+				CLONE_KIND_SUPER, i, &cmd->nonce, 0, i,
+				&why) == BLOCK_VALID)
+			break;
+	mutex_unlock(&cmd->commit_lock);
+	return i < CLONE_SB_BLOCKS ? 0 : -EIO;
+}
+
+enum clone_md_mode clone_md_mode(struct clone_metadata *cmd)
+{
+	return READ_ONCE(cmd->mode);
+}
+
+void clone_md_set_mode(struct clone_metadata *cmd, enum clone_md_mode mode)
+{
+	WRITE_ONCE(cmd->mode, mode);
+}
+
+void clone_md_usage(struct clone_metadata *cmd, unsigned long long *used,
+		    unsigned long long *total)
+{
+	*used = clone_metadata_blocks(cmd->nr_regions);
+	*total = cmd->dev_blocks;
+}

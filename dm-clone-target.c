@@ -1,0 +1,1268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-clone: a device-mapper target that presents a writable copy of a
+ * read-only source device at once, while it copies ("hydrates") the source
+ * onto a destination device in the background.
+ *
+ * Reads of regions not yet hydrated go to the source; everything else goes
+ * to the destination. A write to an unhydrated region first copies the
+ * region, unless it covers the whole region. Which regions are hydrated is
+ * kept by dm-clone-metadata.c; this file never touches a metadata block.
+ *
+ * Locking:
+ * - clone->lock (spinlock, interrupts off: ranges are released from bio
+ *   completion) protects the busy tree, the bio lists and ->hydrating.
+ *   It nests outside the metadata's own lock.
+ * - The hydrated-region fast path (clone_map -> remap) takes no lock.
+ * - Everything else runs in the per-target worker, one at a time: the
+ *   background hydration cursor, commits, discards and deferred bios.
+ */
+
+#include <linux/device-mapper.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/jiffies.h>
+#include <linux/mempool.h>
+#include <linux/module.h>
+#include <linux/rbtree.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "dm-clone-compat.h"
+#include "dm-clone-format.h"
+#include "dm-clone-metadata.h"
+
+#define DM_MSG_PREFIX "clone"
+
+#define MIN_REGION_SIZE			8		/* 4 KiB */
+#define MAX_REGION_SIZE			2097152		/* 1 GiB */
+#define DEFAULT_HYDRATION_THRESHOLD	1
+#define DEFAULT_HYDRATION_BATCH_SIZE	1
+#define COMMIT_PERIOD			HZ
+#define HYDRATION_RETRY_DELAY		(5 * HZ)
+#define MIN_RANGES			256		/* mempool reserve */
+
+/*
+ * Background copies are at least MIN_COPY_SECTORS long where contiguous
+ * unhydrated regions allow, and MIN_INFLIGHT_SECTORS may be in flight,
+ * whatever the (compatible, per-region) threshold and batch size say: the
+ * defaults of one region each would otherwise copy 4 KiB at a time.
+ */
+#define MIN_COPY_SECTORS		2048		/* 1 MiB */
+#define MIN_INFLIGHT_SECTORS		8192		/* 4 MiB */
+
+enum clone_flag {
+	CLONE_HYDRATION_ENABLED,
+	CLONE_DISCARD_PASSDOWN,
+	CLONE_SUSPENDED,	/* no new background copies */
+	CLONE_HYDRATED_REPORTED,
+};
+
+struct clone {
+	struct dm_target *ti;
+	struct dm_dev *metadata_dev;
+	struct dm_dev *dest_dev;
+	struct dm_dev *source_dev;
+	struct clone_metadata *cmd;
+
+	sector_t region_size;
+	unsigned int region_shift;
+	unsigned long nr_regions;
+	unsigned long flags;
+	unsigned int hydration_threshold;	/* READ_ONCE/WRITE_ONCE */
+	unsigned int hydration_batch_size;	/* READ_ONCE/WRITE_ONCE */
+
+	/* Protected by ->lock. */
+	spinlock_t lock;
+	struct rb_root busy;		/* region ranges with I/O in flight */
+	struct bio_list deferred;	/* bios to map again */
+	struct bio_list discards;
+	struct bio_list flushes;	/* flushes that need a commit first */
+	struct bio_list fua_ends;	/* completions that need a commit */
+	unsigned long hydrating;	/* regions being copied */
+
+	/* Worker only. */
+	unsigned long cursor;		/* next region background hydration tries */
+	unsigned long next_pass;	/* jiffies: retry failed copies after */
+	unsigned int pass_errors;
+	unsigned long last_commit;	/* jiffies */
+	enum clone_md_mode reported_mode;
+
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work waker;
+	struct dm_kcopyd_client *kcopyd;
+	mempool_t range_pool;
+	wait_queue_head_t copies_done;
+
+	unsigned int nr_ctr_args;
+	char **ctr_args;
+};
+
+/*
+ * A range of regions with I/O in flight that must not be mixed with other
+ * I/O to those regions: a copy from the source, a write of a whole region
+ * straight to the destination, or a discard being recorded. Bios that touch
+ * a busy range wait on it and are mapped again once it is released.
+ */
+struct busy_range {
+	struct rb_node node;
+	struct clone *clone;
+	unsigned long start;
+	unsigned long end;		/* exclusive */
+	bool copy;			/* counted in clone->hydrating */
+	struct bio *bio;		/* the write that asked for this copy */
+	struct bio_list waiters;
+};
+
+/* Per-bio data. */
+struct clone_io {
+	struct busy_range *range;	/* whole-region write holding a range */
+	unsigned long region;
+	bool committed;			/* a FUA write already waited for a commit */
+};
+
+static struct kmem_cache *range_cache;
+
+static const char *clone_name(struct clone *clone)
+{
+	return dm_table_device_name(clone->ti->table);
+}
+
+static void wake_worker(struct clone *clone)
+{
+	queue_work(clone->wq, &clone->worker);
+}
+
+/*----------------------------------------------------------------------------
+ * Regions and remapping
+ *--------------------------------------------------------------------------*/
+
+static sector_t region_to_sector(struct clone *clone, unsigned long region)
+{
+	return (sector_t)region << clone->region_shift;
+}
+
+/* Sector just past @end regions, clamped to the target's length. */
+static sector_t regions_end_sector(struct clone *clone, unsigned long end)
+{
+	return min(region_to_sector(clone, end), clone->ti->len);
+}
+
+static unsigned long bio_region(struct clone *clone, struct bio *bio)
+{
+	return dm_target_offset(clone->ti, bio->bi_iter.bi_sector) >>
+	       clone->region_shift;
+}
+
+static void remap(struct clone *clone, struct bio *bio, struct dm_dev *dev)
+{
+	bio_set_dev(bio, dev->bdev);
+	if (bio_sectors(bio) || bio_op(bio) == REQ_OP_DISCARD)
+		bio->bi_iter.bi_sector =
+			dm_target_offset(clone->ti, bio->bi_iter.bi_sector);
+}
+
+/* Does this write cover all of @region, so nothing needs copying? */
+static bool is_whole_region(struct clone *clone, struct bio *bio,
+			    unsigned long region)
+{
+	sector_t start = region_to_sector(clone, region);
+
+	return dm_target_offset(clone->ti, bio->bi_iter.bi_sector) == start &&
+	       bio_sectors(bio) == regions_end_sector(clone, region + 1) - start;
+}
+
+/*----------------------------------------------------------------------------
+ * Busy ranges. All with clone->lock held.
+ *--------------------------------------------------------------------------*/
+
+/* The busy range overlapping [start, end), if any. */
+static struct busy_range *busy_find(struct clone *clone, unsigned long start,
+				    unsigned long end)
+{
+	struct rb_node *n = clone->busy.rb_node;
+	struct busy_range *br;
+
+	while (n) {
+		br = rb_entry(n, struct busy_range, node);
+		if (end <= br->start)
+			n = n->rb_left;
+		else if (start >= br->end)
+			n = n->rb_right;
+		else
+			return br;
+	}
+	return NULL;
+}
+
+/* Where the first busy range at or after @from starts (ULONG_MAX: none). */
+static unsigned long busy_next_start(struct clone *clone, unsigned long from)
+{
+	struct rb_node *n = clone->busy.rb_node;
+	unsigned long next = ULONG_MAX;
+	struct busy_range *br;
+
+	while (n) {
+		br = rb_entry(n, struct busy_range, node);
+		if (br->start >= from) {
+			next = br->start;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return next;
+}
+
+static void busy_insert(struct clone *clone, struct busy_range *br)
+{
+	struct rb_node **p = &clone->busy.rb_node, *parent = NULL;
+
+	while (*p) {
+		parent = *p;
+		if (br->start < rb_entry(parent, struct busy_range, node)->start)
+			p = &parent->rb_left;
+		else
+			p = &parent->rb_right;
+	}
+	rb_link_node(&br->node, parent, p);
+	rb_insert_color(&br->node, &clone->busy);
+}
+
+static void init_range(struct busy_range *br, struct clone *clone,
+		       unsigned long start, unsigned long end, bool copy,
+		       struct bio *bio)
+{
+	br->clone = clone;
+	br->start = start;
+	br->end = end;
+	br->copy = copy;
+	br->bio = bio;
+	bio_list_init(&br->waiters);
+}
+
+/* The I/O of @br is over: let the bios that waited on it be mapped again. */
+static void release_range(struct clone *clone, struct busy_range *br)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&clone->lock, flags);
+	rb_erase(&br->node, &clone->busy);
+	bio_list_merge(&clone->deferred, &br->waiters);
+	if (br->copy)
+		clone->hydrating -= br->end - br->start;
+	spin_unlock_irqrestore(&clone->lock, flags);
+
+	if (br->copy)
+		wake_up(&clone->copies_done);
+	mempool_free(br, &clone->range_pool);
+	wake_worker(clone);
+}
+
+/*----------------------------------------------------------------------------
+ * Metadata failures and commits
+ *--------------------------------------------------------------------------*/
+
+static const char *mode_name(enum clone_md_mode mode)
+{
+	switch (mode) {
+	case CLONE_MD_RW:
+		return "read-write";
+	case CLONE_MD_RO:
+		return "read-only";
+	default:
+		return "fail";
+	}
+}
+
+/*
+ * A metadata write failed: stop changing metadata (read-only mode) and, if
+ * the device cannot even be read back, stop all I/O (fail mode).
+ */
+static void metadata_failed(struct clone *clone, int r)
+{
+	enum clone_md_mode mode = CLONE_MD_RO;
+
+	if (clone_md_check_readable(clone->cmd))
+		mode = CLONE_MD_FAIL;
+	DMERR("%s: metadata commit failed (error %d): switching to %s mode",
+	      clone_name(clone), r, mode_name(mode));
+	clone_md_set_mode(clone->cmd, mode);
+}
+
+/* Tell user space (dmsetup wait) when the metadata mode changed. Process context. */
+static void report_mode(struct clone *clone)
+{
+	enum clone_md_mode mode = clone_md_mode(clone->cmd);
+
+	if (mode == clone->reported_mode)
+		return;
+	clone->reported_mode = mode;
+	DMINFO("%s: metadata is now in %s mode", clone_name(clone),
+	       mode_name(mode));
+	dm_table_event(clone->ti->table);
+}
+
+static int commit(struct clone *clone)
+{
+	int r = clone_md_commit(clone->cmd, clone->dest_dev->bdev);
+
+	if (r && r != -EROFS)
+		metadata_failed(clone, r);
+	clone->last_commit = jiffies;
+	return r;
+}
+
+/*----------------------------------------------------------------------------
+ * Copies (hydration)
+ *--------------------------------------------------------------------------*/
+
+static void copy_done(int read_err, unsigned long write_err, void *context)
+{
+	struct busy_range *br = context;
+	struct clone *clone = br->clone;
+	struct bio *bio = br->bio;
+	unsigned long region = br->start;
+	bool ok = !read_err && !write_err;
+
+	if (ok) {
+		clone_md_set_hydrated(clone->cmd, br->start, br->end - br->start);
+	} else {
+		DMERR_LIMIT("%s: hydration of regions %lu-%lu failed: %s error",
+			    clone_name(clone), br->start, br->end - 1,
+			    read_err ? "source read" : "destination write");
+		if (!bio)
+			clone->pass_errors++;
+	}
+	release_range(clone, br);
+
+	if (!bio)
+		return;
+	if (!ok) {
+		bio_io_error(bio);
+		return;
+	}
+	/* The write that asked for the copy now lands on hydrated data. */
+	clone_md_note_write(clone->cmd, region);
+	remap(clone, bio, clone->dest_dev);
+	submit_bio_noacct(bio);
+}
+
+static void start_copy(struct clone *clone, struct busy_range *br)
+{
+	sector_t start = region_to_sector(clone, br->start);
+	sector_t end = regions_end_sector(clone, br->end);
+	struct dm_io_region from = {
+		.bdev = clone->source_dev->bdev,
+		.sector = start,
+		.count = end - start,
+	};
+	struct dm_io_region to = {
+		.bdev = clone->dest_dev->bdev,
+		.sector = start,
+		.count = end - start,
+	};
+
+	dm_kcopyd_copy(clone->kcopyd, &from, 1, &to, 0, copy_done, br);
+}
+
+/*
+ * A write to an unhydrated region: copy the region first and write after,
+ * or, if the write covers the whole region, write it with no copy and mark
+ * the region when it completes. Either way the region is busy meanwhile.
+ */
+static int process_unhydrated_write(struct clone *clone, struct bio *bio,
+				    unsigned long region)
+{
+	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
+	bool whole = is_whole_region(clone, bio, region);
+	struct busy_range *br, *busy;
+
+	if (clone_md_mode(clone->cmd) != CLONE_MD_RW)
+		return DM_MAPIO_KILL;
+
+	br = mempool_alloc(&clone->range_pool, GFP_NOIO);
+	spin_lock_irq(&clone->lock);
+	if (clone_md_hydrated(clone->cmd, region)) {
+		/* A copy finished while we allocated. */
+		spin_unlock_irq(&clone->lock);
+		mempool_free(br, &clone->range_pool);
+		clone_md_note_write(clone->cmd, region);
+		remap(clone, bio, clone->dest_dev);
+		return DM_MAPIO_REMAPPED;
+	}
+	busy = busy_find(clone, region, region + 1);
+	if (busy) {
+		bio_list_add(&busy->waiters, bio);
+		spin_unlock_irq(&clone->lock);
+		mempool_free(br, &clone->range_pool);
+		return DM_MAPIO_SUBMITTED;
+	}
+	init_range(br, clone, region, region + 1, !whole, whole ? NULL : bio);
+	busy_insert(clone, br);
+	if (!whole)
+		clone->hydrating++;
+	spin_unlock_irq(&clone->lock);
+
+	if (whole) {
+		io->range = br;
+		remap(clone, bio, clone->dest_dev);
+		return DM_MAPIO_REMAPPED;
+	}
+	start_copy(clone, br);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/*----------------------------------------------------------------------------
+ * Background hydration
+ *--------------------------------------------------------------------------*/
+
+static unsigned long min_regions(struct clone *clone, sector_t sectors)
+{
+	return max_t(unsigned long, 1, sectors >> clone->region_shift);
+}
+
+/*
+ * Start one background copy at or after the cursor. Returns false when there
+ * is nothing (more) to start now.
+ */
+static bool start_background_copy(struct clone *clone, unsigned long batch,
+				  unsigned long limit)
+{
+	unsigned long r, n, max_n;
+	struct busy_range *br, *busy;
+
+	r = clone_md_next_unhydrated(clone->cmd, clone->cursor);
+	if (r >= clone->nr_regions) {
+		if (!clone->cursor)
+			return false;
+		/* Wrap around; after a pass with failures, wait a little. */
+		clone->cursor = 0;
+		if (clone->pass_errors) {
+			clone->pass_errors = 0;
+			clone->next_pass = jiffies + HYDRATION_RETRY_DELAY;
+			return false;
+		}
+		return true;
+	}
+
+	br = mempool_alloc(&clone->range_pool, GFP_NOIO);
+	spin_lock_irq(&clone->lock);
+	busy = busy_find(clone, r, r + 1);
+	if (busy) {
+		clone->cursor = busy->end;
+		spin_unlock_irq(&clone->lock);
+		mempool_free(br, &clone->range_pool);
+		return true;
+	}
+	max_n = min3(batch, limit > clone->hydrating ? limit - clone->hydrating : 1,
+		     clone->nr_regions - r);
+	max_n = min(max_n, busy_next_start(clone, r) - r);
+	n = clone_md_next_hydrated(clone->cmd, r + 1, r + max_n) - r;
+	init_range(br, clone, r, r + n, true, NULL);
+	busy_insert(clone, br);
+	clone->hydrating += n;
+	spin_unlock_irq(&clone->lock);
+
+	clone->cursor = r + n;
+	start_copy(clone, br);
+	return true;
+}
+
+static void do_hydration(struct clone *clone)
+{
+	unsigned long threshold = READ_ONCE(clone->hydration_threshold);
+	unsigned long batch = READ_ONCE(clone->hydration_batch_size);
+	unsigned long limit;
+
+	if (!test_bit(CLONE_HYDRATION_ENABLED, &clone->flags) ||
+	    test_bit(CLONE_SUSPENDED, &clone->flags) || !threshold ||
+	    clone_md_mode(clone->cmd) != CLONE_MD_RW ||
+	    time_before(jiffies, clone->next_pass))
+		return;
+
+	batch = max(batch, min_regions(clone, MIN_COPY_SECTORS));
+	limit = max3(threshold, batch, min_regions(clone, MIN_INFLIGHT_SECTORS));
+	while (READ_ONCE(clone->hydrating) < limit &&
+	       start_background_copy(clone, batch, limit))
+		;
+}
+
+static void check_hydration_done(struct clone *clone)
+{
+	if (clone_md_nr_hydrated(clone->cmd) < clone->nr_regions ||
+	    test_and_set_bit(CLONE_HYDRATED_REPORTED, &clone->flags))
+		return;
+	DMINFO("%s: hydration complete", clone_name(clone));
+	dm_table_event(clone->ti->table);
+}
+
+/*----------------------------------------------------------------------------
+ * Discards and flushes (worker)
+ *--------------------------------------------------------------------------*/
+
+/* The whole regions a discard covers: [*start, *end). */
+static void discard_regions(struct clone *clone, struct bio *bio,
+			    unsigned long *start, unsigned long *end)
+{
+	sector_t first = dm_target_offset(clone->ti, bio->bi_iter.bi_sector);
+	sector_t last = first + bio_sectors(bio);
+
+	*start = (first + clone->region_size - 1) >> clone->region_shift;
+	*end = last >> clone->region_shift;
+	if (last == clone->ti->len)
+		*end = clone->nr_regions;
+}
+
+/*
+ * Mark the whole regions a discard covers hydrated, with no copy, once no
+ * I/O to them is in flight (a copy in flight would otherwise land after
+ * writes that follow the discard), then pass it down trimmed to them.
+ */
+static void process_discard(struct clone *clone, struct bio *bio)
+{
+	struct busy_range *br, *busy;
+	unsigned long start, end;
+	sector_t first;
+
+	discard_regions(clone, bio, &start, &end);
+	if (clone_md_mode(clone->cmd) != CLONE_MD_RW) {
+		/* A discard is a hint: dropping it loses nothing. */
+		bio_endio(bio);
+		return;
+	}
+
+	br = mempool_alloc(&clone->range_pool, GFP_NOIO);
+	spin_lock_irq(&clone->lock);
+	busy = busy_find(clone, start, end);
+	if (busy) {
+		bio_list_add(&busy->waiters, bio);
+		spin_unlock_irq(&clone->lock);
+		mempool_free(br, &clone->range_pool);
+		return;
+	}
+	init_range(br, clone, start, end, false, NULL);
+	busy_insert(clone, br);
+	spin_unlock_irq(&clone->lock);
+
+	clone_md_set_hydrated(clone->cmd, start, end - start);
+	release_range(clone, br);
+
+	if (!test_bit(CLONE_DISCARD_PASSDOWN, &clone->flags)) {
+		bio_endio(bio);
+		return;
+	}
+	first = region_to_sector(clone, start);
+	bio->bi_iter.bi_sector = clone->ti->begin + first;
+	bio->bi_iter.bi_size = to_bytes(regions_end_sector(clone, end) - first);
+	remap(clone, bio, clone->dest_dev);
+	submit_bio_noacct(bio);
+}
+
+/* Commit for the flushes and FUA completions that wait for one. */
+static void process_flushes(struct clone *clone)
+{
+	struct bio_list flushes, fua_ends;
+	struct clone_io *io;
+	struct bio *bio;
+	int r;
+
+	spin_lock_irq(&clone->lock);
+	flushes = clone->flushes;
+	fua_ends = clone->fua_ends;
+	bio_list_init(&clone->flushes);
+	bio_list_init(&clone->fua_ends);
+	spin_unlock_irq(&clone->lock);
+
+	if (bio_list_empty(&flushes) && bio_list_empty(&fua_ends))
+		return;
+
+	r = commit(clone);
+	while ((bio = bio_list_pop(&flushes))) {
+		if (r) {
+			bio_io_error(bio);
+			continue;
+		}
+		remap(clone, bio, clone->dest_dev);
+		submit_bio_noacct(bio);
+	}
+	while ((bio = bio_list_pop(&fua_ends))) {
+		io = dm_per_bio_data(bio, sizeof(*io));
+		io->committed = true;
+		if (r)
+			bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+	}
+}
+
+/*----------------------------------------------------------------------------
+ * Mapping bios
+ *--------------------------------------------------------------------------*/
+
+static void defer_bio(struct clone *clone, struct bio_list *list,
+		      struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&clone->lock, flags);
+	bio_list_add(list, bio);
+	spin_unlock_irqrestore(&clone->lock, flags);
+	wake_worker(clone);
+}
+
+static int process_bio(struct clone *clone, struct bio *bio)
+{
+	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long region, start, end;
+
+	if (clone_md_mode(clone->cmd) == CLONE_MD_FAIL)
+		return DM_MAPIO_KILL;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* dm sends flushes with no data: data comes in a later bio. */
+		if (clone_md_flush_needs_commit(clone->cmd)) {
+			defer_bio(clone, &clone->flushes, bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		remap(clone, bio, clone->dest_dev);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	if (bio_op(bio) == REQ_OP_DISCARD) {
+		discard_regions(clone, bio, &start, &end);
+		if (start >= end) {
+			/* No whole region: nothing to skip or pass down. */
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		defer_bio(clone, &clone->discards, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+
+	/* dm splits bios at region boundaries (max_io_len). */
+	region = bio_region(clone, bio);
+	io->region = region;
+	if (clone_md_hydrated(clone->cmd, region)) {
+		if (op_is_write(bio_op(bio)))
+			clone_md_note_write(clone->cmd, region);
+		remap(clone, bio, clone->dest_dev);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (!op_is_write(bio_op(bio))) {
+		remap(clone, bio, clone->source_dev);
+		return DM_MAPIO_REMAPPED;
+	}
+	return process_unhydrated_write(clone, bio, region);
+}
+
+static int clone_map(struct dm_target *ti, struct bio *bio)
+{
+	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	io->range = NULL;
+	io->committed = false;
+	return process_bio(ti->private, bio);
+}
+
+static int clone_endio(struct dm_target *ti, struct bio *bio,
+		       blk_status_t *error)
+{
+	struct clone *clone = ti->private;
+	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct busy_range *br = io->range;
+
+	if (br) {
+		/* A whole-region write: the region now holds its data. */
+		io->range = NULL;
+		if (!*error) {
+			clone_md_set_hydrated(clone->cmd, br->start, 1);
+			clone_md_note_write(clone->cmd, br->start);
+		}
+		release_range(clone, br);
+	}
+
+	/* A FUA write is durable only once its region's bit is, too. */
+	if (*error || io->committed || !(bio->bi_opf & REQ_FUA) ||
+	    !op_is_write(bio_op(bio)) ||
+	    clone_md_region_committed(clone->cmd, io->region))
+		return DM_ENDIO_DONE;
+	defer_bio(clone, &clone->fua_ends, bio);
+	return DM_ENDIO_INCOMPLETE;
+}
+
+/*----------------------------------------------------------------------------
+ * The worker
+ *--------------------------------------------------------------------------*/
+
+static void process_deferred(struct clone *clone)
+{
+	struct bio_list bios, discards;
+	struct bio *bio;
+
+	spin_lock_irq(&clone->lock);
+	bios = clone->deferred;
+	discards = clone->discards;
+	bio_list_init(&clone->deferred);
+	bio_list_init(&clone->discards);
+	spin_unlock_irq(&clone->lock);
+
+	while ((bio = bio_list_pop(&bios))) {
+		switch (process_bio(clone, bio)) {
+		case DM_MAPIO_REMAPPED:
+			submit_bio_noacct(bio);
+			break;
+		case DM_MAPIO_KILL:
+			bio_io_error(bio);
+			break;
+		}
+	}
+	while ((bio = bio_list_pop(&discards)))
+		process_discard(clone, bio);
+}
+
+static void do_worker(struct work_struct *ws)
+{
+	struct clone *clone = container_of(ws, struct clone, worker);
+
+	process_deferred(clone);
+	process_flushes(clone);
+	if (time_after_eq(jiffies, clone->last_commit + COMMIT_PERIOD) &&
+	    clone_md_changed(clone->cmd) &&
+	    clone_md_mode(clone->cmd) == CLONE_MD_RW)
+		commit(clone);
+	do_hydration(clone);
+	check_hydration_done(clone);
+	report_mode(clone);
+}
+
+/* Once a second: commit, and restart background hydration if it paused. */
+static void do_waker(struct work_struct *ws)
+{
+	struct clone *clone = container_of(to_delayed_work(ws), struct clone,
+					   waker);
+
+	wake_worker(clone);
+	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
+}
+
+/*----------------------------------------------------------------------------
+ * Status and messages
+ *--------------------------------------------------------------------------*/
+
+static void clone_status(struct dm_target *ti, status_type_t type,
+			 unsigned int status_flags, char *result,
+			 unsigned int maxlen)
+{
+	struct clone *clone = ti->private;
+	unsigned long long used, total;
+	bool no_hydration, no_passdown;
+	enum clone_md_mode mode;
+	unsigned int i;
+	ssize_t sz = 0;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		mode = clone_md_mode(clone->cmd);
+		if (mode == CLONE_MD_FAIL) {
+			DMEMIT("Fail");
+			break;
+		}
+		clone_md_usage(clone->cmd, &used, &total);
+		no_hydration = !test_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
+		no_passdown = !test_bit(CLONE_DISCARD_PASSDOWN, &clone->flags);
+		DMEMIT("%u %llu/%llu %llu %lu/%lu %lu ", CLONE_BLOCK_SECTORS,
+		       used, total, (unsigned long long)clone->region_size,
+		       clone_md_nr_hydrated(clone->cmd), clone->nr_regions,
+		       READ_ONCE(clone->hydrating));
+		DMEMIT("%u %s%s", no_hydration + no_passdown,
+		       no_hydration ? "no_hydration " : "",
+		       no_passdown ? "no_discard_passdown " : "");
+		DMEMIT("4 hydration_threshold %u hydration_batch_size %u %s",
+		       READ_ONCE(clone->hydration_threshold),
+		       READ_ONCE(clone->hydration_batch_size),
+		       mode == CLONE_MD_RW ? "rw" : "ro");
+		break;
+
+	case STATUSTYPE_TABLE:
+		DMEMIT("%u:%u %u:%u %u:%u",
+		       MAJOR(clone->metadata_dev->bdev->bd_dev),
+		       MINOR(clone->metadata_dev->bdev->bd_dev),
+		       MAJOR(clone->dest_dev->bdev->bd_dev),
+		       MINOR(clone->dest_dev->bdev->bd_dev),
+		       MAJOR(clone->source_dev->bdev->bd_dev),
+		       MINOR(clone->source_dev->bdev->bd_dev));
+		for (i = 0; i < clone->nr_ctr_args; i++)
+			DMEMIT(" %s", clone->ctr_args[i]);
+		break;
+
+	case STATUSTYPE_IMA:
+		*result = '\0';
+		break;
+	}
+}
+
+static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
+			 char *result, unsigned int maxlen)
+{
+	struct clone *clone = ti->private;
+	unsigned int value;
+
+	if (argc == 1 && !strcasecmp(argv[0], "enable_hydration")) {
+		set_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
+		wake_worker(clone);
+		return 0;
+	}
+	if (argc == 1 && !strcasecmp(argv[0], "disable_hydration")) {
+		clear_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
+		return 0;
+	}
+	if (argc == 2 && (!strcasecmp(argv[0], "hydration_threshold") ||
+			  !strcasecmp(argv[0], "hydration_batch_size"))) {
+		if (kstrtouint(argv[1], 10, &value)) {
+			DMERR("%s: invalid value `%s' for %s",
+			      clone_name(clone), argv[1], argv[0]);
+			return -EINVAL;
+		}
+		if (!strcasecmp(argv[0], "hydration_threshold"))
+			WRITE_ONCE(clone->hydration_threshold, value);
+		else
+			WRITE_ONCE(clone->hydration_batch_size, value);
+		wake_worker(clone);
+		return 0;
+	}
+	DMERR("%s: unsupported message `%s' with %u argument(s); expected enable_hydration, disable_hydration, hydration_threshold <#regions> or hydration_batch_size <#regions>",
+	      clone_name(clone), argc ? argv[0] : "", argc ? argc - 1 : 0);
+	return -EINVAL;
+}
+
+/*----------------------------------------------------------------------------
+ * Suspend and resume
+ *--------------------------------------------------------------------------*/
+
+static void clone_presuspend(struct dm_target *ti)
+{
+	struct clone *clone = ti->private;
+
+	set_bit(CLONE_SUSPENDED, &clone->flags);
+}
+
+static void clone_presuspend_undo(struct dm_target *ti)
+{
+	struct clone *clone = ti->private;
+
+	clear_bit(CLONE_SUSPENDED, &clone->flags);
+	wake_worker(clone);
+}
+
+/* dm has drained our bios; wait for background copies, then commit. */
+static void clone_postsuspend(struct dm_target *ti)
+{
+	struct clone *clone = ti->private;
+
+	cancel_delayed_work_sync(&clone->waker);
+	wait_event(clone->copies_done, !READ_ONCE(clone->hydrating));
+	flush_workqueue(clone->wq);
+	if (clone_md_mode(clone->cmd) == CLONE_MD_RW)
+		commit(clone);
+	report_mode(clone);
+}
+
+static void clone_resume(struct dm_target *ti)
+{
+	struct clone *clone = ti->private;
+
+	/* The fault may have been cleared: try to leave read-only mode. */
+	if (clone_md_mode(clone->cmd) == CLONE_MD_RO) {
+		clone_md_set_mode(clone->cmd, CLONE_MD_RW);
+		if (clone_md_commit(clone->cmd, clone->dest_dev->bdev))
+			clone_md_set_mode(clone->cmd, CLONE_MD_RO);
+	}
+	report_mode(clone);
+
+	clear_bit(CLONE_SUSPENDED, &clone->flags);
+	clone->next_pass = jiffies;
+	clone->last_commit = jiffies;
+	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
+	wake_worker(clone);
+}
+
+/*----------------------------------------------------------------------------
+ * Queue limits
+ *--------------------------------------------------------------------------*/
+
+static void clone_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct clone *clone = ti->private;
+	struct queue_limits *dest = &bdev_get_queue(clone->dest_dev->bdev)->limits;
+	unsigned int region_bytes = to_bytes(clone->region_size);
+
+	/* Prefer I/O of whole regions, unless the stacked size fits them. */
+	if (limits->io_opt < region_bytes || limits->io_opt % region_bytes) {
+		limits->io_min = region_bytes;
+		limits->io_opt = region_bytes;
+	}
+
+	if (!test_bit(CLONE_DISCARD_PASSDOWN, &clone->flags)) {
+		/* Discards only skip copies here: accept whole regions. */
+		limits->discard_granularity = region_bytes;
+		clone_set_max_discard(limits, round_down(UINT_MAX >> SECTOR_SHIFT,
+							 clone->region_size));
+		return;
+	}
+	/* Discards go to the destination only: take its limits, not the source's. */
+	clone_set_max_discard(limits, dest->max_hw_discard_sectors);
+	limits->discard_granularity = dest->discard_granularity;
+	limits->discard_alignment = dest->discard_alignment;
+	limits->max_discard_segments = dest->max_discard_segments;
+}
+
+static int clone_iterate_devices(struct dm_target *ti,
+				 iterate_devices_callout_fn fn, void *data)
+{
+	struct clone *clone = ti->private;
+
+	return fn(ti, clone->source_dev, 0, ti->len, data) ?:
+	       fn(ti, clone->dest_dev, 0, ti->len, data);
+}
+
+/*----------------------------------------------------------------------------
+ * Constructor and destructor
+ *--------------------------------------------------------------------------*/
+
+static int parse_features(struct clone *clone, struct dm_arg_set *as)
+{
+	static const struct dm_arg count = {
+		0, 2, "Invalid number of feature arguments"
+	};
+	struct dm_target *ti = clone->ti;
+	unsigned int argc;
+	const char *arg;
+	int r;
+
+	if (!as->argc)
+		return 0;
+	r = dm_read_arg_group(&count, as, &argc, &ti->error);
+	if (r)
+		return r;
+	while (argc--) {
+		arg = dm_shift_arg(as);
+		if (!strcasecmp(arg, "no_hydration")) {
+			__clear_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
+		} else if (!strcasecmp(arg, "no_discard_passdown")) {
+			__clear_bit(CLONE_DISCARD_PASSDOWN, &clone->flags);
+		} else {
+			ti->error = "Invalid feature argument";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_core_args(struct clone *clone, struct dm_arg_set *as)
+{
+	static const struct dm_arg count = {
+		0, 4, "Invalid number of core arguments"
+	};
+	struct dm_target *ti = clone->ti;
+	unsigned int argc, value;
+	const char *key;
+	int r;
+
+	if (!as->argc)
+		return 0;
+	r = dm_read_arg_group(&count, as, &argc, &ti->error);
+	if (r)
+		return r;
+	if (argc & 1) {
+		ti->error = "Number of core arguments must be even";
+		return -EINVAL;
+	}
+	for (; argc; argc -= 2) {
+		key = dm_shift_arg(as);
+		if (!strcasecmp(key, "hydration_threshold")) {
+			if (kstrtouint(dm_shift_arg(as), 10, &value)) {
+				ti->error = "Invalid value for argument `hydration_threshold'";
+				return -EINVAL;
+			}
+			clone->hydration_threshold = value;
+		} else if (!strcasecmp(key, "hydration_batch_size")) {
+			if (kstrtouint(dm_shift_arg(as), 10, &value)) {
+				ti->error = "Invalid value for argument `hydration_batch_size'";
+				return -EINVAL;
+			}
+			clone->hydration_batch_size = value;
+		} else {
+			ti->error = "Invalid core argument";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int open_device(struct clone *clone, struct dm_arg_set *as,
+		      struct dm_dev **dev, bool writable, const char *what)
+{
+	struct dm_target *ti = clone->ti;
+	int r;
+
+	r = dm_get_device(ti, dm_shift_arg(as),
+			  writable ? CLONE_OPEN_RW : CLONE_OPEN_READ, dev);
+	if (r) {
+		ti->error = "Error opening device";
+		DMERR("cannot open the %s device (error %d)", what, r);
+		return r;
+	}
+	return 0;
+}
+
+static int check_devices(struct clone *clone)
+{
+	struct dm_target *ti = clone->ti;
+	dev_t meta = clone->metadata_dev->bdev->bd_dev;
+	dev_t dest = clone->dest_dev->bdev->bd_dev;
+	dev_t source = clone->source_dev->bdev->bd_dev;
+
+	if (meta == dest || meta == source || dest == source) {
+		ti->error = "The metadata, destination and source devices must differ";
+		return -EINVAL;
+	}
+	if (bdev_nr_sectors(clone->dest_dev->bdev) < ti->len) {
+		ti->error = "Device size larger than destination device";
+		return -EINVAL;
+	}
+	if (bdev_nr_sectors(clone->source_dev->bdev) < ti->len) {
+		ti->error = "Device size larger than source device";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_region_size(struct clone *clone, struct dm_arg_set *as)
+{
+	static const struct dm_arg arg = {
+		MIN_REGION_SIZE, MAX_REGION_SIZE, "Invalid region size"
+	};
+	struct dm_target *ti = clone->ti;
+	unsigned int size, lbs;
+	sector_t nr_regions;
+	int r;
+
+	r = dm_read_arg(&arg, as, &size, &ti->error);
+	if (r)
+		return r;
+	if (!is_power_of_2(size)) {
+		ti->error = "Region size is not a power of 2";
+		return -EINVAL;
+	}
+	lbs = max(bdev_logical_block_size(clone->source_dev->bdev),
+		  bdev_logical_block_size(clone->dest_dev->bdev));
+	if (size % (lbs >> SECTOR_SHIFT)) {
+		ti->error = "Region size is not a multiple of device logical block size";
+		return -EINVAL;
+	}
+	clone->region_size = size;
+	clone->region_shift = __ffs(size);
+
+	nr_regions = dm_sector_div_up(ti->len, size);
+	if (nr_regions > CLONE_MAX_REGIONS) {
+		ti->error = "Too many regions. Consider increasing the region size";
+		return -EINVAL;
+	}
+	clone->nr_regions = nr_regions;
+	return dm_set_target_max_io_len(ti, size);
+}
+
+static int copy_ctr_args(struct clone *clone, unsigned int argc, char **argv)
+{
+	unsigned int i;
+
+	clone->ctr_args = kcalloc(argc, sizeof(*clone->ctr_args), GFP_KERNEL);
+	if (!clone->ctr_args)
+		return -ENOMEM;
+	for (i = 0; i < argc; i++) {
+		clone->ctr_args[i] = kstrdup(argv[i], GFP_KERNEL);
+		if (!clone->ctr_args[i])
+			return -ENOMEM;
+		clone->nr_ctr_args++;
+	}
+	return 0;
+}
+
+static void free_clone(struct clone *clone)
+{
+	struct dm_target *ti = clone->ti;
+	unsigned int i;
+
+	if (clone->wq)
+		destroy_workqueue(clone->wq);
+	if (!IS_ERR_OR_NULL(clone->kcopyd))
+		dm_kcopyd_client_destroy(clone->kcopyd);
+	mempool_exit(&clone->range_pool);
+	if (!IS_ERR_OR_NULL(clone->cmd))
+		clone_md_put(clone->cmd);
+	if (clone->source_dev)
+		dm_put_device(ti, clone->source_dev);
+	if (clone->dest_dev)
+		dm_put_device(ti, clone->dest_dev);
+	if (clone->metadata_dev)
+		dm_put_device(ti, clone->metadata_dev);
+	for (i = 0; i < clone->nr_ctr_args; i++)
+		kfree(clone->ctr_args[i]);
+	kfree(clone->ctr_args);
+	kfree(clone);
+}
+
+/*
+ * clone <metadata dev> <destination dev> <source dev> <region size>
+ *       [<#feature args> [<feature arg>]* [<#core args> [<core arg>]*]]
+ */
+static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct clone *clone;
+	int r;
+
+	if (argc < 4) {
+		ti->error = "Invalid number of arguments";
+		return -EINVAL;
+	}
+	clone = kzalloc(sizeof(*clone), GFP_KERNEL);
+	if (!clone) {
+		ti->error = "Failed to allocate clone structure";
+		return -ENOMEM;
+	}
+	clone->ti = ti;
+	ti->private = clone;
+	__set_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
+	__set_bit(CLONE_DISCARD_PASSDOWN, &clone->flags);
+	__set_bit(CLONE_SUSPENDED, &clone->flags);
+	clone->hydration_threshold = DEFAULT_HYDRATION_THRESHOLD;
+	clone->hydration_batch_size = DEFAULT_HYDRATION_BATCH_SIZE;
+	spin_lock_init(&clone->lock);
+	clone->busy = RB_ROOT;
+	bio_list_init(&clone->deferred);
+	bio_list_init(&clone->discards);
+	bio_list_init(&clone->flushes);
+	bio_list_init(&clone->fua_ends);
+	init_waitqueue_head(&clone->copies_done);
+	INIT_WORK(&clone->worker, do_worker);
+	INIT_DELAYED_WORK(&clone->waker, do_waker);
+
+	r = open_device(clone, &as, &clone->metadata_dev, true, "metadata");
+	if (!r)
+		r = open_device(clone, &as, &clone->dest_dev, true, "destination");
+	if (!r)
+		r = open_device(clone, &as, &clone->source_dev, false, "source");
+	if (!r)
+		r = check_devices(clone);
+	if (!r)
+		r = parse_region_size(clone, &as);
+	if (!r)
+		r = parse_features(clone, &as);
+	if (!r)
+		r = parse_core_args(clone, &as);
+	if (!r && as.argc) {
+		ti->error = "Too many arguments";
+		r = -EINVAL;
+	}
+	if (r)
+		goto bad;
+
+	if (test_bit(CLONE_DISCARD_PASSDOWN, &clone->flags) &&
+	    !bdev_max_discard_sectors(clone->dest_dev->bdev)) {
+		DMWARN("destination device %pg does not support discards: disabling discard passdown",
+		       clone->dest_dev->bdev);
+		__clear_bit(CLONE_DISCARD_PASSDOWN, &clone->flags);
+	}
+
+	clone->cmd = clone_md_get(dm_table_get_md(ti->table),
+				  clone->metadata_dev, clone->dest_dev,
+				  clone->source_dev, clone->region_size,
+				  clone->nr_regions, &ti->error);
+	if (IS_ERR(clone->cmd)) {
+		r = PTR_ERR(clone->cmd);
+		goto bad;
+	}
+	clone->reported_mode = clone_md_mode(clone->cmd);
+
+	r = -ENOMEM;
+	ti->error = "Failed to allocate clone resources";
+	if (mempool_init_slab_pool(&clone->range_pool, MIN_RANGES, range_cache))
+		goto bad;
+	clone->kcopyd = dm_kcopyd_client_create(NULL);
+	if (IS_ERR(clone->kcopyd)) {
+		r = PTR_ERR(clone->kcopyd);
+		goto bad;
+	}
+	clone->wq = alloc_workqueue("dm-clone", WQ_MEM_RECLAIM, 0);
+	if (!clone->wq)
+		goto bad;
+	r = copy_ctr_args(clone, argc - 3, argv + 3);
+	if (r)
+		goto bad;
+
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	ti->num_discard_bios = 1;
+	ti->discards_supported = true;
+	ti->per_io_data_size = sizeof(struct clone_io);
+	return 0;
+
+bad:
+	free_clone(clone);
+	return r;
+}
+
+static void clone_dtr(struct dm_target *ti)
+{
+	struct clone *clone = ti->private;
+
+	cancel_delayed_work_sync(&clone->waker);
+	free_clone(clone);
+}
+
+static struct target_type clone_target = {
+	.name = "clone",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = clone_ctr,
+	.dtr = clone_dtr,
+	.map = clone_map,
+	.end_io = clone_endio,
+	.presuspend = clone_presuspend,
+	.presuspend_undo = clone_presuspend_undo,
+	.postsuspend = clone_postsuspend,
+	.resume = clone_resume,
+	.status = clone_status,
+	.message = clone_message,
+	.io_hints = clone_io_hints,
+	.iterate_devices = clone_iterate_devices,
+};
+
+static int __init dm_clone_init(void)
+{
+	int r;
+
+	range_cache = KMEM_CACHE(busy_range, 0);
+	if (!range_cache)
+		return -ENOMEM;
+	r = dm_register_target(&clone_target);
+	if (r) {
+		DMERR("failed to register the clone target (error %d)", r);
+		kmem_cache_destroy(range_cache);
+	}
+	return r;
+}
+
+static void __exit dm_clone_exit(void)
+{
+	dm_unregister_target(&clone_target);
+	kmem_cache_destroy(range_cache);
+}
+
+module_init(dm_clone_init);
+module_exit(dm_clone_exit);
+
+MODULE_DESCRIPTION(DM_NAME " clone target: hydrate a copy of a read-only device in the background");
+MODULE_LICENSE("GPL");
