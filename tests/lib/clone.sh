@@ -24,7 +24,7 @@ clone_setup() {
 	fi
 	T=$(mktemp -d /tmp/clonetest.XXXXXX) || return 1
 	SRC_W0=$(write_sectors "$SRC")
-	dmesg_mark
+	klog_mark
 }
 
 now_ms() { awk '{ printf "%.0f\n", $1 * 1000 }' /proc/uptime; }
@@ -204,26 +204,29 @@ regions() { echo $((($1 + $2 - 1) / $2)); }
 
 # ---- kernel log ------------------------------------------------------------
 
-# dmesg_mark: remember where the kernel log is now; dmesg_since prints what came after
-dmesg_mark() {
-	DMESG_TAG="clonetest-mark-$$-$(now_ms)"
-	echo "$DMESG_TAG" >/dev/kmsg
+# klog_mark: remember where the kernel log is now; klog_since prints what
+# the kernel logged after it (lines of the harness and of `log` left out)
+klog_mark() {
+	KLOG_TAG="clonetest-mark-$$-$(now_ms)"
+	echo "$KLOG_TAG" >/dev/kmsg
 }
-dmesg_since() { dmesg | sed -n "/$DMESG_TAG/,\$p" | sed 1d; }
+klog_since() {
+	dmesg | awk -v m="$KLOG_TAG" 'f { print } index($0, m) { f = 1 }' | grep -Ev 'dmclone-(harness|test):'
+}
 
 # dmesg_clean: no oops, BUG, WARNING, hung task... since the mark
 dmesg_clean() {
-	_bad=$(dmesg_since | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|soft lockup|rcu.*stall|blocked for more than|UBSAN|KASAN')
+	_bad=$(klog_since | grep -E 'Oops|BUG[: ]|WARNING:|Call Trace|general protection|soft lockup|RCU stall|detected stalls|blocked for more than|UBSAN|KASAN')
 	[ -z "$_bad" ] || { fail "kernel log: $_bad"; return 1; }
 }
 
 # dmesg_has PATTERN...: each (case-insensitive) PATTERN is in one line logged since the mark
 dmesg_has() {
-	_lines=$(dmesg_since)
+	_lines=$(klog_since)
 	for _p in "$@"; do
 		_lines=$(echo "$_lines" | grep -i -- "$_p")
 	done
-	[ -n "$_lines" ] || { fail "kernel log has no line with: $*"; dmesg_since | tail -5; return 1; }
+	[ -n "$_lines" ] || { fail "kernel log has no line with: $*"; klog_since | tail -5; return 1; }
 	log "ok: kernel log: $(echo "$_lines" | tail -1)"
 }
 
