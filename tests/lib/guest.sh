@@ -162,6 +162,7 @@ _cleanup() {
 	sync
 	awk '$1 ~ /^\/dev\/(mapper\/|dm-|loop|vd[b-z]|nbd)/ { print $2 }' /proc/mounts | sort -r |
 		while read -r _mp; do
+			echo "cleanup: unmounting $_mp"
 			umount "$_mp" 2>/dev/null || umount -l "$_mp" || echo "cleanup: cannot unmount $_mp"
 		done
 	if [ -n "$(dmsetup ls 2>/dev/null | grep -v '^No devices found')" ]; then
@@ -169,6 +170,7 @@ _cleanup() {
 		for _d in $(dmsetup info -c --noheadings -o name 2>/dev/null); do
 			dmsetup resume "$_d" >/dev/null 2>&1
 		done
+		echo "cleanup: removing leftover dm devices:" $(dmsetup info -c --noheadings -o name 2>/dev/null)
 		dmsetup remove_all >/dev/null 2>&1 || dmsetup remove_all --force >/dev/null 2>&1
 		if [ -n "$(dmsetup ls 2>/dev/null | grep -v '^No devices found')" ]; then
 			echo "cleanup: dm devices left:"; dmsetup ls
@@ -176,13 +178,21 @@ _cleanup() {
 		fi
 	fi
 	for _l in /sys/block/loop*; do
-		[ -e "$_l/loop/backing_file" ] && losetup -d "/dev/${_l##*/}" 2>/dev/null
+		[ -e "$_l/loop/backing_file" ] || continue
+		echo "cleanup: detaching /dev/${_l##*/}"
+		losetup -d "/dev/${_l##*/}" 2>/dev/null
 	done
 	if ! unload_clone_module 2>/dev/null; then
 		echo "cleanup: cannot unload dm-clone (refcount $(cat /sys/module/dm_clone/refcnt 2>/dev/null))"
 		_bad=1
 	fi
 	return $_bad
+}
+
+# Mark the current test failed, adding WHY to the reasons.
+_failed() {
+	[ $status = FAIL ] && reason="$reason; $1" || reason=$1
+	status=FAIL
 }
 
 # Run one test: its own process and session (so a timeout kills all of it),
@@ -221,16 +231,14 @@ _run_test() {
 
 	status=ok reason=
 	if [ -e "$r.timedout" ]; then
-		status=FAIL reason="timed out after ${tmo}s"
+		_failed "timed out after ${tmo}s"
 	elif [ $rc -eq 77 ]; then
 		status=skip reason=$(head -n 1 "$r.skip" 2>/dev/null)
 	elif [ $rc -ne 0 ]; then
-		status=FAIL reason="exit status $rc"
+		_failed "exit status $rc"
 	fi
 
-	if ! _cleanup >"$r.cleanup" 2>&1; then
-		[ $status = FAIL ] || { status=FAIL reason="cleanup failed"; }
-	fi
+	_cleanup >"$r.cleanup" 2>&1 || _failed "cleanup failed"
 	[ -s "$r.cleanup" ] && { echo "### harness cleanup:"; cat "$r.cleanup"; } >>"$r.out"
 	rm -f "$r.cleanup"
 
@@ -238,16 +246,13 @@ _run_test() {
 	bad=$(grep -Ev "$HARNESS_TAG_RE" "$r.dmesg" | grep -E "$BAD_KERNEL_RE")
 	[ -n "$ignore" ] && bad=$(printf '%s\n' "$bad" | grep -Ev "$ignore")
 	if [ -n "$bad" ]; then
-		status=FAIL reason="kernel: $(printf '%s\n' "$bad" | head -n 1 | sed 's/^\[[ 0-9.]*\] //')"
 		{ echo "### harness: bad kernel messages:"; printf '%s\n' "$bad"; } >>"$r.out"
+		_failed "kernel: $(printf '%s\n' "$bad" | head -n 1 | sed 's/^\[[ 0-9.]*\] //')"
 	fi
 	taint1=$(cat /proc/sys/kernel/tainted)
-	if [ $((taint1 & ~taint0 & ~TAINT_OK)) -ne 0 ]; then
-		status=FAIL reason="kernel tainted: $taint0 -> $taint1"
-		echo "### harness: kernel taint $taint0 -> $taint1" >>"$r.out"
-	fi
+	[ $((taint1 & ~taint0 & ~TAINT_OK)) -ne 0 ] && _failed "kernel tainted: $taint0 -> $taint1"
 
-	[ $status = FAIL ] && [ -n "$reason" ] && echo "### harness: FAIL: $reason" >>"$r.out"
+	[ $status = FAIL ] && echo "### harness: FAIL: $reason" >>"$r.out"
 	echo "$status $secs $reason" >"$r.result"
 	_kmsg "END $name $status ${secs}s"
 	_flush_results
