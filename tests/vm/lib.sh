@@ -88,7 +88,9 @@ run_boot() {
 	: >"$console"
 	"${QEMU_ARGS[@]}" -display none -serial "file:$console" >"$console.qemu" 2>&1 &
 	qpid=$!
-	deadline=$((SECONDS + idle))
+	# Booting to the runner takes ~10 s; a VM not there in 3 minutes is stuck.
+	allow=$((idle < 180 ? idle : 180))
+	deadline=$((SECONDS + allow))
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 0.5
 		line=$(grep -a 'dmclone-harness: \(READY\|START\|END\|DONE\)' "$console" | tail -n 1)
