@@ -256,3 +256,26 @@ cwrite() { cverify write "$@" || { fail "cverify write $* failed"; return 1; }; 
 
 # src_untouched: the source was not written since clone_setup or prep
 src_untouched() { check "sectors written to the source" "$(write_sectors "$SRC")" "$SRC_W0"; }
+
+# toggler_start NAME ON_S OFF_S: in the background, enable hydration for ON_S
+# seconds, disable it for OFF_S, again and again (slow, stop-and-go
+# hydration with copies in flight now and then); toggler_stop ends it and
+# leaves hydration disabled.
+toggler_start() {
+	touch "$T/toggle"
+	(
+		while [ -e "$T/toggle" ]; do
+			dmsetup message "$1" 0 enable_hydration
+			sleep "$2"
+			dmsetup message "$1" 0 disable_hydration
+			sleep "$3"
+		done
+	) >/dev/null 2>&1 &
+	TOGGLER=$!
+}
+toggler_stop() {
+	rm -f "$T/toggle"
+	[ -n "$TOGGLER" ] && wait "$TOGGLER"
+	TOGGLER=
+	dmsetup message "$1" 0 disable_hydration
+}
