@@ -84,7 +84,6 @@ struct clone {
 	/* Worker only. */
 	unsigned long cursor;		/* next region background hydration tries */
 	unsigned long next_pass;	/* jiffies: retry failed copies after */
-	unsigned int pass_errors;
 	unsigned long last_commit;	/* jiffies */
 	enum clone_md_mode reported_mode;
 
@@ -94,6 +93,7 @@ struct clone {
 	struct dm_kcopyd_client *kcopyd;
 	mempool_t range_pool;
 	wait_queue_head_t copies_done;
+	atomic_t copy_errors;		/* failed background copies this pass */
 
 	unsigned int nr_ctr_args;
 	char **ctr_args;
@@ -333,7 +333,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 			    clone_name(clone), br->start, br->end - 1,
 			    read_err ? "source read" : "destination write");
 		if (!bio)
-			clone->pass_errors++;
+			atomic_inc(&clone->copy_errors);
 	}
 	release_range(clone, br);
 
@@ -424,28 +424,14 @@ static unsigned long min_regions(struct clone *clone, sector_t sectors)
 }
 
 /*
- * Start one background copy at or after the cursor. Returns false when there
- * is nothing (more) to start now.
+ * Start a background copy of up to @batch regions from unhydrated region @r,
+ * or, if @r is busy, move the cursor past the busy range.
  */
-static bool start_background_copy(struct clone *clone, unsigned long batch,
-				  unsigned long limit)
+static void start_background_copy(struct clone *clone, unsigned long r,
+				  unsigned long batch, unsigned long limit)
 {
-	unsigned long r, n, max_n;
 	struct busy_range *br, *busy;
-
-	r = clone_md_next_unhydrated(clone->cmd, clone->cursor);
-	if (r >= clone->nr_regions) {
-		if (!clone->cursor)
-			return false;
-		/* Wrap around; after a pass with failures, wait a little. */
-		clone->cursor = 0;
-		if (clone->pass_errors) {
-			clone->pass_errors = 0;
-			clone->next_pass = jiffies + HYDRATION_RETRY_DELAY;
-			return false;
-		}
-		return true;
-	}
+	unsigned long n, max_n;
 
 	br = mempool_alloc(&clone->range_pool, GFP_NOIO);
 	spin_lock_irq(&clone->lock);
@@ -454,7 +440,7 @@ static bool start_background_copy(struct clone *clone, unsigned long batch,
 		clone->cursor = busy->end;
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
-		return true;
+		return;
 	}
 	max_n = min3(batch, limit > clone->hydrating ? limit - clone->hydrating : 1,
 		     clone->nr_regions - r);
@@ -467,14 +453,19 @@ static bool start_background_copy(struct clone *clone, unsigned long batch,
 
 	clone->cursor = r + n;
 	start_copy(clone, br);
-	return true;
 }
 
+/*
+ * Keep up to the threshold of regions copying, walking the device from the
+ * cursor; one pass over the end at most, so that a device whose remaining
+ * regions are all busy does not keep the worker spinning.
+ */
 static void do_hydration(struct clone *clone)
 {
 	unsigned long threshold = READ_ONCE(clone->hydration_threshold);
 	unsigned long batch = READ_ONCE(clone->hydration_batch_size);
-	unsigned long limit;
+	unsigned long limit, r;
+	bool wrapped = false;
 
 	if (!test_bit(CLONE_HYDRATION_ENABLED, &clone->flags) ||
 	    test_bit(CLONE_SUSPENDED, &clone->flags) || !threshold ||
@@ -484,9 +475,22 @@ static void do_hydration(struct clone *clone)
 
 	batch = max(batch, min_regions(clone, MIN_COPY_SECTORS));
 	limit = max3(threshold, batch, min_regions(clone, MIN_INFLIGHT_SECTORS));
-	while (READ_ONCE(clone->hydrating) < limit &&
-	       start_background_copy(clone, batch, limit))
-		;
+	while (READ_ONCE(clone->hydrating) < limit) {
+		r = clone_md_next_unhydrated(clone->cmd, clone->cursor);
+		if (r < clone->nr_regions) {
+			start_background_copy(clone, r, batch, limit);
+			continue;
+		}
+		if (wrapped || !clone->cursor)
+			break;
+		wrapped = true;
+		clone->cursor = 0;
+		/* After a pass with failed copies, wait before retrying. */
+		if (atomic_xchg(&clone->copy_errors, 0)) {
+			clone->next_pass = jiffies + HYDRATION_RETRY_DELAY;
+			break;
+		}
+	}
 }
 
 static void check_hydration_done(struct clone *clone)
