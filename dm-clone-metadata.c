@@ -83,9 +83,7 @@ struct clone_metadata {
 static LIST_HEAD(registry);
 static DEFINE_MUTEX(registry_lock);
 
-/*----------------------------------------------------------------------------
- * Blocks
- *--------------------------------------------------------------------------*/
+/* ---- Blocks ---- */
 
 enum block_state {
 	BLOCK_VALID,
@@ -189,9 +187,7 @@ static int md_flush(struct clone_metadata *cmd)
 	return blkdev_issue_flush(cmd->bdev);
 }
 
-/*----------------------------------------------------------------------------
- * Superblock
- *--------------------------------------------------------------------------*/
+/* ---- Superblock ---- */
 
 static void build_superblock(struct clone_metadata *cmd, void *block, u32 copy)
 {
@@ -273,9 +269,7 @@ static int check_superblock(struct clone_metadata *cmd,
 	return 0;
 }
 
-/*----------------------------------------------------------------------------
- * Loading and formatting
- *--------------------------------------------------------------------------*/
+/* ---- Loading and formatting ---- */
 
 static int check_size(struct clone_metadata *cmd, char **error)
 {
@@ -320,7 +314,7 @@ static int check_zeroed(struct clone_metadata *cmd, char **error)
 	return 0;
 }
 
-static int format(struct clone_metadata *cmd, char **error)
+static int format_device(struct clone_metadata *cmd, char **error)
 {
 	int r;
 
@@ -403,7 +397,7 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 		r = check_size(cmd, error);
 		if (!r)
 			r = check_zeroed(cmd, error);
-		return r ? r : format(cmd, error);
+		return r ? r : format_device(cmd, error);
 	}
 	if (!sb)
 		return refuse_device(cmd, cmd->buf, why, error);
@@ -549,9 +543,7 @@ static int load_bitmap(struct clone_metadata *cmd, char **error)
 	return 0;
 }
 
-/*----------------------------------------------------------------------------
- * Creation and the registry
- *--------------------------------------------------------------------------*/
+/* ---- Creation and the registry ---- */
 
 static void free_metadata(struct clone_metadata *cmd)
 {
@@ -623,48 +615,67 @@ bad:
 	return ERR_PTR(r);
 }
 
+/*
+ * A live table of the same device already has this metadata open (a table
+ * reload): share its in-core state, which may be newer than the disk. NULL
+ * if the state must be read from disk instead.
+ */
+static struct clone_metadata *share_live(struct clone_metadata *cmd,
+					 struct mapped_device *owner,
+					 dev_t dest, dev_t source,
+					 sector_t region_size,
+					 unsigned long nr_regions, char **error)
+{
+	if (cmd->owner != owner) {
+		*error = "Metadata device is in use by another clone device";
+		return ERR_PTR(-EBUSY);
+	}
+	if (cmd->dest_dev != dest || cmd->source_dev != source) {
+		*error = "The live table on this metadata uses another destination or source";
+		return ERR_PTR(-EINVAL);
+	}
+	if (cmd->region_size != region_size) {
+		*error = "Region size mismatch with the live table";
+		return ERR_PTR(-EINVAL);
+	}
+	if (cmd->nr_regions != nr_regions) {
+		*error = "Region count mismatch with the live table";
+		return ERR_PTR(-EINVAL);
+	}
+	if (READ_ONCE(cmd->mode) == CLONE_MD_FAIL) {
+		/* Do not inherit a failed state. */
+		list_del_init(&cmd->list);
+		return NULL;
+	}
+	cmd->refs++;
+	return cmd;
+}
+
 struct clone_metadata *clone_md_get(struct mapped_device *owner,
 				    struct dm_dev *meta, struct dm_dev *dest,
 				    struct dm_dev *source, sector_t region_size,
 				    unsigned long nr_regions, char **error)
 {
-	struct clone_metadata *cmd;
+	dev_t dest_dev = dest->bdev->bd_dev, source_dev = source->bdev->bd_dev;
+	struct clone_metadata *cmd = NULL, *live;
 
 	mutex_lock(&registry_lock);
-	list_for_each_entry(cmd, &registry, list) {
-		if (cmd->bdev->bd_dev != meta->bdev->bd_dev)
-			continue;
-		if (cmd->owner != owner) {
-			*error = "Metadata device is in use by another clone device";
-			cmd = ERR_PTR(-EBUSY);
-		} else if (cmd->dest_dev != dest->bdev->bd_dev ||
-			   cmd->source_dev != source->bdev->bd_dev) {
-			*error = "The live table on this metadata uses another destination or source";
-			cmd = ERR_PTR(-EINVAL);
-		} else if (cmd->region_size != region_size) {
-			*error = "Region size mismatch with the live table";
-			cmd = ERR_PTR(-EINVAL);
-		} else if (cmd->nr_regions != nr_regions) {
-			*error = "Region count mismatch with the live table";
-			cmd = ERR_PTR(-EINVAL);
-		} else if (READ_ONCE(cmd->mode) == CLONE_MD_FAIL) {
-			/* Do not inherit a failed state: read the disk again. */
-			list_del_init(&cmd->list);
+	list_for_each_entry(live, &registry, list) {
+		if (live->bdev->bd_dev == meta->bdev->bd_dev) {
+			cmd = share_live(live, owner, dest_dev, source_dev,
+					 region_size, nr_regions, error);
 			break;
-		} else {
-			cmd->refs++;
 		}
-		mutex_unlock(&registry_lock);
-		return cmd;
 	}
-
-	cmd = create_metadata(meta, region_size, nr_regions, error);
-	if (!IS_ERR(cmd)) {
-		cmd->refs = 1;
-		cmd->owner = owner;
-		cmd->dest_dev = dest->bdev->bd_dev;
-		cmd->source_dev = source->bdev->bd_dev;
-		list_add(&cmd->list, &registry);
+	if (!cmd) {
+		cmd = create_metadata(meta, region_size, nr_regions, error);
+		if (!IS_ERR(cmd)) {
+			cmd->refs = 1;
+			cmd->owner = owner;
+			cmd->dest_dev = dest_dev;
+			cmd->source_dev = source_dev;
+			list_add(&cmd->list, &registry);
+		}
 	}
 	mutex_unlock(&registry_lock);
 	return cmd;
@@ -682,9 +693,7 @@ void clone_md_put(struct clone_metadata *cmd)
 	free_metadata(cmd);
 }
 
-/*----------------------------------------------------------------------------
- * Hydration state
- *--------------------------------------------------------------------------*/
+/* ---- Hydration state ---- */
 
 bool clone_md_hydrated(struct clone_metadata *cmd, unsigned long region)
 {
@@ -775,9 +784,7 @@ bool clone_md_changed(struct clone_metadata *cmd)
 	       READ_ONCE(cmd->sb_stale[1]);
 }
 
-/*----------------------------------------------------------------------------
- * Commit
- *--------------------------------------------------------------------------*/
+/* ---- Commit ---- */
 
 /*
  * Take up to BATCH_BLOCKS changed blocks: copy their bits into the commit

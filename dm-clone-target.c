@@ -134,9 +134,7 @@ static void wake_worker(struct clone *clone)
 	queue_work(clone->wq, &clone->worker);
 }
 
-/*----------------------------------------------------------------------------
- * Regions and remapping
- *--------------------------------------------------------------------------*/
+/* ---- Regions and remapping ---- */
 
 static sector_t region_to_sector(struct clone *clone, unsigned long region)
 {
@@ -173,9 +171,7 @@ static bool is_whole_region(struct clone *clone, struct bio *bio,
 	       bio_sectors(bio) == regions_end_sector(clone, region + 1) - start;
 }
 
-/*----------------------------------------------------------------------------
- * Busy ranges. All with clone->lock held.
- *--------------------------------------------------------------------------*/
+/* ---- Busy ranges. All with clone->lock held. ---- */
 
 /* The busy range overlapping [start, end), if any. */
 static struct busy_range *busy_find(struct clone *clone, unsigned long start,
@@ -260,9 +256,7 @@ static void release_range(struct clone *clone, struct busy_range *br)
 	wake_worker(clone);
 }
 
-/*----------------------------------------------------------------------------
- * Metadata failures and commits
- *--------------------------------------------------------------------------*/
+/* ---- Metadata failures and commits ---- */
 
 static const char *mode_name(enum clone_md_mode mode)
 {
@@ -314,9 +308,7 @@ static int commit(struct clone *clone)
 	return r;
 }
 
-/*----------------------------------------------------------------------------
- * Copies (hydration)
- *--------------------------------------------------------------------------*/
+/* ---- Copies (hydration) ---- */
 
 static void copy_done(int read_err, unsigned long write_err, void *context)
 {
@@ -414,9 +406,7 @@ static int process_unhydrated_write(struct clone *clone, struct bio *bio,
 	return DM_MAPIO_SUBMITTED;
 }
 
-/*----------------------------------------------------------------------------
- * Background hydration
- *--------------------------------------------------------------------------*/
+/* ---- Background hydration ---- */
 
 static unsigned long min_regions(struct clone *clone, sector_t sectors)
 {
@@ -502,9 +492,7 @@ static void check_hydration_done(struct clone *clone)
 	dm_table_event(clone->ti->table);
 }
 
-/*----------------------------------------------------------------------------
- * Discards and flushes (worker)
- *--------------------------------------------------------------------------*/
+/* ---- Discards and flushes (worker) ---- */
 
 /* The whole regions a discard covers: [*start, *end). */
 static void discard_regions(struct clone *clone, struct bio *bio,
@@ -600,9 +588,7 @@ static void process_flushes(struct clone *clone)
 	}
 }
 
-/*----------------------------------------------------------------------------
- * Mapping bios
- *--------------------------------------------------------------------------*/
+/* ---- Mapping bios ---- */
 
 static void defer_bio(struct clone *clone, struct bio_list *list,
 		      struct bio *bio)
@@ -695,9 +681,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	return DM_ENDIO_INCOMPLETE;
 }
 
-/*----------------------------------------------------------------------------
- * The worker
- *--------------------------------------------------------------------------*/
+/* ---- The worker ---- */
 
 static void process_deferred(struct clone *clone)
 {
@@ -750,9 +734,7 @@ static void do_waker(struct work_struct *ws)
 	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
 }
 
-/*----------------------------------------------------------------------------
- * Status and messages
- *--------------------------------------------------------------------------*/
+/* ---- Status and messages ---- */
 
 static void clone_status(struct dm_target *ti, status_type_t type,
 			 unsigned int status_flags, char *result,
@@ -840,9 +822,7 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 	return -EINVAL;
 }
 
-/*----------------------------------------------------------------------------
- * Suspend and resume
- *--------------------------------------------------------------------------*/
+/* ---- Suspend and resume ---- */
 
 static void clone_presuspend(struct dm_target *ti)
 {
@@ -891,9 +871,7 @@ static void clone_resume(struct dm_target *ti)
 	wake_worker(clone);
 }
 
-/*----------------------------------------------------------------------------
- * Queue limits
- *--------------------------------------------------------------------------*/
+/* ---- Queue limits ---- */
 
 static void clone_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
@@ -930,9 +908,7 @@ static int clone_iterate_devices(struct dm_target *ti,
 	       fn(ti, clone->dest_dev, 0, ti->len, data);
 }
 
-/*----------------------------------------------------------------------------
- * Constructor and destructor
- *--------------------------------------------------------------------------*/
+/* ---- Constructor and destructor ---- */
 
 static int parse_features(struct clone *clone, struct dm_arg_set *as)
 {
