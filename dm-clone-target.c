@@ -1074,10 +1074,11 @@ static void free_clone(struct clone *clone)
 	struct dm_target *ti = clone->ti;
 	unsigned int i;
 
-	if (clone->wq)
-		destroy_workqueue(clone->wq);
+	/* kcopyd first: it waits for copies, whose completions queue work. */
 	if (!IS_ERR_OR_NULL(clone->kcopyd))
 		dm_kcopyd_client_destroy(clone->kcopyd);
+	if (clone->wq)
+		destroy_workqueue(clone->wq);
 	mempool_exit(&clone->range_pool);
 	if (!IS_ERR_OR_NULL(clone->cmd))
 		clone_md_put(clone->cmd);
