@@ -794,16 +794,17 @@ static int block_ok(const uint8_t *b, uint32_t kind, uint64_t nr)
  * (superblock fields, per-copy validity, hydrated region counts) and exits 1
  * if any block is damaged (an all-zero bitmap block is valid: nothing
  * hydrated).  The copies may differ; "hydrated" is the OR of both.
+ * With -l it also lists the hydrated regions as ranges ("ranges=0-9 17 ...").
  */
 static int cmd_meta(int argc, char **argv)
 {
 	uint8_t *sb = xalloc(BS), *blk = xalloc(BS), *b0 = xalloc(BS);
 	uint64_t nregions, n, start[2], i, hydrated[3] = { 0, 0, 0 }, invalid[2] = { 0, 0 };
-	uint64_t nonce, differ = 0;
-	int fd, s, valid[2], ret = 0;
+	uint64_t nonce, differ = 0, run = 0, nranges = 0;
+	int fd, s, valid[2], ret = 0, list = argc == 2 && !strcmp(argv[1], "-l");
 
-	if (argc != 1)
-		die("usage: meta DEV");
+	if (argc != 1 && !list)
+		die("usage: meta DEV [-l]");
 	fd = open_dev(argv[0], O_RDONLY);
 	for (s = 1; s >= 0; s--) {	/* ends with copy 0 in sb when it is valid */
 		pread_all(fd, blk, BS, s * BS, argv[0]);
@@ -856,8 +857,19 @@ static int cmd_meta(int argc, char **argv)
 			hydrated[1] += bb;
 			hydrated[2] += a | bb;
 			differ += (ok[0] && ok[1] && a != bb);
+			if (list && (a | bb) && !run++ && nranges++ < 1000)
+				printf("%s%" PRIu64, nranges == 1 ? "ranges=" : " ", region);
+			if (list && !(a | bb) && run) {
+				if (run > 1 && nranges <= 1000)
+					printf("-%" PRIu64, region - 1);
+				run = 0;
+			}
 		}
 	}
+	if (list && run > 1 && nranges <= 1000)
+		printf("-%" PRIu64, nregions - 1);
+	if (list)
+		printf("%s\n", nranges > 1000 ? " ..." : nranges ? "" : "ranges=");
 	printf("invalid_a=%" PRIu64 "\ninvalid_b=%" PRIu64 "\nhydrated_a=%" PRIu64
 	       "\nhydrated_b=%" PRIu64 "\nhydrated=%" PRIu64 "\ncopies_differ=%" PRIu64 "\n",
 	       invalid[0], invalid[1], hydrated[0], hydrated[1], hydrated[2], differ);
@@ -913,7 +925,8 @@ static int usage(void)
 		"  verify DEV MAP [-r FIRST:END]  every block holds what MAP says\n"
 		"  crashwrite DEV JDEV[@OFF] SEED [-r FIRST:END] [-k PER_BATCH] [-n BATCHES] [-j THREADS]\n"
 		"  crashcheck DEV JDEV[@OFF]      after a crash: durable or in-flight content only\n"
-		"  meta DEV                       check and summarize dm-clone metadata\n"
+		"  meta DEV [-l]                  check and summarize dm-clone metadata (-l: list\n"
+		"                                 the hydrated regions)\n"
 		"  metaset DEV BLOCK OFF SIZE VAL patch a metadata field, fix the checksum\n"
 		"  metacrc DEV BLOCK              fix a metadata block's checksum\n", prog);
 	return 2;

@@ -116,6 +116,8 @@ out_has "used_blocks=6"
 out_has "hydrated_a=4"
 out_has "hydrated_b=3"
 out_has "hydrated=5"
+expect 0 "meta -l" "$CV" meta "$M" -l
+out_has "ranges=0-1 3 39 32512"
 printf 'x' | dd of="$M" bs=1 seek=$((4096 + 500)) conv=notrunc 2>/dev/null
 expect 1 "damaged superblock copy reported" "$CV" meta "$M"
 out_has "sb1=invalid"
