@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clone_check: verify dm-clone metadata the way the module reads it, and
+ * say for every problem what it means for the data.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clonemd.h"
+
+static const char *prog = "clone_check";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [-q] [-v] [--super-block-only] DEV|FILE\n"
+		"Check dm-clone metadata: both superblock copies, every bitmap block of\n"
+		"both copies, the copies against each other, the geometry and the size.\n"
+		"\n"
+		"  -q, --quiet            print nothing; the exit status says it all\n"
+		"  -v, --verbose          the superblock fields and every bitmap block\n"
+		"      --super-block-only check the superblocks (and the size) only\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          the tool and format versions\n"
+		"\n"
+		"Exit status: 0 clean; 1 damage that loses nothing (the module repairs it);\n"
+		"2 hydration state lost or metadata the module refuses; 3 cannot open or\n"
+		"read, usage error; 4 unformatted (zeroed).\n",
+		prog);
+}
+
+static const char *state_name(int s, const char *why)
+{
+	return s == BLK_VALID ? "valid" : s == BLK_ZERO ? "zeroed" : why;
+}
+
+static void verbose(const struct md *m)
+{
+	const struct super *s = &m->sb;
+	time_t t = (time_t)s->format_time;
+	char when[64] = "?";
+	struct tm tm;
+
+	for (int i = 0; i < 2; i++)
+		printf("superblock copy %d (block %d): %s\n", i, i,
+		       state_name(m->sb_state[i], m->sb_why[i]));
+	if (m->found != FOUND_OK)
+		return;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("  version %u, flags 0x%x, nonce 0x%016llx\n"
+	       "  region_size %llu sectors, nr_regions %llu, bitmap_blocks %llu\n"
+	       "  copy_start %llu %llu, block_size %u, bits_per_block %u\n"
+	       "  format_time %llu (%s)\n",
+	       s->version, s->flags, (unsigned long long)s->nonce,
+	       (unsigned long long)s->region_size, (unsigned long long)s->nr_regions,
+	       (unsigned long long)s->bitmap_blocks,
+	       (unsigned long long)s->copy_start[0], (unsigned long long)s->copy_start[1],
+	       s->block_size, s->bits_per_block,
+	       (unsigned long long)s->format_time, when);
+	if (!m->blk)
+		return;
+	for (uint64_t k = 0; k < m->nr_blocks; k++) {
+		const struct bmblock *b = &m->blk[k];
+		uint64_t first = block_first(k);
+
+		printf("bitmap block %llu (regions %llu-%llu): A (block %llu) %s, B (block %llu) %s",
+		       (unsigned long long)k, (unsigned long long)first,
+		       (unsigned long long)(first + block_regions(m->nr_regions, k) - 1),
+		       (unsigned long long)(CLONE_SB_BLOCKS + k),
+		       state_name(b->state[0], b->why[0]),
+		       (unsigned long long)(CLONE_SB_BLOCKS + m->nr_blocks + k),
+		       state_name(b->state[1], b->why[1]));
+		if (b->lost)
+			printf(": LOST\n");
+		else
+			printf(": %u hydrated%s%s\n", b->hydrated,
+			       b->differ ? ", copies differ" : "",
+			       b->stray ? ", bits past the last region" : "");
+	}
+}
+
+/* The layouts a zeroed device can take (the module formats only zeroes). */
+static void zeroed(const struct printer *p, const struct dev *d, const struct md *m)
+{
+	uint64_t end = m->first_data ? m->first_data : d->blocks;
+	uint64_t n = end < 4 ? 0 : (end - CLONE_SB_BLOCKS) / 2;
+	uint64_t regions = n * CLONE_BITS_PER_BLOCK;
+
+	if (regions > CLONE_MAX_REGIONS)
+		regions = CLONE_MAX_REGIONS;
+	if (p->quiet)
+		return;
+	if (m->first_data)
+		printf("%s: unformatted: the superblocks are zeroed, but block %llu holds data: the module formats this device only for a clone of at most %llu regions (zero it to use it for more)\n",
+		       p->path, (unsigned long long)m->first_data,
+		       (unsigned long long)regions);
+	else
+		printf("%s: unformatted (zeroed): the module formats it at the first table load, for a clone of up to %llu regions\n",
+		       p->path, (unsigned long long)regions);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "super-block-only", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct md_opts mo = { .use_sb = -1 };
+	int quiet = 0, verb = 0, c, rc;
+	struct printer p;
+	struct dev d;
+	struct md m;
+
+	while ((c = getopt_long(argc, argv, "qvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q': quiet = 1; break;
+		case 'v': verb = 1; break;
+		case 's': mo.super_only = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': print_version(prog); return 0;
+		default: usage(stderr); return EXIT_ERROR;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	p = (struct printer){ stdout, argv[optind], quiet };
+	if (dev_open(&d, p.path, DEV_READ, 0) < 0) {
+		if (!quiet)
+			fprintf(stderr, "%s: cannot open %s: %s\n", prog, p.path, strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (d.busy)
+		print_report(&p, 0, "in use (by a live clone?): what is on disk can lag behind it by the commit in progress");
+	md_analyze(&d, &mo, &m, print_report, &p);
+	dev_close(&d);
+	if (verb && !quiet)
+		verbose(&m);
+
+	if (m.found == FOUND_ZEROED) {
+		zeroed(&p, &d, &m);
+		return EXIT_UNFORMATTED;
+	}
+	rc = m.severity;
+	if (!quiet && m.found == FOUND_OK) {
+		printf("%s: %llu regions of %llu sectors, %llu blocks of metadata", p.path,
+		       (unsigned long long)m.nr_regions, (unsigned long long)m.region_size,
+		       (unsigned long long)layout_blocks(m.nr_regions));
+		if (!mo.super_only)
+			printf(", %llu hydrated (%.1f%%)", (unsigned long long)m.hydrated,
+			       100.0 * (double)m.hydrated / (double)m.nr_regions);
+		printf(": %s\n", rc == 0 ? "clean" : rc == 1 ?
+		       "damaged, nothing lost" :
+		       m.lost_blocks ? "hydration state LOST (see clone_repair)" :
+		       "the module refuses this metadata");
+	}
+	md_free(&m);
+	return rc;
+}

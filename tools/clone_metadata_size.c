@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clone_metadata_size: the metadata device size a clone needs, exactly what
+ * the module checks at table load: (2 + 2 * ceil(regions / 32512)) blocks
+ * of 4 KiB, regions = ceil(device sectors / region sectors).
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "clonemd.h"
+
+static const char *prog = "clone_metadata_size";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s --device-size S --region-size R [--unit U]\n"
+		"The metadata device size a dm-clone device needs.\n"
+		"\n"
+		"  -d, --device-size S    the clone's length (its table's length)\n"
+		"  -r, --region-size R    its region size, a power of two from 8 to 2097152\n"
+		"                         sectors (4 KiB to 1 GiB)\n"
+		"  -u, --unit U           print only the size, rounded up to whole U:\n"
+		"                         b (bytes), s (sectors), k, m, g (KiB, MiB, GiB)\n"
+		"                         or blocks (4 KiB)\n"
+		"  -h, --help / -V, --version\n"
+		"\n"
+		"Sizes are 512-byte sectors, as in dmsetup tables and blockdev --getsz,\n"
+		"unless a unit follows: s (sectors), b (bytes), k, M, G, T, P (KiB ...,\n"
+		"also K, KiB, m, MiB, ...). Exit status: 0, or 3 for invalid arguments.\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "device-size", required_argument, NULL, 'd' },
+		{ "region-size", required_argument, NULL, 'r' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct { const char *name; uint64_t bytes; } units[] = {
+		{ "b", 1 }, { "s", 512 }, { "k", 1024 }, { "m", 1 << 20 },
+		{ "g", 1 << 30 }, { "blocks", CLONE_BLOCK_SIZE },
+	};
+	uint64_t dev = 0, reg = 0, unit = 0, regions, blocks, bytes;
+	const char *why;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:r:u:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (parse_size(optarg, 512, &dev) || !dev || dev % 512) {
+				fprintf(stderr, "%s: device size '%s': not a positive whole number of sectors\n",
+					prog, optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'r':
+			if (parse_size(optarg, 512, &reg) || reg % 512) {
+				fprintf(stderr, "%s: region size '%s': not a whole number of sectors\n",
+					prog, optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'u':
+			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+				if (!strcasecmp(optarg, units[i].name))
+					unit = units[i].bytes;
+			if (!unit) {
+				fprintf(stderr, "%s: unknown unit '%s' (b, s, k, m, g, blocks)\n",
+					prog, optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': print_version(prog); return 0;
+		default: usage(stderr); return EXIT_ERROR;
+		}
+	}
+	if (!dev || !reg || optind != argc) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	dev /= 512;
+	reg /= 512;
+	why = check_region_size(reg);
+	if (why) {
+		fprintf(stderr, "%s: region size %llu sectors: %s\n", prog,
+			(unsigned long long)reg, why);
+		return EXIT_ERROR;
+	}
+	regions = dev / reg + (dev % reg != 0);
+	why = check_nr_regions(regions);
+	if (why) {
+		fprintf(stderr, "%s: %llu regions of %llu sectors: %s (the module's limit): use larger regions\n",
+			prog, (unsigned long long)regions, (unsigned long long)reg, why);
+		return EXIT_ERROR;
+	}
+	blocks = layout_blocks(regions);
+	bytes = blocks * CLONE_BLOCK_SIZE;
+	if (unit)
+		printf("%llu\n", (unsigned long long)((bytes + unit - 1) / unit));
+	else
+		printf("%llu bytes = %llu sectors (%llu blocks of 4 KiB) for %llu regions of %llu sectors\n",
+		       (unsigned long long)bytes, (unsigned long long)(bytes / 512),
+		       (unsigned long long)blocks, (unsigned long long)regions,
+		       (unsigned long long)reg);
+	return 0;
+}

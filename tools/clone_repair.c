@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clone_repair: salvage what the redundancy of damaged dm-clone metadata
+ * allows into fresh metadata on another device. Where both copies of a
+ * bitmap block are gone, the hydration state of its regions is unknown:
+ * nothing is written unless the user says which guess to make.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clonemd.h"
+
+static const char *prog = "clone_repair";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s -i DEV -o DEV2 [--assume-hydrated|--assume-unhydrated] [GEOMETRY] [-q]\n"
+		"Read the metadata on DEV around any damage (every usable copy of every\n"
+		"block) and write fresh, complete metadata to DEV2 (a missing file is\n"
+		"created at the size needed).\n"
+		"\n"
+		"  -i, --input DEV        the damaged metadata (only read)\n"
+		"  -o, --output DEV2      where to write; never the input\n"
+		"      --assume-hydrated, --assume-unhydrated\n"
+		"                         what to write for regions whose state is lost\n"
+		"                         (both copies of their bitmap block unusable);\n"
+		"                         refused without one. Either can hurt data: see %s(8)\n"
+		"  GEOMETRY, when no superblock can be trusted:\n"
+		"      --region-size R    the clone's region size (sectors, or with a unit)\n"
+		"      --nr-regions N     its region count, or --device-size S (sectors, or a unit)\n"
+		"      --superblock 0|1   the superblock copy to trust when they disagree\n"
+		"  -q, --quiet            only errors\n"
+		"  -h, --help / -V, --version\n"
+		"\n"
+		"Exit status: 0 repaired, nothing lost; 1 repaired, lost regions guessed;\n"
+		"2 refused (state lost without --assume-*, unusable metadata, output too\n"
+		"small); 3 cannot open, read or write, usage error; 4 DEV is unformatted.\n",
+		prog, prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "assume-hydrated", no_argument, NULL, 'H' },
+		{ "assume-unhydrated", no_argument, NULL, 'U' },
+		{ "region-size", required_argument, NULL, 'G' },
+		{ "nr-regions", required_argument, NULL, 'G' },
+		{ "device-size", required_argument, NULL, 'G' },
+		{ "superblock", required_argument, NULL, 'G' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct md_opts mo = { .use_sb = -1, .salvage = 1 };
+	const char *in = NULL, *out = NULL;
+	uint64_t dev_sectors = 0, *lost;
+	int c, idx, assume = 0, quiet = 0, rc;
+	struct printer p;
+	struct dev d;
+	struct md m;
+
+	while ((c = getopt_long(argc, argv, "i:o:qhV", opts, &idx)) != -1) {
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'H':
+		case 'U':
+			if (assume && assume != c) {
+				fprintf(stderr, "%s: --assume-hydrated or --assume-unhydrated, not both\n", prog);
+				return EXIT_ERROR;
+			}
+			assume = c;
+			break;
+		case 'G':
+			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors)) {
+				fprintf(stderr, "%s: bad --%s '%s'\n", prog, opts[idx].name, optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': print_version(prog); return 0;
+		default: usage(stderr); return EXIT_ERROR;
+		}
+	}
+	if (!in || !out || optind != argc) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (salvage_finish(&mo, dev_sectors, prog))
+		return EXIT_ERROR;
+	if (same_file(in, out)) {
+		fprintf(stderr, "%s: %s and %s are the same: write the repaired metadata elsewhere, check it, then copy it back\n",
+			prog, in, out);
+		return EXIT_ERROR;
+	}
+	p = (struct printer){ stderr, in, quiet };
+	if (dev_open(&d, in, DEV_READ, 0) < 0) {
+		fprintf(stderr, "%s: cannot open %s: %s\n", prog, in, strerror(errno));
+		return EXIT_ERROR;
+	}
+	md_analyze(&d, &mo, &m, print_report, &p);
+	dev_close(&d);
+	if (m.found == FOUND_ZEROED) {
+		fprintf(stderr, "%s: %s is unformatted (zeroed superblocks): nothing to repair\n", prog, in);
+		return EXIT_UNFORMATTED;
+	}
+	if (m.found != FOUND_OK) {
+		fprintf(stderr, "%s: %s: nothing written: no usable superblock\n", prog, in);
+		md_free(&m);
+		return EXIT_LOST;
+	}
+
+	rc = EXIT_CLEAN;
+	lost = md_lost_bits(&m);
+	if (lost) {
+		fprintf(stderr, "%s: the hydration state of regions ", prog);
+		md_print_lost(stderr, &m);
+		if (!assume) {
+			fprintf(stderr, " is lost: nothing written; rerun with --assume-hydrated or --assume-unhydrated (see %s(8) for what each risks)\n",
+				prog);
+			free(lost);
+			md_free(&m);
+			return EXIT_LOST;
+		}
+		fprintf(stderr, " is lost: writing them as %s\n",
+			assume == 'H' ? "hydrated" : "unhydrated");
+		if (assume == 'H')
+			for (uint64_t i = 0; i < m.nr_blocks * WORDS_PER_BLOCK; i++)
+				m.bits[i] |= lost[i];
+		rc = EXIT_FIXABLE;
+		free(lost);
+	}
+	c = write_metadata(out, m.region_size, m.nr_regions, m.sb.format_time,
+			   m.bits, prog);
+	if (c) {
+		rc = c;
+	} else if (!p.quiet) {
+		printf("%s: %s: metadata for %llu regions of %llu sectors, %llu hydrated\n",
+		       prog, out, (unsigned long long)m.nr_regions,
+		       (unsigned long long)m.region_size,
+		       (unsigned long long)bits_count(m.bits, m.nr_regions));
+	}
+	md_free(&m);
+	return rc;
+}

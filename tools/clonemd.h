@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libclonemd: the dm-clone metadata format in userspace, shared by the
+ * clone_* tools. The numbers come from ../dm-clone-format.h (shared with the
+ * kernel module); this file adds what userspace needs around them: byte
+ * order, CRC-32C, device I/O, the analysis of a metadata device (the same
+ * validity rules as the module's loader), the writer, and the dump formats.
+ */
+#ifndef CLONEMD_H
+#define CLONEMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dm-clone-format.h"
+
+#define TOOLS_VERSION "0.1.0"
+
+/* 64-bit words in a bitmap block's payload: 508, and 508 * 64 = 32512 */
+#define WORDS_PER_BLOCK (CLONE_PAYLOAD_SIZE / 8)
+
+/* The region size limits of the table (sectors: 4 KiB .. 1 GiB). */
+#define REGION_SIZE_MIN 8ULL
+#define REGION_SIZE_MAX 2097152ULL
+
+/* Exit codes shared by the tools (see the man pages). */
+enum {
+	EXIT_CLEAN = 0,		/* nothing wrong / done */
+	EXIT_FIXABLE = 1,	/* damage that loses nothing / state guessed */
+	EXIT_LOST = 2,		/* state lost or metadata unusable; refused */
+	EXIT_ERROR = 3,		/* cannot open or read, usage error */
+	EXIT_UNFORMATTED = 4,	/* zeroed: never formatted */
+};
+
+/* ---- little-endian access (the format is little-endian everywhere) ---- */
+
+static inline uint32_t get_le32(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static inline uint64_t get_le64(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint64_t)get_le32(b) | (uint64_t)get_le32(b + 4) << 32;
+}
+
+static inline void put_le32(void *p, uint32_t v)
+{
+	uint8_t *b = p;
+
+	b[0] = v;
+	b[1] = v >> 8;
+	b[2] = v >> 16;
+	b[3] = v >> 24;
+}
+
+static inline void put_le64(void *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+
+/* A field of a header or superblock, located by the shared struct. */
+#define FIELD(blk, type, field) ((uint8_t *)(blk) + offsetof(type, field))
+#define HDR(blk, f) FIELD(blk, struct clone_block_header, f)
+#define SB(blk, f) FIELD(blk, struct clone_superblock, f)
+
+/* ---- checksums and blocks ---- */
+
+/* Raw CRC-32C update (no pre/post inversion). */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same with the portable table code only (for tests). */
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+/* The checksum a block's csum field must hold. */
+uint32_t block_csum(const void *block);
+
+enum blk_state { BLK_VALID, BLK_ZERO, BLK_BAD, BLK_UNREADABLE };
+
+int block_is_zero(const void *block);
+/*
+ * The module's verdict on a block read from @blocknr; @nonce NULL while the
+ * superblock (which defines it) is looked for. *why says what is wrong.
+ */
+enum blk_state check_block(const void *block, uint32_t kind, uint64_t blocknr,
+			   const uint64_t *nonce, uint32_t index, uint32_t copy,
+			   const char **why);
+void seal_block(void *block, uint32_t kind, uint64_t blocknr, uint64_t nonce,
+		uint32_t index, uint32_t copy);
+
+/* ---- devices and image files ---- */
+
+struct dev {
+	int fd;
+	const char *path;
+	uint64_t size;		/* bytes */
+	uint64_t blocks;	/* whole 4 KiB blocks */
+	int is_bdev;
+	int busy;		/* a block device someone holds (a live clone?) */
+	const uint8_t *mem;	/* an image in memory instead (tests, fuzzing) */
+	int fail_block_from;	/* tests: blocks >= this read as I/O errors (-1) */
+};
+
+enum { DEV_READ, DEV_WRITE, DEV_CREATE };
+/* Open @path; DEV_CREATE creates a missing regular file of @create_size. */
+int dev_open(struct dev *d, const char *path, int mode, uint64_t create_size);
+void dev_open_mem(struct dev *d, const void *mem, size_t size);
+void dev_close(struct dev *d);
+/*
+ * Read @n blocks from @first. A block that cannot be read (I/O error, past
+ * the end) gets a reason in why[i]; readable ones get NULL.
+ */
+void dev_read(struct dev *d, uint64_t first, size_t n, void *buf,
+	      const char **why);
+int dev_write(struct dev *d, uint64_t first, size_t n, const void *buf);
+int dev_sync(struct dev *d);
+/* Whether two paths name the same file or device. */
+int same_file(const char *a, const char *b);
+/* 4 KiB-aligned buffer (O_DIRECT), zeroed; exits on failure. */
+void *xalloc_blocks(size_t n);
+void *xcalloc(size_t n, size_t size);
+
+/* ---- messages ---- */
+
+/* Where problems go: @sev is 0 (note), 1 (nothing lost) or 2 (lost). */
+typedef void (*report_fn)(void *ctx, int sev, const char *msg);
+
+/* ---- geometry ---- */
+
+/* region_size: sectors; NULL on success, else why it is invalid */
+const char *check_region_size(uint64_t region_size);
+const char *check_nr_regions(uint64_t nr_regions);
+static inline uint64_t bitmap_blocks(uint64_t nr_regions)
+{
+	return clone_bitmap_blocks(nr_regions);
+}
+static inline uint64_t layout_blocks(uint64_t nr_regions)
+{
+	return clone_metadata_blocks(nr_regions);
+}
+
+/* ---- analysis (read side) ---- */
+
+struct super {			/* a superblock body, decoded */
+	uint64_t nonce;
+	char magic[CLONE_MAGIC_SIZE];
+	uint32_t version, flags, block_size, bits_per_block;
+	uint64_t region_size, nr_regions, bitmap_blocks, copy_start[2];
+	uint64_t format_time;
+	int tail_dirty;		/* bytes past format_time not zero */
+};
+
+struct bmblock {		/* one bitmap block, both copies */
+	uint8_t state[2];	/* enum blk_state of copy A, B */
+	uint8_t lost;		/* neither copy usable */
+	uint8_t stray;		/* bits set past the last region */
+	const char *why[2];
+	uint32_t differ;	/* regions hydrated in one usable copy only */
+	uint32_t hydrated;	/* in the merged block */
+};
+
+enum md_found {
+	FOUND_OK,		/* a usable superblock: the bitmap was read */
+	FOUND_ZEROED,		/* both superblocks zeroed: unformatted */
+	FOUND_UPSTREAM,		/* the in-kernel dm-clone's metadata */
+	FOUND_NOSB,		/* no valid superblock */
+	FOUND_BADSB,		/* a valid superblock we cannot use */
+	FOUND_TOOSMALL,		/* not even room for the superblocks */
+};
+
+struct md_opts {
+	int super_only;		/* stop after the superblocks */
+	int salvage;		/* read around damage the module refuses */
+	int use_sb;		/* salvage: -1, or the superblock copy to trust */
+	uint64_t region_size;	/* salvage: the geometry when no superblock */
+	uint64_t nr_regions;	/*   can be trusted (0: unknown) */
+};
+
+struct md {
+	enum md_found found;
+	int severity;		/* worst problem: 0, 1, 2 */
+	uint8_t sb_state[2];
+	const char *sb_why[2];
+	int sb_copy;		/* the superblock copy used, -1 none */
+	int sb_invented;	/* salvage: superblock made from md_opts */
+	struct super sb;
+	uint64_t nonce;
+	uint64_t region_size, nr_regions, nr_blocks;
+	uint64_t dev_blocks;
+	uint64_t first_data;	/* FOUND_ZEROED: first non-zero block, or 0 */
+	uint64_t *bits;		/* merged: region r is bit r%64 of bits[r/64] */
+	struct bmblock *blk;	/* nr_blocks of them */
+	uint64_t hydrated;
+	uint64_t lost_blocks, damaged_copies, differing_blocks;
+};
+
+/* Read and judge the metadata on @d; problems go to @report. */
+void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
+		report_fn report, void *ctx);
+void md_free(struct md *m);
+/* The regions of lost blocks as a bitmap (NULL: none), or printed "a-b, c-d". */
+uint64_t *md_lost_bits(const struct md *m);
+void md_print_lost(FILE *f, const struct md *m);
+/*
+ * Salvage options shared by clone_dump --repair and clone_repair:
+ * --region-size, --nr-regions, --device-size, --superblock. Returns 0 if
+ * @name was one of them (parsed into @o), 1 if not, -1 on a bad value.
+ */
+int salvage_opt(const char *name, const char *arg, struct md_opts *o,
+		uint64_t *device_sectors);
+/* After the options: nr_regions from --device-size; -1 (said why) if invalid. */
+int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog);
+/* regions covered by bitmap block @k */
+uint64_t block_first(uint64_t k);
+uint64_t block_regions(uint64_t nr_regions, uint64_t k);
+
+/* ---- writing ---- */
+
+/*
+ * Write complete fresh metadata: both superblocks, both copies of every
+ * bitmap block, all sealed with a fresh random nonce. @bits: region r is
+ * bit r%64 of bits[r/64] (ignored past nr_regions). 0 or an exit code,
+ * having said why on stderr.
+ */
+int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
+	     uint64_t format_time, const uint64_t *bits, const char *prog);
+
+/*
+ * md_write() to @path (a missing file is created at the size needed), then
+ * read it back and check it as the module would. 0 or an exit code.
+ */
+int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
+		   uint64_t format_time, const uint64_t *bits, const char *prog);
+
+/* ---- bitmaps ---- */
+
+void bits_set_range(uint64_t *bits, uint64_t first, uint64_t end);
+uint64_t bits_count(const uint64_t *bits, uint64_t nbits);
+/* next set (@want 1) or clear (@want 0) bit in [from, end), or end */
+uint64_t bits_next(const uint64_t *bits, uint64_t from, uint64_t end, int want);
+uint64_t *bits_alloc(uint64_t nbits);
+
+/* ---- dumps ---- */
+
+enum dump_format { FMT_AUTO, FMT_TEXT, FMT_XML, FMT_JSON };
+
+struct dump {
+	uint32_t version;
+	uint64_t region_size, nr_regions, format_time;
+	uint64_t hydrated;	/* the count the dump states */
+	uint64_t *bits;		/* hydrated regions */
+	uint64_t *lost;		/* regions whose state was lost, or NULL */
+};
+
+int parse_format(const char *s, enum dump_format *f);
+void dump_write(FILE *f, enum dump_format fmt, const struct dump *dm);
+/*
+ * Parse a dump of @len bytes; @max_regions bounds the memory it may take.
+ * 0 on success, else -1 with the reason in @err.
+ */
+int dump_parse(const char *text, size_t len, enum dump_format fmt,
+	       uint64_t max_regions, struct dump *dm, char *err, size_t errlen);
+void dump_free(struct dump *dm);
+
+/* ---- command lines ---- */
+
+void print_version(const char *prog);
+/* a number with an optional unit suffix; @unit: bytes a plain number means */
+int parse_size(const char *s, uint64_t unit, uint64_t *out);
+int parse_u64(const char *s, uint64_t *out);
+/* a report_fn printing "PATH: warning: MSG" lines */
+struct printer {
+	FILE *f;
+	const char *path;
+	int quiet;
+};
+void print_report(void *ctx, int sev, const char *msg);
+/* slurp a whole file ("-": stdin); NULL and errno on failure */
+char *read_all(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading, judging and writing dm-clone metadata.
+ *
+ * md_analyze() applies the module's rules (docs/metadata-format.md,
+ * "Reading the metadata") and says, for every problem, where it is and what
+ * it means for the data: severity 1 when the module itself repairs it and
+ * nothing is lost, 2 when the module refuses the metadata or hydration
+ * state is lost. With md_opts.salvage it goes on where the module would
+ * stop, for clone_repair and clone_dump --repair.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "clonemd.h"
+
+/* Blocks of each copy read at a time: large reads, bounded memory. */
+#define CHUNK 1024
+
+_Static_assert(sizeof(struct clone_block_header) == CLONE_HEADER_SIZE,
+	       "header layout");
+_Static_assert(offsetof(struct clone_superblock, format_time) == 96,
+	       "superblock layout");
+_Static_assert(WORDS_PER_BLOCK * 64 == CLONE_BITS_PER_BLOCK,
+	       "a bitmap block is whole 64-bit words");
+
+/* ---- blocks ---- */
+
+int block_is_zero(const void *block)
+{
+	const uint8_t *p = block;
+	uint64_t acc = 0;
+
+	for (size_t i = 0; i < CLONE_BLOCK_SIZE; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	return acc == 0;
+}
+
+enum blk_state check_block(const void *block, uint32_t kind, uint64_t blocknr,
+			   const uint64_t *nonce, uint32_t index, uint32_t copy,
+			   const char **why)
+{
+	/* the order of the tests is the module's, so the reasons match */
+	if (block_is_zero(block)) {
+		*why = "zeroed";
+		return BLK_ZERO;
+	}
+	if (get_le32(HDR(block, csum)) != block_csum(block)) {
+		*why = "checksum mismatch";
+		return BLK_BAD;
+	}
+	if (get_le32(HDR(block, kind)) != kind) {
+		*why = "wrong block kind";
+		return BLK_BAD;
+	}
+	if (get_le64(HDR(block, blocknr)) != blocknr ||
+	    get_le32(HDR(block, index)) != index ||
+	    get_le32(HDR(block, copy)) != copy) {
+		*why = "misplaced block";
+		return BLK_BAD;
+	}
+	if (nonce && get_le64(HDR(block, nonce)) != *nonce) {
+		*why = "left over from another format (other nonce)";
+		return BLK_BAD;
+	}
+	*why = "valid";
+	return BLK_VALID;
+}
+
+void seal_block(void *block, uint32_t kind, uint64_t blocknr, uint64_t nonce,
+		uint32_t index, uint32_t copy)
+{
+	put_le32(HDR(block, kind), kind);
+	put_le64(HDR(block, blocknr), blocknr);
+	put_le64(HDR(block, nonce), nonce);
+	put_le32(HDR(block, index), index);
+	put_le32(HDR(block, copy), copy);
+	put_le32(HDR(block, csum), block_csum(block));
+}
+
+/* ---- geometry ---- */
+
+const char *check_region_size(uint64_t rs)
+{
+	if (rs < REGION_SIZE_MIN || rs > REGION_SIZE_MAX || (rs & (rs - 1)))
+		return "not a power of two from 8 to 2097152 sectors (4 KiB to 1 GiB)";
+	return NULL;
+}
+
+const char *check_nr_regions(uint64_t n)
+{
+	if (!n)
+		return "no region at all";
+	if (n > CLONE_MAX_REGIONS)
+		return "more than 2^31 regions";
+	return NULL;
+}
+
+uint64_t block_first(uint64_t k)
+{
+	return k * CLONE_BITS_PER_BLOCK;
+}
+
+uint64_t block_regions(uint64_t nr_regions, uint64_t k)
+{
+	uint64_t left = nr_regions - block_first(k);
+
+	return left < CLONE_BITS_PER_BLOCK ? left : CLONE_BITS_PER_BLOCK;
+}
+
+/* ---- bitmaps: region r is bit r % 64 of word r / 64 ---- */
+
+uint64_t *bits_alloc(uint64_t nbits)
+{
+	/* whole bitmap blocks, so that writers can take 508 words a block */
+	return xcalloc(bitmap_blocks(nbits) * WORDS_PER_BLOCK, 8);
+}
+
+void bits_set_range(uint64_t *bits, uint64_t first, uint64_t end)
+{
+	while (first < end && first % 64) {
+		bits[first / 64] |= 1ULL << (first % 64);
+		first++;
+	}
+	for (; first + 64 <= end; first += 64)
+		bits[first / 64] = ~0ULL;
+	for (; first < end; first++)
+		bits[first / 64] |= 1ULL << (first % 64);
+}
+
+uint64_t bits_count(const uint64_t *bits, uint64_t nbits)
+{
+	uint64_t n = 0, i;
+
+	for (i = 0; i < nbits / 64; i++)
+		n += (uint64_t)__builtin_popcountll(bits[i]);
+	if (nbits % 64)
+		n += (uint64_t)__builtin_popcountll(bits[i] &
+						    ((1ULL << (nbits % 64)) - 1));
+	return n;
+}
+
+uint64_t bits_next(const uint64_t *bits, uint64_t from, uint64_t end, int want)
+{
+	uint64_t flip = want ? 0 : ~0ULL, w;
+
+	if (from >= end)
+		return end;
+	w = (bits[from / 64] ^ flip) & (~0ULL << (from % 64));
+	from -= from % 64;
+	while (!w) {
+		from += 64;
+		if (from >= end)
+			return end;
+		w = bits[from / 64] ^ flip;
+	}
+	from += (uint64_t)__builtin_ctzll(w);
+	return from < end ? from : end;
+}
+
+/* ---- analysis ---- */
+
+struct ctx {
+	struct md *m;
+	report_fn report;
+	void *arg;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void say(struct ctx *c, int sev, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sev > c->m->severity)
+		c->m->severity = sev;
+	if (c->report)
+		c->report(c->arg, sev, msg);
+}
+
+/* "5" or "5-9", in one of 8 static buffers (a message takes up to 5) */
+static const char *range(uint64_t first, uint64_t last)
+{
+	static char buf[8][48];
+	static unsigned int n;
+	char *b = buf[n++ % 8];
+
+	if (first == last)
+		snprintf(b, sizeof(buf[0]), "%llu", (unsigned long long)first);
+	else
+		snprintf(b, sizeof(buf[0]), "%llu-%llu",
+			 (unsigned long long)first, (unsigned long long)last);
+	return b;
+}
+
+static void decode_super(const uint8_t *b, struct super *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->nonce = get_le64(HDR(b, nonce));
+	memcpy(s->magic, SB(b, magic), CLONE_MAGIC_SIZE);
+	s->version = get_le32(SB(b, version));
+	s->flags = get_le32(SB(b, flags));
+	s->region_size = get_le64(SB(b, region_size));
+	s->nr_regions = get_le64(SB(b, nr_regions));
+	s->bitmap_blocks = get_le64(SB(b, bitmap_blocks));
+	s->copy_start[0] = get_le64(SB(b, copy_start[0]));
+	s->copy_start[1] = get_le64(SB(b, copy_start[1]));
+	s->block_size = get_le32(SB(b, block_size));
+	s->bits_per_block = get_le32(SB(b, bits_per_block));
+	s->format_time = get_le64(SB(b, format_time));
+	for (size_t i = sizeof(struct clone_superblock); i < CLONE_BLOCK_SIZE; i++)
+		s->tail_dirty |= b[i] != 0;
+}
+
+/* The fields in which two superblock bodies differ, for the message. */
+static void super_diff(const struct super *a, const struct super *b,
+		       char *out, size_t len)
+{
+	out[0] = 0;
+#define D(f) if (a->f != b->f) snprintf(out + strlen(out), len - strlen(out), \
+		"%s%s %llu/%llu", out[0] ? ", " : "", #f, \
+		(unsigned long long)a->f, (unsigned long long)b->f)
+	D(version); D(flags); D(region_size); D(nr_regions); D(bitmap_blocks);
+	D(copy_start[0]); D(copy_start[1]); D(block_size); D(bits_per_block);
+	D(format_time);
+#undef D
+	if (memcmp(a->magic, b->magic, CLONE_MAGIC_SIZE))
+		snprintf(out + strlen(out), len - strlen(out), "%smagic",
+			 out[0] ? ", " : "");
+	if (!out[0])
+		snprintf(out, len, "the reserved bytes (104-4095)");
+}
+
+/* Check a superblock body as the module does; 0 if the layout is usable. */
+static int check_super(struct ctx *c, const struct super *s, int copy)
+{
+	const char *why;
+	int bad = 0;
+
+	if (memcmp(s->magic, CLONE_MAGIC, CLONE_MAGIC_SIZE)) {
+		say(c, 2, "superblock copy %d: bad magic (not \"%s\") under a valid checksum: the module refuses it",
+		    copy, CLONE_MAGIC);
+		return -1;
+	}
+	if (s->version != CLONE_VERSION) {
+		say(c, 2, "superblock: format version %u; these tools and the module read version %u only: refused",
+		    s->version, CLONE_VERSION);
+		return -1;
+	}
+	if (s->flags) {
+		say(c, 2, "superblock: unknown flags 0x%x set: the module refuses the metadata",
+		    s->flags);
+		return -1;
+	}
+	why = check_region_size(s->region_size);
+	if (why) {
+		say(c, 2, "superblock: region size %llu sectors is %s: no table can use it",
+		    (unsigned long long)s->region_size, why);
+		bad = 1;
+	}
+	why = check_nr_regions(s->nr_regions);
+	if (why) {
+		say(c, 2, "superblock: region count %llu: %s: no table can use it",
+		    (unsigned long long)s->nr_regions, why);
+		return -1;
+	}
+	if (s->block_size != CLONE_BLOCK_SIZE) {
+		say(c, 2, "superblock: block size %u, not %d: the module refuses it (inconsistent layout)",
+		    s->block_size, CLONE_BLOCK_SIZE);
+		bad = 1;
+	}
+	if (s->bits_per_block != CLONE_BITS_PER_BLOCK) {
+		say(c, 2, "superblock: %u bits per block, not %d: the module refuses it (inconsistent layout)",
+		    s->bits_per_block, CLONE_BITS_PER_BLOCK);
+		bad = 1;
+	}
+	uint64_t n = bitmap_blocks(s->nr_regions);
+
+	if (s->bitmap_blocks != n) {
+		say(c, 2, "superblock: %llu bitmap blocks per copy, but %llu regions need %llu: the module refuses it (inconsistent layout)",
+		    (unsigned long long)s->bitmap_blocks,
+		    (unsigned long long)s->nr_regions, (unsigned long long)n);
+		bad = 1;
+	}
+	if (s->copy_start[0] != CLONE_SB_BLOCKS ||
+	    s->copy_start[1] != CLONE_SB_BLOCKS + n) {
+		say(c, 2, "superblock: bitmap copies start at blocks %llu and %llu, not %d and %llu: the module refuses it (inconsistent layout)",
+		    (unsigned long long)s->copy_start[0],
+		    (unsigned long long)s->copy_start[1], CLONE_SB_BLOCKS,
+		    (unsigned long long)(CLONE_SB_BLOCKS + n));
+		bad = 1;
+	}
+	if (!bad && s->tail_dirty)
+		say(c, 1, "superblock: reserved bytes 104-4095 are not zero: the module ignores them; clone_repair writes clean ones");
+	return bad ? -1 : 0;
+}
+
+/* Zeroed superblocks: find the first block holding data, as a hint. */
+static void scan_zeroed(struct dev *d, struct md *m)
+{
+	uint64_t end = layout_blocks(CLONE_MAX_REGIONS), b, i;
+	uint8_t *buf = xalloc_blocks(CHUNK);
+	const char *why[CHUNK];
+
+	if (end > d->blocks)
+		end = d->blocks;
+	for (b = 0; b < end && !m->first_data; b += CHUNK) {
+		size_t n = end - b < CHUNK ? (size_t)(end - b) : CHUNK;
+
+		dev_read(d, b, n, buf, why);
+		for (i = 0; i < n; i++)
+			if (why[i] || !block_is_zero(buf + i * CLONE_BLOCK_SIZE)) {
+				m->first_data = b + i;
+				break;
+			}
+	}
+	free(buf);
+}
+
+/*
+ * No superblock to take the nonce from (salvage with a given geometry):
+ * take the one most well-placed, checksummed bitmap blocks carry.
+ */
+static uint64_t guess_nonce(struct dev *d, uint64_t nblocks)
+{
+	struct { uint64_t nonce, votes; } cand[8] = { { 0, 0 } };
+	uint8_t *buf = xalloc_blocks(CHUNK);
+	const char *why[CHUNK], *w;
+	uint64_t b, end = CLONE_SB_BLOCKS + 2 * nblocks, best = 0, votes = 0;
+
+	for (b = CLONE_SB_BLOCKS; b < end; b += CHUNK) {
+		size_t n = end - b < CHUNK ? (size_t)(end - b) : CHUNK;
+
+		dev_read(d, b, n, buf, why);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t *blk = buf + i * CLONE_BLOCK_SIZE;
+			uint64_t k = b + i - CLONE_SB_BLOCKS, copy = k >= nblocks;
+
+			if (why[i] || check_block(blk, CLONE_KIND_BITMAP, b + i, NULL,
+						  (uint32_t)(k - copy * nblocks),
+						  (uint32_t)copy, &w) != BLK_VALID)
+				continue;
+			uint64_t nonce = get_le64(HDR(blk, nonce));
+			int j;
+
+			for (j = 0; j < 8 && cand[j].votes && cand[j].nonce != nonce; j++)
+				;
+			if (j < 8) {
+				cand[j].nonce = nonce;
+				cand[j].votes++;
+			}
+		}
+	}
+	for (int j = 0; j < 8; j++)
+		if (cand[j].votes > votes) {
+			votes = cand[j].votes;
+			best = cand[j].nonce;
+		}
+	free(buf);
+	return best;
+}
+
+/* Find the superblock to use; 0 when the bitmap can be read. */
+static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
+{
+	struct md *m = c->m;
+	uint8_t *buf = xalloc_blocks(CLONE_SB_BLOCKS);
+	const char *io[CLONE_SB_BLOCKS];
+	struct super s[CLONE_SB_BLOCKS];
+	int valid[CLONE_SB_BLOCKS], i, use = -1, r = -1;
+
+	dev_read(d, 0, CLONE_SB_BLOCKS, buf, io);
+	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		uint8_t *b = buf + i * CLONE_BLOCK_SIZE;
+
+		if (io[i]) {
+			m->sb_state[i] = BLK_UNREADABLE;
+			m->sb_why[i] = io[i];
+		} else {
+			m->sb_state[i] = check_block(b, CLONE_KIND_SUPER, i, NULL,
+						     0, i, &m->sb_why[i]);
+		}
+		valid[i] = m->sb_state[i] == BLK_VALID;
+		if (valid[i])
+			decode_super(b, &s[i]);
+	}
+
+	if (m->sb_state[0] == BLK_ZERO && m->sb_state[1] == BLK_ZERO) {
+		m->found = FOUND_ZEROED;
+		scan_zeroed(d, m);
+		goto out;
+	}
+
+	if (!valid[0] && !valid[1]) {
+		if (!io[0] && get_le64(buf + CLONE_UPSTREAM_MAGIC_OFFSET) ==
+		    CLONE_UPSTREAM_MAGIC) {
+			m->found = FOUND_UPSTREAM;
+			say(c, 2, "block 0 holds the in-kernel dm-clone's metadata (persistent-data, magic 0x%llx), not this module's format: convert it with clone_convert",
+			    CLONE_UPSTREAM_MAGIC);
+			goto out;
+		}
+		m->found = FOUND_NOSB;
+		if (get_le32(HDR(buf, kind)) != CLONE_KIND_SUPER &&
+		    get_le32(HDR(buf + CLONE_BLOCK_SIZE, kind)) != CLONE_KIND_SUPER &&
+		    !io[0] && !io[1]) {
+			say(c, 2, "not dm-clone metadata: blocks 0 and 1 hold unrecognised data (the module refuses to format over it)");
+			goto out;
+		}
+		say(c, 2, "no valid superblock: copy 0 (block 0) %s, copy 1 (block 1) %s: the module refuses this metadata",
+		    m->sb_why[0], m->sb_why[1]);
+		if (!o->salvage || !o->region_size || !o->nr_regions) {
+			if (o->salvage)
+				say(c, 0, "give the geometry (--region-size and --nr-regions, from the clone's table) to salvage the bitmap");
+			goto out;
+		}
+		/* salvage: a superblock made from the geometry given */
+		memset(&s[0], 0, sizeof(s[0]));
+		memcpy(s[0].magic, CLONE_MAGIC, CLONE_MAGIC_SIZE);
+		s[0].version = CLONE_VERSION;
+		s[0].region_size = o->region_size;
+		s[0].nr_regions = o->nr_regions;
+		s[0].bitmap_blocks = bitmap_blocks(o->nr_regions);
+		s[0].copy_start[0] = CLONE_SB_BLOCKS;
+		s[0].copy_start[1] = CLONE_SB_BLOCKS + s[0].bitmap_blocks;
+		s[0].block_size = CLONE_BLOCK_SIZE;
+		s[0].bits_per_block = CLONE_BITS_PER_BLOCK;
+		s[0].format_time = (uint64_t)time(NULL);
+		m->sb_invented = 1;
+		use = 0;
+	} else if (valid[0] && valid[1] &&
+		   memcmp(buf + CLONE_HEADER_SIZE,
+			  buf + CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE,
+			  CLONE_PAYLOAD_SIZE)) {
+		char diff[512];
+
+		super_diff(&s[0], &s[1], diff, sizeof(diff));
+		say(c, 2, "superblock copies 0 and 1 disagree (%s): the module refuses this metadata",
+		    diff);
+		if (o->salvage && o->use_sb >= 0) {
+			use = o->use_sb;
+		} else if (o->salvage && o->region_size && o->nr_regions) {
+			for (i = 0; i < CLONE_SB_BLOCKS && use < 0; i++)
+				if (s[i].region_size == o->region_size &&
+				    s[i].nr_regions == o->nr_regions)
+					use = i;
+		}
+		if (use < 0) {
+			m->found = FOUND_BADSB;
+			if (o->salvage)
+				say(c, 0, "choose one with --superblock 0|1, or give the clone's --region-size and --nr-regions");
+			goto out;
+		}
+		say(c, 0, "using superblock copy %d", use);
+	} else {
+		use = o->use_sb >= 0 && valid[o->use_sb] ? o->use_sb : valid[0] ? 0 : 1;
+		if (valid[0] && valid[1] && s[0].nonce != s[1].nonce)
+			say(c, 1, "superblock copies 0 and 1 carry different nonces: the module takes copy 0's and treats bitmap blocks carrying the other as left over from another format");
+		for (i = 0; i < CLONE_SB_BLOCKS; i++)
+			if (!valid[i])
+				say(c, 1, "superblock copy %d (block %d) %s; copy %d valid: nothing lost, the module rewrites copy %d at the next commit",
+				    i, i, m->sb_why[i], !i, i);
+	}
+
+	m->sb_copy = m->sb_invented ? -1 : use;
+	m->sb = s[use];
+	if (!m->sb_invented && check_super(c, &m->sb, use)) {
+		m->found = FOUND_BADSB;
+		goto out;
+	}
+	if (o->salvage && o->region_size && o->nr_regions &&
+	    (m->sb.region_size != o->region_size || m->sb.nr_regions != o->nr_regions)) {
+		say(c, 2, "the superblock describes %llu regions of %llu sectors, not the %llu regions of %llu sectors given",
+		    (unsigned long long)m->sb.nr_regions,
+		    (unsigned long long)m->sb.region_size,
+		    (unsigned long long)o->nr_regions,
+		    (unsigned long long)o->region_size);
+		m->found = FOUND_BADSB;
+		goto out;
+	}
+	m->found = FOUND_OK;
+	m->nonce = m->sb.nonce;
+	m->region_size = m->sb.region_size;
+	m->nr_regions = m->sb.nr_regions;
+	m->nr_blocks = m->sb.bitmap_blocks;
+	if (d->blocks < layout_blocks(m->nr_regions)) {
+		uint64_t need = layout_blocks(m->nr_regions);
+
+		say(c, 2, "device too small: %llu blocks of 4 KiB (%llu sectors), the layout needs %llu (blocks 0-%llu): the module refuses it (need at least %llu sectors)",
+		    (unsigned long long)d->blocks,
+		    (unsigned long long)(d->size / 512),
+		    (unsigned long long)need, (unsigned long long)(need - 1),
+		    (unsigned long long)(need * CLONE_BLOCK_SECTORS));
+	}
+	r = 0;
+out:
+	free(buf);
+	return r;
+}
+
+/* Merge the two copies of bitmap block @k into m->bits. */
+static void merge_block(struct md *m, uint64_t k, const uint8_t *a,
+			const uint8_t *b)
+{
+	struct bmblock *bb = &m->blk[k];
+	int ua = bb->state[0] == BLK_VALID || bb->state[0] == BLK_ZERO;
+	int ub = bb->state[1] == BLK_VALID || bb->state[1] == BLK_ZERO;
+	uint64_t nbits = block_regions(m->nr_regions, k);
+	uint64_t *w = m->bits + k * WORDS_PER_BLOCK;
+
+	if (!ua && !ub) {
+		bb->lost = 1;
+		m->lost_blocks++;
+		return;
+	}
+	if (!ua || !ub)
+		m->damaged_copies++;
+	for (uint64_t j = 0; j < WORDS_PER_BLOCK; j++) {
+		uint64_t x = ua ? get_le64(a + CLONE_HEADER_SIZE + 8 * j) : 0;
+		uint64_t y = ub ? get_le64(b + CLONE_HEADER_SIZE + 8 * j) : 0;
+		uint64_t mask = j * 64 >= nbits ? 0 :
+				nbits - j * 64 >= 64 ? ~0ULL :
+				(1ULL << (nbits - j * 64)) - 1;
+
+		if ((x | y) & ~mask)
+			bb->stray = 1;
+		if (ua && ub)
+			bb->differ += (uint32_t)__builtin_popcountll((x ^ y) & mask);
+		w[j] = (x | y) & mask;
+		bb->hydrated += (uint32_t)__builtin_popcountll(w[j]);
+	}
+	if (bb->differ)
+		m->differing_blocks++;
+	m->hydrated += bb->hydrated;
+}
+
+static void load_bitmap(struct dev *d, struct ctx *c)
+{
+	struct md *m = c->m;
+	uint64_t n_blk = m->nr_blocks, start;
+	uint8_t *buf[2] = { xalloc_blocks(CHUNK), xalloc_blocks(CHUNK) };
+	const char *io[2][CHUNK];
+
+	m->bits = bits_alloc(m->nr_regions);
+	m->blk = xcalloc(n_blk, sizeof(*m->blk));
+	for (start = 0; start < n_blk; start += CHUNK) {
+		size_t n = n_blk - start < CHUNK ? (size_t)(n_blk - start) : CHUNK;
+
+		for (int cp = 0; cp < 2; cp++)
+			dev_read(d, CLONE_SB_BLOCKS + cp * n_blk + start, n,
+				 buf[cp], io[cp]);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t k = start + i;
+			struct bmblock *bb = &m->blk[k];
+
+			for (int cp = 0; cp < 2; cp++) {
+				if (io[cp][i]) {
+					bb->state[cp] = BLK_UNREADABLE;
+					bb->why[cp] = io[cp][i];
+					continue;
+				}
+				bb->state[cp] = check_block(
+					buf[cp] + i * CLONE_BLOCK_SIZE,
+					CLONE_KIND_BITMAP,
+					CLONE_SB_BLOCKS + cp * n_blk + k,
+					&m->nonce, (uint32_t)k, (uint32_t)cp,
+					&bb->why[cp]);
+			}
+			merge_block(m, k, buf[0] + i * CLONE_BLOCK_SIZE,
+				    buf[1] + i * CLONE_BLOCK_SIZE);
+		}
+	}
+	free(buf[0]);
+	free(buf[1]);
+}
+
+static int usable(int state)
+{
+	return state == BLK_VALID || state == BLK_ZERO;
+}
+
+/* What two blocks have in common for one message about both. */
+static int same_damage(const struct bmblock *a, const struct bmblock *b)
+{
+	for (int cp = 0; cp < 2; cp++) {
+		if (usable(a->state[cp]) != usable(b->state[cp]))
+			return 0;
+		if (!usable(a->state[cp]) && strcmp(a->why[cp], b->why[cp]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * One message per run of consecutive blocks with the same damage, so that
+ * a whole copy gone is a line, not thousands.
+ */
+static void report_bitmap(struct ctx *c)
+{
+	struct md *m = c->m;
+	uint64_t k, e, n = m->nr_blocks;
+	const uint64_t cs[2] = { CLONE_SB_BLOCKS, CLONE_SB_BLOCKS + n };
+
+	for (k = 0; k < n; k = e) {
+		const struct bmblock *b = &m->blk[k];
+		int ua = usable(b->state[0]), ub = usable(b->state[1]);
+
+		for (e = k + 1; e < n && same_damage(b, &m->blk[e]); e++)
+			;
+		if (ua && ub)
+			continue;
+		uint64_t first = block_first(k);
+		uint64_t last = block_first(e - 1) + block_regions(m->nr_regions, e - 1) - 1;
+		const char *blocks = e - k > 1 ? "s" : "";
+
+		if (!ua && !ub) {
+			say(c, 2, "bitmap block%s %s (regions %s): copy A (block%s %s) %s, copy B (block%s %s) %s: the hydration state of regions %s is LOST; the module refuses this metadata (see clone_repair)",
+			    blocks, range(k, e - 1), range(first, last),
+			    blocks, range(cs[0] + k, cs[0] + e - 1), b->why[0],
+			    blocks, range(cs[1] + k, cs[1] + e - 1), b->why[1],
+			    range(first, last));
+		} else {
+			int bad = ua ? 1 : 0;
+
+			say(c, 1, "bitmap block%s %s (regions %s): copy %c (block%s %s) %s, copy %c intact: nothing lost, the module rewrites copy %c at the next commit",
+			    blocks, range(k, e - 1), range(first, last),
+			    'A' + bad, blocks,
+			    range(cs[bad] + k, cs[bad] + e - 1), b->why[bad],
+			    'A' + !bad, 'A' + bad);
+		}
+	}
+	for (k = 0; k < n; k = e) {
+		uint64_t diff = 0;
+
+		for (e = k; e < n && m->blk[e].differ; e++)
+			diff += m->blk[e].differ;
+		if (e == k) {
+			e++;
+			continue;
+		}
+		say(c, 1, "bitmap block%s %s (regions %s): the two copies differ in %llu region%s (a commit was interrupted): nothing lost, the module takes the regions hydrated in either and rewrites both copies at the next commit",
+		    e - k > 1 ? "s" : "", range(k, e - 1),
+		    range(block_first(k), block_first(e - 1) +
+			  block_regions(m->nr_regions, e - 1) - 1),
+		    (unsigned long long)diff, diff > 1 ? "s" : "");
+	}
+	if (n && m->blk[n - 1].stray)
+		say(c, 1, "bitmap block %llu: bits set past the last region (%llu): meaningless, the module clears them and rewrites the block at the next commit",
+		    (unsigned long long)(n - 1),
+		    (unsigned long long)(m->nr_regions - 1));
+}
+
+void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
+		report_fn report, void *arg)
+{
+	struct ctx c = { m, report, arg };
+
+	memset(m, 0, sizeof(*m));
+	m->sb_copy = -1;
+	m->dev_blocks = d->blocks;
+	if (d->blocks < CLONE_SB_BLOCKS) {
+		m->found = FOUND_TOOSMALL;
+		say(&c, 2, "%llu bytes: too small to hold dm-clone metadata (the smallest takes 4 blocks of 4 KiB, 16 KiB)",
+		    (unsigned long long)d->size);
+		return;
+	}
+	if (load_super(d, o, &c) || o->super_only)
+		return;
+	if (m->sb_invented)
+		m->nonce = guess_nonce(d, m->nr_blocks);
+	load_bitmap(d, &c);
+	report_bitmap(&c);
+}
+
+void md_free(struct md *m)
+{
+	free(m->bits);
+	free(m->blk);
+	m->bits = NULL;
+	m->blk = NULL;
+}
+
+/* ---- writing ---- */
+
+static void build_super(void *blk, uint64_t region_size, uint64_t nr_regions,
+			uint64_t format_time, uint64_t nonce, uint32_t copy)
+{
+	uint64_t n = bitmap_blocks(nr_regions);
+
+	memset(blk, 0, CLONE_BLOCK_SIZE);
+	memcpy(SB(blk, magic), CLONE_MAGIC, CLONE_MAGIC_SIZE);
+	put_le32(SB(blk, version), CLONE_VERSION);
+	put_le64(SB(blk, region_size), region_size);
+	put_le64(SB(blk, nr_regions), nr_regions);
+	put_le64(SB(blk, bitmap_blocks), n);
+	put_le64(SB(blk, copy_start[0]), CLONE_SB_BLOCKS);
+	put_le64(SB(blk, copy_start[1]), CLONE_SB_BLOCKS + n);
+	put_le32(SB(blk, block_size), CLONE_BLOCK_SIZE);
+	put_le32(SB(blk, bits_per_block), CLONE_BITS_PER_BLOCK);
+	put_le64(SB(blk, format_time), format_time);
+	seal_block(blk, CLONE_KIND_SUPER, copy, nonce, 0, copy);
+}
+
+static uint64_t random_nonce(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)clock();
+	return v;
+}
+
+int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
+	     uint64_t format_time, const uint64_t *bits, const char *prog)
+{
+	uint64_t n = bitmap_blocks(nr_regions), need = layout_blocks(nr_regions);
+	uint64_t nonce = random_nonce(), start;
+	uint8_t *buf;
+	int cp;
+
+	if (d->blocks < need) {
+		fprintf(stderr, "%s: %s is too small: %llu bytes; %llu regions need %llu blocks of 4 KiB: at least %llu bytes (%llu sectors)\n",
+			prog, d->path, (unsigned long long)d->size,
+			(unsigned long long)nr_regions, (unsigned long long)need,
+			(unsigned long long)(need * CLONE_BLOCK_SIZE),
+			(unsigned long long)(need * CLONE_BLOCK_SECTORS));
+		return EXIT_LOST;
+	}
+	buf = xalloc_blocks(CHUNK);
+	/*
+	 * Zero the superblocks first: interrupted half way, the device reads
+	 * as zeroed superblocks over data, which the module refuses ("not
+	 * zeroed"), instead of old superblocks over a mix of bitmaps.
+	 */
+	if (dev_write(d, 0, CLONE_SB_BLOCKS, buf) || dev_sync(d))
+		goto fail;
+	for (cp = 0; cp < 2; cp++) {
+		for (start = 0; start < n; start += CHUNK) {
+			size_t cnt = n - start < CHUNK ? (size_t)(n - start) : CHUNK;
+
+			for (size_t i = 0; i < cnt; i++) {
+				uint64_t k = start + i, nbits = block_regions(nr_regions, k);
+				uint8_t *b = buf + i * CLONE_BLOCK_SIZE;
+
+				memset(b, 0, CLONE_BLOCK_SIZE);
+				for (uint64_t j = 0; j * 64 < nbits; j++) {
+					uint64_t w = bits[k * WORDS_PER_BLOCK + j];
+
+					if (nbits - j * 64 < 64)
+						w &= (1ULL << (nbits - j * 64)) - 1;
+					put_le64(b + CLONE_HEADER_SIZE + 8 * j, w);
+				}
+				seal_block(b, CLONE_KIND_BITMAP,
+					   CLONE_SB_BLOCKS + cp * n + k, nonce,
+					   (uint32_t)k, (uint32_t)cp);
+			}
+			if (dev_write(d, CLONE_SB_BLOCKS + cp * n + start, cnt, buf))
+				goto fail;
+		}
+	}
+	if (dev_sync(d))
+		goto fail;
+	/* copy 1 first, as the module formats: until copy 0 lands, copy 1 rules */
+	for (cp = 1; cp >= 0; cp--) {
+		build_super(buf, region_size, nr_regions, format_time, nonce,
+			    (uint32_t)cp);
+		if (dev_write(d, (uint64_t)cp, 1, buf) || dev_sync(d))
+			goto fail;
+	}
+	free(buf);
+	return 0;
+fail:
+	fprintf(stderr, "%s: writing %s: %s\n", prog, d->path, strerror(errno));
+	free(buf);
+	return EXIT_ERROR;
+}
+
+uint64_t *md_lost_bits(const struct md *m)
+{
+	uint64_t *lost;
+
+	if (!m->lost_blocks)
+		return NULL;
+	lost = bits_alloc(m->nr_regions);
+	for (uint64_t k = 0; k < m->nr_blocks; k++)
+		if (m->blk[k].lost)
+			bits_set_range(lost, block_first(k),
+				       block_first(k) + block_regions(m->nr_regions, k));
+	return lost;
+}
+
+void md_print_lost(FILE *f, const struct md *m)
+{
+	const char *sep = "";
+
+	for (uint64_t k = 0, e; k < m->nr_blocks; k = e + 1) {
+		for (e = k; e < m->nr_blocks && m->blk[e].lost; e++)
+			;
+		if (e == k)
+			continue;
+		fprintf(f, "%s%s", sep, range(block_first(k), block_first(e - 1) +
+					     block_regions(m->nr_regions, e - 1) - 1));
+		sep = ", ";
+	}
+}

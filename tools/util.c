@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Command-line helpers shared by the tools. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clonemd.h"
+
+void print_version(const char *prog)
+{
+	printf("%s %s (dm-clone metadata format version %d)\n", prog,
+	       TOOLS_VERSION, CLONE_VERSION);
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t unit, uint64_t *out)
+{
+	static const struct { const char *suffix; uint64_t bytes; } units[] = {
+		{ "", 0 }, { "s", 512 }, { "b", 1 }, { "B", 1 },
+		{ "k", 1ULL << 10 }, { "K", 1ULL << 10 }, { "KiB", 1ULL << 10 },
+		{ "m", 1ULL << 20 }, { "M", 1ULL << 20 }, { "MiB", 1ULL << 20 },
+		{ "g", 1ULL << 30 }, { "G", 1ULL << 30 }, { "GiB", 1ULL << 30 },
+		{ "t", 1ULL << 40 }, { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
+		{ "p", 1ULL << 50 }, { "P", 1ULL << 50 }, { "PiB", 1ULL << 50 },
+	};
+	char num[32];
+	size_t n = strspn(s, "0123456789");
+	uint64_t v;
+
+	if (!n || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = 0;
+	if (parse_u64(num, &v))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t m = units[i].bytes ? units[i].bytes : unit;
+
+		if (strcmp(s + n, units[i].suffix))
+			continue;
+		if (v > UINT64_MAX / m)
+			return -1;
+		*out = v * m;
+		return 0;
+	}
+	return -1;
+}
+
+char *read_all(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t cap = 1 << 16, n = 0;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = xcalloc(cap, 1);
+	for (;;) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+
+		n += r;
+		if (n < cap) {
+			if (ferror(f)) {
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+		cap *= 2;
+		char *nb = realloc(buf, cap);
+
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			errno = ENOMEM;
+			break;
+		}
+		buf = nb;
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+void print_report(void *ctx, int sev, const char *msg)
+{
+	const struct printer *p = ctx;
+	static const char *const label[] = { "note: ", "warning: ", "error: " };
+
+	if (!p->quiet)
+		fprintf(p->f, "%s: %s%s\n", p->path, label[sev < 0 ? 0 : sev > 2 ? 2 : sev], msg);
+}
+
+int salvage_opt(const char *name, const char *arg, struct md_opts *o,
+		uint64_t *device_sectors)
+{
+	uint64_t v;
+
+	if (!strcmp(name, "region-size")) {
+		if (parse_size(arg, 512, &v) || v % 512)
+			return -1;
+		o->region_size = v / 512;
+	} else if (!strcmp(name, "nr-regions")) {
+		if (parse_u64(arg, &o->nr_regions))
+			return -1;
+	} else if (!strcmp(name, "device-size")) {
+		if (parse_size(arg, 512, &v) || v % 512 || !v)
+			return -1;
+		*device_sectors = v / 512;
+	} else if (!strcmp(name, "superblock")) {
+		if (strcmp(arg, "0") && strcmp(arg, "1"))
+			return -1;
+		o->use_sb = arg[0] - '0';
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog)
+{
+	const char *why;
+
+	if (!o->region_size && !o->nr_regions && !device_sectors)
+		return 0;
+	if (!o->region_size || (!o->nr_regions && !device_sectors)) {
+		fprintf(stderr, "%s: the geometry needs --region-size and --nr-regions (or --device-size)\n", prog);
+		return -1;
+	}
+	why = check_region_size(o->region_size);
+	if (why) {
+		fprintf(stderr, "%s: region size %llu sectors: %s\n", prog,
+			(unsigned long long)o->region_size, why);
+		return -1;
+	}
+	if (device_sectors) {
+		uint64_t n = (device_sectors + o->region_size - 1) / o->region_size;
+
+		if (o->nr_regions && o->nr_regions != n) {
+			fprintf(stderr, "%s: --device-size makes %llu regions, --nr-regions says %llu\n",
+				prog, (unsigned long long)n, (unsigned long long)o->nr_regions);
+			return -1;
+		}
+		o->nr_regions = n;
+	}
+	why = check_nr_regions(o->nr_regions);
+	if (why) {
+		fprintf(stderr, "%s: %llu regions: %s\n", prog,
+			(unsigned long long)o->nr_regions, why);
+		return -1;
+	}
+	return 0;
+}
+
+int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
+		   uint64_t format_time, const uint64_t *bits, const char *prog)
+{
+	uint64_t need = layout_blocks(nr_regions) * CLONE_BLOCK_SIZE;
+	uint64_t want = bits_count(bits, nr_regions);
+	struct md_opts mo = { .use_sb = -1 };
+	struct dev d;
+	struct md m;
+	int rc;
+
+	if (dev_open(&d, path, DEV_CREATE, need) < 0) {
+		fprintf(stderr, "%s: cannot open %s for writing: %s\n", prog, path,
+			errno == EBUSY ? "in use (by a live clone?)" : strerror(errno));
+		return EXIT_ERROR;
+	}
+	rc = md_write(&d, region_size, nr_regions, format_time, bits, prog);
+	if (!rc) {
+		/* read it back as the module would: the proof it will load */
+		md_analyze(&d, &mo, &m, NULL, NULL);
+		if (m.found != FOUND_OK || m.severity || m.hydrated != want ||
+		    m.region_size != region_size || m.nr_regions != nr_regions) {
+			fprintf(stderr, "%s: %s: the metadata written does not read back right\n",
+				prog, path);
+			rc = EXIT_ERROR;
+		}
+		md_free(&m);
+	}
+	if (d.fd >= 0 && close(d.fd) < 0 && !rc) {
+		fprintf(stderr, "%s: closing %s: %s\n", prog, path, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	return rc;
+}
