@@ -265,14 +265,22 @@ static int add_range(struct parser *ps, int lost, uint64_t first, uint64_t last)
 	return 0;
 }
 
+/* version, region_size and nr_regions are required */
+static int need_header(struct parser *ps)
+{
+	for (int i = 0; i <= F_NR_REGIONS; i++)
+		if (!ps->have[i])
+			return fail(ps, "no %s", field_names[i]);
+	return 0;
+}
+
 static int finish(struct parser *ps)
 {
 	struct dump *dm = ps->dm;
 	uint64_t n;
 
-	for (int i = 0; i <= F_NR_REGIONS; i++)
-		if (!ps->have[i])
-			return fail(ps, "no %s", field_names[i]);
+	if (need_header(ps))
+		return -1;
 	if (!ps->have[F_FORMAT_TIME])
 		dm->format_time = (uint64_t)time(NULL);
 	if (!dm->bits)
@@ -443,7 +451,7 @@ static int parse_xml(struct parser *ps)
 		return -1;
 	if (!lit(ps, "<dm_clone_metadata"))
 		return fail(ps, "<dm_clone_metadata> expected");
-	if (xml_attrs(ps, 1, &a, &b, &empty))
+	if (xml_attrs(ps, 1, &a, &b, &empty) || need_header(ps))
 		return -1;
 	while (!empty) {
 		if (xml_skip(ps))

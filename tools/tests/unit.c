@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of libclonemd and the clone_* tools, run by `make -C tools
+ * test` with everything built under ASan/UBSan.
+ *
+ *   unit BINDIR WORKDIR
+ *
+ * Library functions are called directly; the tools are run from BINDIR on
+ * images in WORKDIR, and their exit status and messages checked. Prints a
+ * line per failed check and a summary; exits 1 if anything failed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clonemd.h"
+
+static const char *bindir, *work;
+static int passed, failed;
+static char out[1 << 22];	/* output of the last run() */
+
+#define CHECK(cond, ...) check_(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+__attribute__((format(printf, 4, 5)))
+static int check_(int ok, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		return 1;
+	}
+	failed++;
+	printf("FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return 0;
+}
+
+static const char *path(const char *name)
+{
+	static char buf[8][512];
+	static unsigned int n;
+	char *b = buf[n++ % 8];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s", work, name);
+	return b;
+}
+
+/* Run "TOOL ARGS" from bindir; output (both streams) into out[]. */
+__attribute__((format(printf, 1, 2)))
+static int run(const char *fmt, ...)
+{
+	char cmd[2048], args[1536];
+	va_list ap;
+	FILE *f;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	/* the tools from bindir, anything else (cat) from $PATH */
+	snprintf(cmd, sizeof(cmd), "cd %s && %s%s%s >%s/out 2>&1", work,
+		 strncmp(args, "clone_", 6) ? "" : bindir,
+		 strncmp(args, "clone_", 6) ? "" : "/", args, work);
+	st = system(cmd);
+	out[0] = 0;
+	f = fopen(path("out"), "r");
+	if (f) {
+		n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = 0;
+		fclose(f);
+	}
+	if (!WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* run() and check the exit status and that each of the words is in the output */
+#define EXPECT(rc, words, ...) expect_(__FILE__, __LINE__, rc, words, __VA_ARGS__)
+__attribute__((format(printf, 5, 6)))
+static void expect_(const char *file, int line, int want, const char *words,
+		    const char *fmt, ...)
+{
+	char args[1536], w[512], *save, *tok;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	rc = run("%s", args);
+	if (!check_(rc == want, file, line, "'%s': exit %d, want %d; output:\n%.2000s",
+		    args, rc, want, out))
+		return;
+	snprintf(w, sizeof(w), "%s", words ? words : "");
+	for (tok = strtok_r(w, "|", &save); tok; tok = strtok_r(NULL, "|", &save))
+		check_(strstr(out, tok) != NULL, file, line,
+		       "'%s': no '%s' in the output:\n%.2000s", args, tok, out);
+}
+
+/* ---- images ---- */
+
+/* A metadata image of @nr regions with every @every-th region hydrated. */
+static void make_image(const char *name, uint64_t rs, uint64_t nr, uint64_t every)
+{
+	uint64_t *bits = bits_alloc(nr);
+
+	unlink(path(name));
+	for (uint64_t r = 0; every && r < nr; r += every)
+		bits_set_range(bits, r, r + 1);
+	if (write_metadata(path(name), rs, nr, 1700000000, bits, "unit"))
+		CHECK(0, "write_metadata %s", name);
+	free(bits);
+}
+
+static void rw_block(const char *name, uint64_t block, uint8_t *b, int write)
+{
+	FILE *f = fopen(path(name), write ? "r+b" : "rb");
+
+	if (!f || fseek(f, (long)(block * CLONE_BLOCK_SIZE), SEEK_SET) ||
+	    (write ? fwrite(b, CLONE_BLOCK_SIZE, 1, f) : fread(b, CLONE_BLOCK_SIZE, 1, f)) != 1)
+		CHECK(0, "%s block %llu of %s", write ? "writing" : "reading",
+		      (unsigned long long)block, name);
+	if (f)
+		fclose(f);
+}
+
+/* Change @len bytes at @off of a block; @reseal: fix the checksum after. */
+static void patch(const char *name, uint64_t block, size_t off, const void *bytes,
+		  size_t len, int reseal)
+{
+	uint8_t b[CLONE_BLOCK_SIZE];
+
+	rw_block(name, block, b, 0);
+	memcpy(b + off, bytes, len);
+	if (reseal)
+		put_le32(b, block_csum(b));
+	rw_block(name, block, b, 1);
+}
+
+static void patch32(const char *name, uint64_t block, size_t off, uint32_t v, int reseal)
+{
+	uint8_t le[4];
+
+	put_le32(le, v);
+	patch(name, block, off, le, 4, reseal);
+}
+
+static void patch64(const char *name, uint64_t block, size_t off, uint64_t v, int reseal)
+{
+	uint8_t le[8];
+
+	put_le64(le, v);
+	patch(name, block, off, le, 8, reseal);
+}
+
+/* OR @v into the le64 at @off and reseal */
+static void or64(const char *name, uint64_t block, size_t off, uint64_t v)
+{
+	uint8_t b[CLONE_BLOCK_SIZE];
+
+	rw_block(name, block, b, 0);
+	put_le64(b + off, get_le64(b + off) | v);
+	put_le32(b, block_csum(b));
+	rw_block(name, block, b, 1);
+}
+
+static void flip(const char *name, uint64_t block, size_t off)
+{
+	uint8_t b[CLONE_BLOCK_SIZE];
+
+	rw_block(name, block, b, 0);
+	b[off] ^= 0x40;
+	rw_block(name, block, b, 1);
+}
+
+static int file_eq(const char *a, const char *b)
+{
+	size_t la, lb;
+	char *da = read_all(path(a), &la), *db = read_all(path(b), &lb);
+	int eq = da && db && la == lb && !memcmp(da, db, la);
+
+	free(da);
+	free(db);
+	return eq;
+}
+
+/* ---- the library ---- */
+
+static void test_crc(void)
+{
+	uint8_t buf[4096 + 7];
+
+	CHECK((~crc32c(~0U, "123456789", 9)) == 0xe3069283, "crc32c known vector");
+	CHECK((~crc32c_sw(~0U, "123456789", 9)) == 0xe3069283, "crc32c_sw known vector");
+	srand(1);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	for (size_t len = 0; len < 40; len++)
+		for (size_t off = 0; off < 8; off++)
+			CHECK(crc32c(~0U, buf + off, len) == crc32c_sw(~0U, buf + off, len),
+			      "crc32c hw == sw at %zu+%zu", off, len);
+	CHECK(crc32c(~0U, buf, 4096) == crc32c_sw(~0U, buf, 4096), "crc32c 4096");
+	/* piecewise == whole */
+	CHECK(crc32c(crc32c(~0U, buf, 1000), buf + 1000, 3096) == crc32c(~0U, buf, 4096),
+	      "crc32c is incremental");
+}
+
+static void test_le(void)
+{
+	uint8_t b[8];
+
+	put_le64(b, 0x0102030405060708ULL);
+	CHECK(b[0] == 8 && b[7] == 1, "put_le64 is little-endian");
+	CHECK(get_le64(b) == 0x0102030405060708ULL, "le64 round trip");
+	put_le32(b, 0xdeadbeef);
+	CHECK(b[0] == 0xef && get_le32(b) == 0xdeadbeef, "le32 round trip");
+	put_le32(b, CLONE_KIND_SUPER);
+	CHECK(!memcmp(b, "SUPR", 4), "SUPR reads as ASCII");
+	put_le32(b, CLONE_KIND_BITMAP);
+	CHECK(!memcmp(b, "BMAP", 4), "BMAP reads as ASCII");
+}
+
+static void test_blocks(void)
+{
+	uint8_t b[CLONE_BLOCK_SIZE] = { 0 };
+	uint64_t nonce = 42, other = 43;
+	const char *why;
+
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 5, &nonce, 3, 0, &why) == BLK_ZERO,
+	      "zero block is zeroed");
+	b[100] = 1;
+	seal_block(b, CLONE_KIND_BITMAP, 5, nonce, 3, 0);
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 5, &nonce, 3, 0, &why) == BLK_VALID,
+	      "sealed block is valid");
+	CHECK(check_block(b, CLONE_KIND_SUPER, 5, &nonce, 3, 0, &why) == BLK_BAD &&
+	      strstr(why, "kind"), "wrong kind");
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 6, &nonce, 3, 0, &why) == BLK_BAD &&
+	      strstr(why, "misplaced"), "wrong blocknr");
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 5, &nonce, 4, 0, &why) == BLK_BAD &&
+	      strstr(why, "misplaced"), "wrong index");
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 5, &nonce, 3, 1, &why) == BLK_BAD &&
+	      strstr(why, "misplaced"), "wrong copy");
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 5, &other, 3, 0, &why) == BLK_BAD &&
+	      strstr(why, "nonce"), "wrong nonce");
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 5, NULL, 3, 0, &why) == BLK_VALID,
+	      "no nonce to check");
+	b[4000] ^= 1;
+	CHECK(check_block(b, CLONE_KIND_BITMAP, 5, &nonce, 3, 0, &why) == BLK_BAD &&
+	      strstr(why, "checksum"), "flipped bit: checksum");
+}
+
+static void test_bits(void)
+{
+	uint64_t *b = bits_alloc(1000);
+
+	bits_set_range(b, 3, 130);
+	bits_set_range(b, 500, 501);
+	CHECK(bits_count(b, 1000) == 128, "bits_count");
+	CHECK(bits_next(b, 0, 1000, 1) == 3, "next set");
+	CHECK(bits_next(b, 3, 1000, 0) == 130, "next clear");
+	CHECK(bits_next(b, 130, 1000, 1) == 500, "next set 2");
+	CHECK(bits_next(b, 501, 1000, 1) == 1000, "no more set");
+	CHECK(bits_next(b, 64, 100, 0) == 100, "clear bounded by end");
+	free(b);
+}
+
+static void test_sizes(void)
+{
+	uint64_t v;
+
+	CHECK(!parse_size("100", 512, &v) && v == 51200, "plain = unit");
+	CHECK(!parse_size("8s", 1, &v) && v == 4096, "s suffix");
+	CHECK(!parse_size("64k", 512, &v) && v == 65536, "k suffix");
+	CHECK(!parse_size("16T", 512, &v) && v == 1ULL << 44, "T suffix");
+	CHECK(!parse_size("3GiB", 512, &v) && v == 3ULL << 30, "GiB suffix");
+	CHECK(!parse_size("7b", 512, &v) && v == 7, "b suffix");
+	CHECK(parse_size("1x", 512, &v), "unknown suffix");
+	CHECK(parse_size("", 512, &v), "empty");
+	CHECK(parse_size("99999999999999999999", 1, &v), "overflow");
+	CHECK(parse_size("16000000P", 1, &v), "overflow with a unit");
+	CHECK(check_region_size(8) == NULL && check_region_size(2097152) == NULL &&
+	      check_region_size(4) && check_region_size(24) && check_region_size(4194304),
+	      "region size limits");
+	CHECK(!check_nr_regions(1ULL << 31) && check_nr_regions((1ULL << 31) + 1) &&
+	      check_nr_regions(0), "region count limits");
+	CHECK(layout_blocks(32768) == 6 && layout_blocks(32512) == 4 &&
+	      layout_blocks(1ULL << 31) == 132108, "layout sizes");
+}
+
+/* In-process analysis of an image in memory, with unreadable blocks. */
+static void test_mem_and_io_errors(void)
+{
+	size_t len;
+	char *img;
+	struct md_opts mo = { .use_sb = -1 };
+	struct dev d;
+	struct md m;
+
+	make_image("mem.img", 8, 70000, 3);	/* N = 3: blocks 0-7 */
+	img = read_all(path("mem.img"), &len);
+	if (!CHECK(img && len == 8 * CLONE_BLOCK_SIZE, "image size"))
+		return;
+	dev_open_mem(&d, img, len);
+	md_analyze(&d, &mo, &m, NULL, NULL);
+	CHECK(m.found == FOUND_OK && m.severity == 0 && m.hydrated == 23334,
+	      "memory image: clean, 23334 hydrated (got %llu)", (unsigned long long)m.hydrated);
+	md_free(&m);
+	d.fail_block_from = 7;		/* copy B of block 2 unreadable */
+	md_analyze(&d, &mo, &m, NULL, NULL);
+	CHECK(m.severity == 1 && m.damaged_copies == 1 && m.blk[2].state[1] == BLK_UNREADABLE,
+	      "one unreadable copy: nothing lost");
+	md_free(&m);
+	d.fail_block_from = 4;		/* copy A of block 2, all of copy B */
+	md_analyze(&d, &mo, &m, NULL, NULL);
+	CHECK(m.severity == 2 && m.lost_blocks == 1 && m.blk[2].lost && !m.blk[1].lost,
+	      "unreadable both copies: block 2 lost");
+	md_free(&m);
+	/* truncated in memory: the last block of copy B missing */
+	dev_open_mem(&d, img, len - CLONE_BLOCK_SIZE);
+	md_analyze(&d, &mo, &m, NULL, NULL);
+	CHECK(m.severity == 2 && !m.lost_blocks && m.hydrated == 23334,
+	      "truncated: refused (too small) but nothing lost");
+	md_free(&m);
+	free(img);
+}
+
+/* ---- the dump parser ---- */
+
+static int parse(const char *text, struct dump *dm, char *err)
+{
+	return dump_parse(text, strlen(text), FMT_AUTO, CLONE_MAX_REGIONS, dm, err, 256);
+}
+
+static void test_parser(void)
+{
+	static const struct { const char *text, *err; } bad[] = {
+		{ "version 1\nregion_size 8\n", "no nr_regions" },
+		{ "version 2\nregion_size 8\nnr_regions 5\n", "version" },
+		{ "version 1\nregion_size 12\nnr_regions 5\n", "region size" },
+		{ "version 1\nregion_size 8\nnr_regions 0\n", "nr_regions" },
+		{ "version 1\nregion_size 8\nnr_regions 2147483649\n", "2^31" },
+		{ "version 1\nregion_size 8\nnr_regions 5\nrange 3-5\n", "past the last" },
+		{ "version 1\nregion_size 8\nnr_regions 5\nrange 3-2\n", "backwards" },
+		{ "version 1\nregion_size 8\nnr_regions 9\nrange 3-5\nrange 4\n", "overlaps" },
+		{ "version 1\nregion_size 8\nnr_regions 9\nhydrated 3\nrange 3\n", "hydrated 3" },
+		{ "version 1\nregion_size 8\nrange 3\nnr_regions 9\n", "before nr_regions" },
+		{ "version 1\nregion_size 8\nnr_regions 9\nrange 3\nformat_time 1\n", "after the ranges" },
+		{ "version 1\nversion 1\n", "twice" },
+		{ "version 1\ncolour 8\n", "unknown field" },
+		{ "version 1 2\n", "unexpected" },
+		{ "version x\n", "number expected" },
+		{ "version 99999999999999999999999\n", "too large" },
+		{ "version 1\nregion_size 8\nnr_regions 9\nrange 3\nlost 3\n", "both hydrated and lost" },
+		{ "<dm_clone_metadata version=\"1\" region_size=\"8\">", "nr_regions" },
+		{ "<dm_clone_metadata version=\"1\" region_size=\"8\" nr_regions=\"9\"><range first=\"1\"/></dm_clone_metadata>", "first and last" },
+		{ "<dm_clone_metadata version=\"1\" region_size=\"8\" nr_regions=\"9\"><rung first=\"1\" last=\"1\"/></dm_clone_metadata>", "expected" },
+		{ "<dm_clone_metadata version=\"1\" region_size=\"8\" nr_regions=\"9\"/>x", "data after" },
+		{ "<!-- open", "unterminated" },
+		{ "{\"version\": 1, \"region_size\": 8}", "no nr_regions" },
+		{ "{\"version\": 1, \"region_size\": 8, \"nr_regions\": 9, \"ranges\": [[1, 2], [2, 3]]}", "overlaps" },
+		{ "{\"version\": 1, \"region_size\": 8, \"nr_regions\": 9, \"ranges\": [[1 2]]}", "','" },
+		{ "{\"version\": 1, \"bogus\": 8}", "unknown field" },
+		{ "{\"version\": 1,}", "string expected" },
+		{ "{\"version\": 1} {", "data after" },
+		{ "{\"ver\\sion\": 1}", "unexpected character" },
+	};
+	struct dump dm;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = parse(bad[i].text, &dm, err);
+
+		if (CHECK(r == -1, "parsing '%s' should fail", bad[i].text))
+			CHECK(strstr(err, bad[i].err), "parsing '%s': error '%s', want '%s'",
+			      bad[i].text, err, bad[i].err);
+		else
+			dump_free(&dm);
+	}
+	/* what the formats allow */
+	CHECK(!parse("  # c\nversion 1 # c\n region_size\t8\nnr_regions 100\nrange 5\nrange 7-9 # c\n", &dm, err) &&
+	      dm.hydrated == 4 && dm.format_time, "text with comments: %s", err);
+	dump_free(&dm);
+	CHECK(!parse("<?xml version=\"1.0\"?>\n<!-- c -->\n<dm_clone_metadata  version='1' region_size=\"8\" nr_regions=\"100\" >\n<!-- c --><range first=\"5\" last='9' />\n</dm_clone_metadata >\n", &dm, err) &&
+	      dm.hydrated == 5, "xml: %s", err);
+	dump_free(&dm);
+	CHECK(!parse("{\"version\":1,\"region_size\":8,\"nr_regions\":100,\"ranges\":[],\"lost\":[[0,9]]}", &dm, err) &&
+	      dm.hydrated == 0 && dm.lost && bits_count(dm.lost, 100) == 10, "json: %s", err);
+	dump_free(&dm);
+	CHECK(dump_parse("version 1\nregion_size 8\nnr_regions 100000\n", 40, FMT_TEXT, 1000, &dm, err, 256) == -1 &&
+	      strstr(err, "more than this parser takes"), "max_regions bound");
+}
+
+/* ---- the tools ---- */
+
+static void test_versions(void)
+{
+	static const char *tools[] = { "clone_check", "clone_dump", "clone_restore",
+				       "clone_repair", "clone_metadata_size" };
+
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		EXPECT(0, TOOLS_VERSION "|format version 1", "%s --version", tools[i]);
+		EXPECT(0, "Usage", "%s --help", tools[i]);
+		EXPECT(EXIT_ERROR, "Usage", "%s --no-such-option", tools[i]);
+	}
+}
+
+/* Every superblock field, in both copies (resealed) or in one. */
+static void test_superblock(void)
+{
+	static const struct { const char *name; size_t off; int size; uint64_t v; int rc; const char *msg; } f[] = {
+		{ "magic", 32, 8, 0x656e6f6c632d6d65ULL, 2, "bad magic" },
+		{ "version", 40, 4, 2, 2, "version 2" },
+		{ "flags", 44, 4, 1, 2, "flags 0x1" },
+		{ "region_size", 48, 8, 12, 2, "power of two" },
+		{ "region_size", 48, 8, 4194304, 2, "power of two" },
+		{ "region_size", 48, 8, 256, 0, "clean" },	/* another valid geometry */
+		{ "nr_regions", 56, 8, 70001, 0, "clean" },	/* same N: fine */
+		{ "nr_regions", 56, 8, 100000, 2, "need 4" },
+		{ "nr_regions", 56, 8, 0, 2, "no region" },
+		{ "nr_regions", 56, 8, (1ULL << 31) + 1, 2, "2^31" },
+		{ "bitmap_blocks", 64, 8, 4, 2, "inconsistent layout" },
+		{ "copy_start[0]", 72, 8, 3, 2, "inconsistent layout" },
+		{ "copy_start[1]", 80, 8, 4, 2, "inconsistent layout" },
+		{ "block_size", 88, 4, 8192, 2, "block size 8192" },
+		{ "bits_per_block", 92, 4, 32768, 2, "bits per block" },
+		{ "format_time", 96, 8, 1, 0, "clean" },
+		{ "reserved", 200, 8, 1, 1, "reserved bytes" },
+		{ "kind", 4, 4, CLONE_KIND_BITMAP, 2, "unrecognised data" },
+		{ "blocknr", 8, 8, 7, 2, "misplaced" },
+		{ "index", 24, 4, 1, 2, "misplaced" },
+		{ "copy", 28, 4, 2, 2, "misplaced" },
+		{ "nonce", 16, 8, 5, 2, "other nonce" },	/* bitmap blocks no longer match */
+	};
+	char img[64];
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		snprintf(img, sizeof(img), "sb%zu.img", i);
+		make_image(img, 8, 70000, 7);
+		for (int cp = 0; cp < 2; cp++) {
+			if (f[i].size == 4)
+				patch32(img, cp, f[i].off, (uint32_t)f[i].v, 1);
+			else
+				patch64(img, cp, f[i].off, f[i].v, 1);
+		}
+		CHECK(run("clone_check %s", img) == f[i].rc && strstr(out, f[i].msg),
+		      "%s = %llu in both copies: want exit %d and '%s', got:\n%s", f[i].name,
+		      (unsigned long long)f[i].v, f[i].rc, f[i].msg, out);
+		/* the same in copy 1 only */
+		make_image(img, 8, 70000, 7);
+		if (f[i].size == 4)
+			patch32(img, 1, f[i].off, (uint32_t)f[i].v, 1);
+		else
+			patch64(img, 1, f[i].off, f[i].v, 1);
+		int want = !strcmp(f[i].name, "nonce") ? 1 :
+			   f[i].off < 32 ? 1 : 2;	/* header: copy 1 invalid; body: disagree */
+		CHECK(run("clone_check %s", img) == want, "%s in copy 1 only: want exit %d, got:\n%s",
+		      f[i].name, want, out);
+		/* damaged (checksum) in copy 0 only: nothing lost */
+		make_image(img, 8, 70000, 7);
+		flip(img, 0, f[i].off);
+		EXPECT(1, "superblock copy 0 (block 0) checksum mismatch|nothing lost", "clone_check %s", img);
+		unlink(path(img));
+	}
+	make_image("sb.img", 8, 70000, 7);
+	flip("sb.img", 0, 100);
+	flip("sb.img", 1, 100);
+	EXPECT(2, "no valid superblock: copy 0 (block 0) checksum mismatch, copy 1 (block 1) checksum mismatch",
+	       "clone_check sb.img");
+	/* an interrupted format: copy 1 written, copy 0 still zeroed */
+	make_image("sb.img", 8, 70000, 7);
+	patch("sb.img", 0, 0, (uint8_t[CLONE_BLOCK_SIZE]){ 0 }, CLONE_BLOCK_SIZE, 0);
+	EXPECT(1, "copy 0 (block 0) zeroed", "clone_check sb.img");
+	/* copies disagree: refused; clone_repair --superblock picks one */
+	make_image("sb.img", 8, 70000, 7);
+	patch64("sb.img", 1, 96, 5, 1);
+	EXPECT(2, "disagree (format_time 1700000000/5)", "clone_check sb.img");
+	EXPECT(2, "--superblock", "clone_repair -i sb.img -o sbr.img");
+	EXPECT(0, "", "clone_repair -i sb.img -o sbr.img --superblock 1");
+	EXPECT(0, "format_time 5", "clone_dump sbr.img");
+	unlink(path("sbr.img"));
+	make_image("sb.img", 8, 70000, 7);
+	EXPECT(0, "70000 regions of 8 sectors, 8 blocks of metadata: clean", "clone_check --super-block-only sb.img");
+	CHECK(!strstr(out, "hydrated"), "--super-block-only reads no bitmap: %s", out);
+	EXPECT(0, "superblock copy 1 (block 1): valid|nonce 0x|format_time 1700000000 (2023-11-14",
+	       "clone_check -v sb.img");
+	unlink(path("sb.img"));
+}
+
+static void test_bitmap_damage(void)
+{
+	/* 70000 regions: N = 3, copy A blocks 2-4, copy B blocks 5-7 */
+	make_image("bm.img", 8, 70000, 5);
+	EXPECT(0, "70000 regions of 8 sectors|14000 hydrated|clean", "clone_check bm.img");
+	EXPECT(0, "", "clone_check -q bm.img");
+	CHECK(!out[0], "-q prints nothing: %s", out);
+	flip("bm.img", 3, 2000);
+	EXPECT(1, "bitmap block 1 (regions 32512-65023): copy A (block 3) checksum mismatch, copy B intact: nothing lost",
+	       "clone_check bm.img");
+	EXPECT(1, "", "clone_check -q bm.img");
+	CHECK(!out[0], "-q prints nothing: %s", out);
+	EXPECT(0, "range 0-0|range 5-5", "clone_dump bm.img");
+	flip("bm.img", 6, 40);
+	EXPECT(2, "regions 32512-65023|LOST|copy B (block 6) checksum mismatch", "clone_check bm.img");
+	EXPECT(2, "regions 32512-65023", "clone_check -v bm.img");
+	CHECK(strstr(out, "bitmap block 1 (regions 32512-65023): A (block 3) checksum mismatch, B (block 6) checksum mismatch: LOST"),
+	      "-v names the lost block: %s", out);
+	EXPECT(2, "the module refuses", "clone_dump bm.img");
+
+	/* a whole copy gone: one message for the run of blocks */
+	make_image("bm.img", 8, 70000, 5);
+	for (int b = 5; b < 8; b++)
+		flip("bm.img", b, 3000);
+	EXPECT(1, "bitmap blocks 0-2 (regions 0-69999): copy B (blocks 5-7) checksum mismatch", "clone_check bm.img");
+
+	/* misplaced: copy A's block 0 where block 1 belongs */
+	make_image("bm.img", 8, 70000, 5);
+	{
+		uint8_t b[CLONE_BLOCK_SIZE];
+
+		rw_block("bm.img", 2, b, 0);
+		rw_block("bm.img", 3, b, 1);
+	}
+	EXPECT(1, "copy A (block 3) misplaced block", "clone_check bm.img");
+
+	/* a block from another format (other nonce) */
+	make_image("bm.img", 8, 70000, 5);
+	make_image("bm2.img", 8, 70000, 5);
+	{
+		uint8_t b[CLONE_BLOCK_SIZE];
+
+		rw_block("bm2.img", 4, b, 0);
+		rw_block("bm.img", 4, b, 1);
+	}
+	EXPECT(1, "copy A (block 4) left over from another format", "clone_check bm.img");
+
+	/* copies differ (an interrupted commit): extra bits in copy A */
+	make_image("bm.img", 8, 70000, 5);
+	or64("bm.img", 2, 32, 0xffULL);
+	EXPECT(1, "differ in 6 regions", "clone_check bm.img");
+	EXPECT(0, "hydrated 14006", "clone_dump bm.img");
+
+	/* a bit past the last region (69999 is bit 4975 of block 2) */
+	make_image("bm.img", 8, 70000, 5);
+	for (int b = 4; b < 8; b += 3)
+		or64("bm.img", b, 32 + 4976 / 64 * 8, 1ULL << (4976 % 64));
+	EXPECT(1, "bits set past the last region (69999)", "clone_check bm.img");
+	EXPECT(0, "hydrated 14000", "clone_dump bm.img");
+
+	/* a zeroed bitmap copy is usable (never written) */
+	make_image("bm.img", 8, 70000, 0);
+	patch("bm.img", 3, 0, (uint8_t[CLONE_BLOCK_SIZE]){ 0 }, CLONE_BLOCK_SIZE, 0);
+	EXPECT(0, "clean", "clone_check bm.img");
+	unlink(path("bm2.img"));
+}
+
+static void test_truncation_and_foreign(void)
+{
+	make_image("tr.img", 8, 70000, 5);
+	if (truncate(path("tr.img"), 7 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(2, "too small|need at least 64 sectors|copy B (block 7) past the end of the device, copy A intact",
+	       "clone_check tr.img");
+	EXPECT(2, "refuses", "clone_dump tr.img");
+	EXPECT(0, "hydrated 14000", "clone_dump --repair tr.img");
+	if (truncate(path("tr.img"), 4 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(2, "regions 65024-69999 is LOST", "clone_check tr.img");
+	if (truncate(path("tr.img"), 4096))
+		CHECK(0, "truncate");
+	EXPECT(2, "too small to hold", "clone_check tr.img");
+	EXPECT(EXIT_ERROR, "cannot open", "clone_check no-such-file");
+
+	/* zeroed: unformatted */
+	fclose(fopen(path("z.img"), "w"));
+	if (truncate(path("z.img"), 1 << 20))
+		CHECK(0, "create");
+	EXPECT(EXIT_UNFORMATTED, "unformatted (zeroed)|up to 4129024 regions", "clone_check z.img");
+	EXPECT(EXIT_UNFORMATTED, "nothing to dump", "clone_dump z.img");
+	patch32("z.img", 10, 100, 1, 0);
+	EXPECT(EXIT_UNFORMATTED, "block 10 holds data|at most 130048 regions", "clone_check z.img");
+
+	/* the in-kernel dm-clone's superblock, and unrecognised data */
+	patch64("z.img", 0, CLONE_UPSTREAM_MAGIC_OFFSET, CLONE_UPSTREAM_MAGIC, 0);
+	EXPECT(2, "in-kernel dm-clone", "clone_check z.img");
+	patch64("z.img", 0, CLONE_UPSTREAM_MAGIC_OFFSET, 12345, 0);
+	EXPECT(2, "unrecognised data", "clone_check z.img");
+	unlink(path("z.img"));
+	unlink(path("tr.img"));
+}
+
+/* dump -> restore -> dump is exact in every format, and the formats agree */
+static void test_round_trip(void)
+{
+	static const char *fmts[] = { "text", "xml", "json" };
+	uint64_t nr = 100000, *bits = bits_alloc(nr);
+
+	/* runs of every length near word and block boundaries */
+	srand(7);
+	for (uint64_t r = 0; r < nr;) {
+		uint64_t len = (uint64_t)(rand() % 200) + 1;
+
+		if (rand() % 2)
+			bits_set_range(bits, r, r + len < nr ? r + len : nr);
+		r += len;
+	}
+	bits_set_range(bits, 32511, 32513);
+	bits_set_range(bits, nr - 1, nr);
+	unlink(path("rt.img"));
+	CHECK(!write_metadata(path("rt.img"), 64, nr, 1234, bits, "unit"), "write");
+	free(bits);
+	EXPECT(0, "", "clone_dump -o rt.text rt.img");
+	for (int i = 0; i < 3; i++) {
+		char a[64], b[64], im[64];
+
+		snprintf(a, sizeof(a), "rt1.%s", fmts[i]);
+		snprintf(b, sizeof(b), "rt2.%s", fmts[i]);
+		snprintf(im, sizeof(im), "rt-%s.img", fmts[i]);
+		unlink(path(im));
+		EXPECT(0, "", "clone_dump --format %s rt.img -o %s", fmts[i], a);
+		EXPECT(0, "100000 regions of 64 sectors", "clone_restore -i %s -o %s", a, im);
+		EXPECT(0, "", "clone_dump -f %s -o %s %s", fmts[i], b, im);
+		CHECK(file_eq(a, b), "%s: dump, restore, dump: not identical", fmts[i]);
+		EXPECT(0, "", "clone_dump -o rt2.text %s", im);
+		CHECK(file_eq("rt.text", "rt2.text"), "%s round trip differs from the text dump", fmts[i]);
+		/* an explicit --format, and standard input */
+		unlink(path(im));
+		EXPECT(0, "", "clone_restore -q --format %s -i - -o %s < %s", fmts[i], im, a);
+		EXPECT(0, "clean", "clone_check %s", im);
+		unlink(path(im));
+	}
+	/* a missing format_time is "now"; a dump without ranges has none hydrated */
+	FILE *f = fopen(path("min.text"), "w");
+
+	fprintf(f, "version 1\nregion_size 128\nnr_regions 5\n");
+	fclose(f);
+	unlink(path("min.img"));
+	EXPECT(0, "0 hydrated", "clone_restore -i min.text -o min.img");
+	EXPECT(0, "hydrated 0", "clone_dump min.img");
+	/* an output too small is refused with the size it needs */
+	if (truncate(path("min.img"), 3 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(2, "too small|at least 16384 bytes (32 sectors)", "clone_restore -i min.text -o min.img");
+	EXPECT(2, "too small|at least 40960 bytes (80 sectors)", "clone_restore -i rt.text -o min.img");
+	EXPECT(2, "not a valid dump", "clone_restore -i rt.img -o new.img");
+	EXPECT(EXIT_ERROR, "cannot read", "clone_restore -i no-such -o new.img");
+	unlink(path("min.img"));
+	unlink(path("min.text"));
+}
+
+static void test_repair(void)
+{
+	make_image("rp.img", 128, 100000, 3);		/* N = 4: A 2-5, B 6-9 */
+	EXPECT(0, "", "clone_dump -o rp.text rp.img");
+
+	/* one damaged copy: nothing lost, the repaired dump is identical */
+	flip("rp.img", 3, 500);
+	unlink(path("rp1.img"));
+	EXPECT(0, "nothing lost", "clone_repair -i rp.img -o rp1.img");
+	EXPECT(0, "clean", "clone_check rp1.img");
+	EXPECT(0, "", "clone_dump -o rp1.text rp1.img");
+	CHECK(file_eq("rp.text", "rp1.text"), "repair of one damaged copy changes the state");
+	EXPECT(EXIT_ERROR, "the same", "clone_repair -i rp.img -o rp.img");
+
+	/* both copies of block 1 damaged: refused without --assume-* */
+	flip("rp.img", 7, 500);
+	unlink(path("rp1.img"));
+	EXPECT(2, "regions 32512-65023 is lost|--assume-hydrated", "clone_repair -i rp.img -o rp1.img");
+	CHECK(access(path("rp1.img"), F_OK) != 0, "a refused repair writes nothing");
+	EXPECT(1, "writing them as hydrated", "clone_repair -i rp.img -o rp1.img --assume-hydrated");
+	EXPECT(0, "clean", "clone_check rp1.img");
+	/* 100000/3 rounded up, less block 1's 10837, plus all of its 32512 */
+	EXPECT(0, "hydrated 55009|range 32511-65023", "clone_dump rp1.img");
+	unlink(path("rp1.img"));
+	EXPECT(1, "writing them as unhydrated", "clone_repair -i rp.img -o rp1.img --assume-unhydrated");
+	EXPECT(0, "hydrated 22497", "clone_dump rp1.img");
+	EXPECT(EXIT_ERROR, "not both", "clone_repair -i rp.img -o rp2.img --assume-unhydrated --assume-hydrated");
+
+	/* clone_dump --repair records the loss; clone_restore makes you choose */
+	EXPECT(1, "is lost", "clone_dump --repair -o rp.lost rp.img");
+	EXPECT(0, "lost 32512-65023", "cat rp.lost");
+	EXPECT(1, "\"lost\": [\n    [32512, 65023]", "clone_dump --repair -f json rp.img");
+	EXPECT(1, "<lost first=\"32512\" last=\"65023\"/>", "clone_dump --repair -f xml rp.img");
+	unlink(path("rp2.img"));
+	EXPECT(2, "--assume-hydrated or --assume-unhydrated", "clone_restore -i rp.lost -o rp2.img");
+	EXPECT(1, "32512 lost regions written as unhydrated", "clone_restore -i rp.lost -o rp2.img --assume-unhydrated");
+	EXPECT(0, "hydrated 22497", "clone_dump rp2.img");
+	unlink(path("rp2.img"));
+
+	/* both superblocks lost: the geometry from the user, the nonce from the blocks */
+	make_image("rp.img", 128, 100000, 3);
+	flip("rp.img", 0, 50);
+	flip("rp.img", 1, 50);
+	unlink(path("rp1.img"));
+	EXPECT(2, "no valid superblock", "clone_repair -i rp.img -o rp1.img");
+	unlink(path("rp1.img"));
+	EXPECT(0, "hydrated", "clone_repair -i rp.img -o rp1.img --region-size 64k --device-size 12799873");
+	EXPECT(0, "", "clone_dump -o rp1.text rp1.img");
+	EXPECT(0, "hydrated 33334", "cat rp1.text");
+	EXPECT(EXIT_ERROR, "makes 100000 regions", "clone_repair -i rp.img -o rp3.img --region-size 128 --device-size 12799873 --nr-regions 5");
+	EXPECT(EXIT_ERROR, "needs --region-size", "clone_repair -i rp.img -o rp3.img --nr-regions 5");
+	/* a valid superblock that contradicts the geometry given */
+	make_image("rp.img", 128, 100000, 3);
+	EXPECT(2, "describes 100000 regions of 128 sectors, not the 100000 regions of 64 sectors given",
+	       "clone_repair -i rp.img -o rp3.img --region-size 64 --nr-regions 100000");
+	unlink(path("rp1.img"));
+	unlink(path("rp.img"));
+}
+
+static void test_metadata_size(void)
+{
+	EXPECT(0, "4243456 bytes = 8288 sectors (1036 blocks of 4 KiB) for 16777216 regions of 128 sectors",
+	       "clone_metadata_size --device-size 1T --region-size 64k");
+	EXPECT(0, "8288\n", "clone_metadata_size -d 2147483648 -r 128 --unit s");
+	EXPECT(0, "132128\n", "clone_metadata_size -d 16T -r 64k -u s");
+	EXPECT(0, "67649536\n", "clone_metadata_size -d 16T -r 64k -u b");
+	EXPECT(0, "65\n", "clone_metadata_size -d 16T -r 64k -u m");
+	EXPECT(0, "4\n", "clone_metadata_size -d 1 -r 8 -u blocks");
+	EXPECT(0, "6\n", "clone_metadata_size -d 262144s -r 8 -u blocks");	/* 012's case */
+	EXPECT(0, "4\n", "clone_metadata_size -d 260096 -r 8 -u blocks");	/* exactly 32512 */
+	EXPECT(0, "6\n", "clone_metadata_size -d 260097 -r 8 -u blocks");	/* one more */
+	EXPECT(0, "132108\n", "clone_metadata_size -d 2048P -r 1G -u blocks");	/* 2^31 */
+	EXPECT(EXIT_ERROR, "more than 2^31", "clone_metadata_size -d 4P -r 1M");
+	EXPECT(EXIT_ERROR, "power of two", "clone_metadata_size -d 1G -r 12");
+	EXPECT(EXIT_ERROR, "power of two", "clone_metadata_size -d 1G -r 2G");
+	EXPECT(EXIT_ERROR, "whole number of sectors", "clone_metadata_size -d 1000b -r 8");
+	EXPECT(EXIT_ERROR, "unknown unit", "clone_metadata_size -d 1G -r 8 -u x");
+	EXPECT(EXIT_ERROR, "Usage", "clone_metadata_size -d 1G");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s BINDIR WORKDIR\n", argv[0]);
+		return 2;
+	}
+	bindir = argv[1];
+	work = argv[2];
+	mkdir(work, 0755);
+
+	test_crc();
+	test_le();
+	test_blocks();
+	test_bits();
+	test_sizes();
+	test_mem_and_io_errors();
+	test_parser();
+	test_versions();
+	test_superblock();
+	test_bitmap_damage();
+	test_truncation_and_foreign();
+	test_round_trip();
+	test_repair();
+	test_metadata_size();
+
+	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
