@@ -179,6 +179,7 @@ struct md_opts {
 	int use_sb;		/* salvage: -1, or the superblock copy to trust */
 	uint64_t region_size;	/* salvage: the geometry when no superblock */
 	uint64_t nr_regions;	/*   can be trusted (0: unknown) */
+	uint64_t max_regions;	/* refuse more (memory bound, fuzzing); 0: none */
 };
 
 struct md {

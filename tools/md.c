@@ -21,6 +21,12 @@
 /* Blocks of each copy read at a time: large reads, bounded memory. */
 #define CHUNK 1024
 
+/* a buffer for up to CHUNK blocks, no larger than @n blocks need */
+static uint8_t *chunk_buf(uint64_t n)
+{
+	return xalloc_blocks(n < CHUNK ? (size_t)n : CHUNK);
+}
+
 _Static_assert(sizeof(struct clone_block_header) == CLONE_HEADER_SIZE,
 	       "header layout");
 _Static_assert(offsetof(struct clone_superblock, format_time) == 96,
@@ -310,11 +316,12 @@ static int check_super(struct ctx *c, const struct super *s, int copy)
 static void scan_zeroed(struct dev *d, struct md *m)
 {
 	uint64_t end = layout_blocks(CLONE_MAX_REGIONS), b, i;
-	uint8_t *buf = xalloc_blocks(CHUNK);
 	const char *why[CHUNK];
+	uint8_t *buf;
 
 	if (end > d->blocks)
 		end = d->blocks;
+	buf = chunk_buf(end);
 	for (b = 0; b < end && !m->first_data; b += CHUNK) {
 		size_t n = end - b < CHUNK ? (size_t)(end - b) : CHUNK;
 
@@ -335,9 +342,9 @@ static void scan_zeroed(struct dev *d, struct md *m)
 static uint64_t guess_nonce(struct dev *d, uint64_t nblocks)
 {
 	struct { uint64_t nonce, votes; } cand[8] = { { 0, 0 } };
-	uint8_t *buf = xalloc_blocks(CHUNK);
 	const char *why[CHUNK], *w;
 	uint64_t b, end = CLONE_SB_BLOCKS + 2 * nblocks, best = 0, votes = 0;
+	uint8_t *buf = chunk_buf(end);
 
 	for (b = CLONE_SB_BLOCKS; b < end; b += CHUNK) {
 		size_t n = end - b < CHUNK ? (size_t)(end - b) : CHUNK;
@@ -488,6 +495,13 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 		m->found = FOUND_BADSB;
 		goto out;
 	}
+	if (o->max_regions && m->sb.nr_regions > o->max_regions) {
+		say(c, 2, "%llu regions: more than this reader takes (%llu)",
+		    (unsigned long long)m->sb.nr_regions,
+		    (unsigned long long)o->max_regions);
+		m->found = FOUND_BADSB;
+		goto out;
+	}
 	m->found = FOUND_OK;
 	m->nonce = m->sb.nonce;
 	m->region_size = m->sb.region_size;
@@ -548,7 +562,7 @@ static void load_bitmap(struct dev *d, struct ctx *c)
 {
 	struct md *m = c->m;
 	uint64_t n_blk = m->nr_blocks, start;
-	uint8_t *buf[2] = { xalloc_blocks(CHUNK), xalloc_blocks(CHUNK) };
+	uint8_t *buf[2] = { chunk_buf(m->nr_blocks), chunk_buf(m->nr_blocks) };
 	const char *io[2][CHUNK];
 
 	m->bits = bits_alloc(m->nr_regions);
@@ -736,7 +750,7 @@ int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
 			(unsigned long long)(need * CLONE_BLOCK_SECTORS));
 		return EXIT_LOST;
 	}
-	buf = xalloc_blocks(CHUNK);
+	buf = chunk_buf(n < CLONE_SB_BLOCKS ? CLONE_SB_BLOCKS : n);
 	/*
 	 * Zero the superblocks first: interrupted half way, the device reads
 	 * as zeroed superblocks over data, which the module refuses ("not
