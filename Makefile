@@ -30,6 +30,6 @@ check:
 	./tests/check
 
 demo:
-	./tests/demo
+	./tests/demo/run
 
 .PHONY: all modules install clean check demo
