@@ -268,6 +268,24 @@ int dump_parse(const char *text, size_t len, enum dump_format fmt,
 	       uint64_t max_regions, struct dump *dm, char *err, size_t errlen);
 void dump_free(struct dump *dm);
 
+/* ---- the in-kernel dm-clone's metadata (clone_convert) ---- */
+
+struct upstream {
+	uint32_t version;
+	uint64_t region_size, target_size, bitset_root;	/* as on disk */
+	uint64_t nr_regions, hydrated;
+	uint64_t *bits;		/* region r is bit r%64 of bits[r/64] */
+};
+
+/*
+ * Read the committed bitset (at most @max_regions regions, 0: any); 0, or
+ * -1 with the reason in @err.
+ */
+int upstream_read(struct dev *d, struct upstream *u, uint64_t max_regions,
+		  char *err, size_t errlen);
+/* A persistent-data block checksum (for building test images). */
+uint32_t pd_csum(const void *block, uint32_t xor);
+
 /* ---- command lines ---- */
 
 void print_version(const char *prog);

@@ -8,6 +8,8 @@
  *          fuzzer gets past the CRC into the field checks and the bitmap
  *   bit 2  image: salvage mode (as clone_repair), with a geometry from
  *          the next two bytes
+ *   bit 3  image: the in-kernel dm-clone's format (clone_convert); bit 1
+ *          then reseals with persistent-data checksums
  *
  * Beyond not crashing, two properties are checked: what the analysis reads
  * dumps and parses back to the same bitmap, and a parsed dump written out
@@ -90,6 +92,31 @@ static void fuzz_image(const uint8_t *data, size_t size, int mode)
 	free(img);
 }
 
+static void fuzz_upstream(const uint8_t *data, size_t size, int mode)
+{
+	uint8_t *img = malloc(size ? size : 1);
+	struct upstream u;
+	struct dev d;
+	char err[256];
+
+	memcpy(img, data, size);
+	for (size_t b = 0; mode & 2 && b < size / CLONE_BLOCK_SIZE; b++) {
+		uint8_t *p = img + b * CLONE_BLOCK_SIZE;
+		uint32_t flags = get_le32(p + 4);
+
+		/* superblock, btree node (flags 1 or 2) or array block */
+		put_le32(p, pd_csum(p, b == 0 ? 257649492U :
+				    flags == 1 || flags == 2 ? 121107U : 595846735U));
+	}
+	dev_open_mem(&d, img, size);
+	if (!upstream_read(&d, &u, MAX_REGIONS, err, sizeof(err))) {
+		if (bits_count(u.bits, u.nr_regions) != u.hydrated)
+			abort();
+		free(u.bits);
+	}
+	free(img);
+}
+
 static void fuzz_dump(const uint8_t *data, size_t size)
 {
 	struct dump dm;
@@ -108,6 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] & 1)
 		fuzz_dump(data + 1, size - 1);
+	else if (data[0] & 8)
+		fuzz_upstream(data + 1, size - 1, data[0]);
 	else
 		fuzz_image(data + 1, size - 1, data[0]);
 	return 0;

@@ -27,4 +27,17 @@ for f in text xml json; do
 	$B/clone_dump -f $f -o "$T/$f" "$T/m70k"
 	seed 1 "$T/$f" dump-$f
 done
-$B/clone_dump --repair -f json -o "$T/lost" "$T/bad" 2>/dev/null || true
+# both copies of bitmap block 1 damaged: a dump with lost regions
+cp "$T/m70k" "$T/lost.img"
+printf 'x' | dd of="$T/lost.img" bs=1 seek=$((3 * 4096 + 100)) conv=notrunc 2>/dev/null
+printf 'x' | dd of="$T/lost.img" bs=1 seek=$((6 * 4096 + 100)) conv=notrunc 2>/dev/null
+$B/clone_dump --repair -f json -o "$T/lost" "$T/lost.img" 2>/dev/null || true
+seed 1 "$T/lost" dump-lost-json
+# the in-kernel dm-clone's format: images the unit tests build
+# (make test first), as they are and resealed
+W=${UNIT_WORK:-../../build/tools-md-san/work}
+if [ -e "$W/up.img" ]; then
+	seed 8 "$W/up.img" upstream-4-ablocks
+	seed 8 "$W/up1.img" upstream-leaf-root
+	seed 10 "$W/up1.img" upstream-leaf-root-reseal
+fi

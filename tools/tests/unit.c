@@ -403,7 +403,7 @@ static void test_parser(void)
 static void test_versions(void)
 {
 	static const char *tools[] = { "clone_check", "clone_dump", "clone_restore",
-				       "clone_repair", "clone_metadata_size" };
+				       "clone_repair", "clone_metadata_size", "clone_convert" };
 
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
 		EXPECT(0, TOOLS_VERSION "|format version 1", "%s --version", tools[i]);
@@ -714,6 +714,149 @@ static void test_repair(void)
 	unlink(path("rp.img"));
 }
 
+/* ---- the in-kernel dm-clone's format, built by hand ---- */
+
+static uint8_t up[16][CLONE_BLOCK_SIZE];
+
+static void up_node(uint64_t b, uint32_t flags, uint32_t nr, const uint64_t *keys,
+		    const uint64_t *vals)
+{
+	uint8_t *n = up[b];
+	uint32_t max = 252;	/* what fits in 4 KiB with 8-byte values, rounded to 3 */
+
+	memset(n, 0, CLONE_BLOCK_SIZE);
+	put_le32(n + 4, flags);
+	put_le64(n + 8, b);
+	put_le32(n + 16, nr);
+	put_le32(n + 20, max);
+	put_le32(n + 24, 8);
+	for (uint32_t i = 0; i < nr; i++) {
+		put_le64(n + 32 + 8 * i, keys[i]);
+		put_le64(n + 32 + 8 * max + 8 * i, vals[i]);
+	}
+	put_le32(n, pd_csum(n, 121107));
+}
+
+static void up_ablock(uint64_t b, const uint64_t *words, uint32_t nr)
+{
+	uint8_t *a = up[b];
+
+	memset(a, 0, CLONE_BLOCK_SIZE);
+	put_le32(a + 4, 509);
+	put_le32(a + 8, nr);
+	put_le32(a + 12, 8);
+	put_le64(a + 16, b);
+	for (uint32_t j = 0; j < nr; j++)
+		put_le64(a + 24 + 8 * j, words[j]);
+	put_le32(a, pd_csum(a, 595846735));
+}
+
+static void up_super(uint64_t region_size, uint64_t target_size, uint64_t root)
+{
+	uint8_t *s = up[0];
+
+	memset(s, 0, CLONE_BLOCK_SIZE);
+	put_le64(s + 32, CLONE_UPSTREAM_MAGIC);
+	put_le32(s + 40, 1);
+	memset(s + 44, 0xa5, 128);	/* a space map root, unused here */
+	put_le64(s + 172, region_size);
+	put_le64(s + 180, target_size);
+	put_le64(s + 188, root);
+	put_le32(s, pd_csum(s, 257649492));
+}
+
+static void up_write(const char *name, int blocks)
+{
+	FILE *f = fopen(path(name), "wb");
+
+	if (!f || fwrite(up, CLONE_BLOCK_SIZE, (size_t)blocks, f) != (size_t)blocks)
+		CHECK(0, "writing %s", name);
+	if (f)
+		fclose(f);
+}
+
+static void test_convert(void)
+{
+	uint64_t nr = 100000, *bits = bits_alloc(nr + 64), k[2], v[2];
+	struct md_opts mo = { .use_sb = -1 };
+	struct dev d;
+	struct md m;
+
+	for (uint64_t r = 0; r < nr; r += 7)
+		bits_set_range(bits, r, r + 1);
+	bits_set_range(bits, 50000, 60000);
+	bits_set_range(bits, nr, nr + 20);	/* past the last region: dropped */
+	/* 1563 words in 4 array blocks (509 each, 36 in the last), two leaves */
+	up_super(128, nr * 128 - 100, 1);
+	k[0] = 0, k[1] = 2, v[0] = 2, v[1] = 3;
+	up_node(1, 1, 2, k, v);
+	k[0] = 0, k[1] = 1, v[0] = 4, v[1] = 5;
+	up_node(2, 2, 2, k, v);
+	k[0] = 2, k[1] = 3, v[0] = 6, v[1] = 7;
+	up_node(3, 2, 2, k, v);
+	for (int i = 0; i < 4; i++)
+		up_ablock(4 + i, bits + 509 * i, i < 3 ? 509 : 36);
+	up_write("up.img", 8);
+
+	EXPECT(2, "in-kernel dm-clone", "clone_check up.img");
+	unlink(path("upm.img"));
+	EXPECT(0, "100000 regions of 128 sectors (length 12799900 sectors), 22857 hydrated",
+	       "clone_convert -i up.img -o upm.img");
+	EXPECT(0, "clean", "clone_check upm.img");
+	dev_open(&d, path("upm.img"), DEV_READ, 0);
+	md_analyze(&d, &mo, &m, NULL, NULL);
+	dev_close(&d);
+	bits[nr / 64] &= (1ULL << (nr % 64)) - 1;
+	CHECK(m.found == FOUND_OK && m.nr_regions == nr && m.region_size == 128 &&
+	      !memcmp(m.bits, bits, (nr + 63) / 64 * 8), "converted bitmap = the in-kernel one");
+	md_free(&m);
+	EXPECT(0, "hydrated 22857|range 50000-59999", "clone_convert -q -i up.img -o - -f text");
+	EXPECT(0, "\"hydrated\": 22857", "clone_convert -q -i up.img -o - -f json");
+	EXPECT(EXIT_ERROR, "the same", "clone_convert -i up.img -o up.img");
+	EXPECT(2, "no in-kernel dm-clone superblock", "clone_convert -i upm.img -o x.img");
+
+	/* damage, each in a copy of the image */
+	up[5][100] ^= 1;
+	up_write("upbad.img", 8);
+	EXPECT(2, "bitset array block (block 5): checksum mismatch", "clone_convert -i upbad.img -o x.img");
+	CHECK(access(path("x.img"), F_OK) != 0, "a failed conversion writes nothing");
+	up_ablock(5, bits + 509, 509);
+	k[0] = 2, k[1] = 3, v[0] = 6, v[1] = 9;
+	up_node(3, 2, 2, k, v);
+	up_write("upbad.img", 8);
+	EXPECT(2, "(block 9): past the end of the device", "clone_convert -i upbad.img -o x.img");
+	up_node(3, 2, 1, k, v);
+	up_write("upbad.img", 8);
+	EXPECT(2, "bitset array block 3 (regions 97728-) is missing", "clone_convert -i upbad.img -o x.img");
+	k[0] = 0, k[1] = 2, v[0] = 2, v[1] = 2;	/* one leaf twice */
+	up_node(1, 1, 2, k, v);
+	up_write("upbad.img", 8);
+	EXPECT(2, "index 0 found twice", "clone_convert -i upbad.img -o x.img");
+	v[0] = 1;				/* the root its own child */
+	up_node(1, 1, 2, k, v);
+	up_write("upbad.img", 8);
+	EXPECT(2, "deeper than", "clone_convert -i upbad.img -o x.img");
+	up_super(128, nr * 128 - 100, 1);
+	up[0][40] = 2;
+	put_le32(up[0], pd_csum(up[0], 257649492));
+	up_write("upbad.img", 8);
+	EXPECT(2, "version 2", "clone_convert -i upbad.img -o x.img");
+
+	/* a small bitset: the root is a leaf */
+	memset(up, 0, sizeof(up));
+	up_super(8, 1000 * 8, 1);
+	k[0] = 0, v[0] = 2;
+	up_node(1, 2, 1, k, v);
+	up_ablock(2, (uint64_t[16]){ 0xff, [15] = 1ULL << 39 }, 16);
+	up_write("up1.img", 3);
+	unlink(path("upm.img"));
+	EXPECT(0, "1000 regions of 8 sectors", "clone_convert -i up1.img -o upm.img");
+	EXPECT(0, "hydrated 9|range 0-7|range 999-999", "clone_dump upm.img");
+	unlink(path("upm.img"));
+	unlink(path("upbad.img"));
+	free(bits);
+}
+
 static void test_metadata_size(void)
 {
 	EXPECT(0, "4243456 bytes = 8288 sectors (1036 blocks of 4 KiB) for 16777216 regions of 128 sectors",
@@ -759,6 +902,7 @@ int main(int argc, char **argv)
 	test_round_trip();
 	test_repair();
 	test_metadata_size();
+	test_convert();
 
 	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clone_convert: the in-kernel dm-clone's metadata (persistent-data) into
+ * this module's format, keeping which regions are hydrated.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clonemd.h"
+
+static const char *prog = "clone_convert";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s -i DEV -o OUT [--format text|xml|json] [-q]\n"
+		"Read the metadata of the in-kernel dm-clone (Linux 5.4+) on DEV and write\n"
+		"the same hydration state as this module's metadata to OUT (a missing file\n"
+		"is created at the size needed), or as a dump with --format.\n"
+		"\n"
+		"  -i, --input DEV        the in-kernel dm-clone's metadata (only read)\n"
+		"  -o, --output OUT       where to write; never the input (- for a dump on\n"
+		"                         standard output)\n"
+		"  -f, --format FMT       write a clone_dump dump (text, xml, json) instead\n"
+		"  -q, --quiet            no summary\n"
+		"  -h, --help / -V, --version\n"
+		"\n"
+		"Exit status: 0 converted; 2 DEV holds no usable in-kernel dm-clone metadata,\n"
+		"or OUT is too small; 3 cannot open, read or write, usage error.\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum dump_format fmt = FMT_AUTO;	/* AUTO: write metadata */
+	const char *in = NULL, *out = NULL;
+	int c, quiet = 0, rc = EXIT_CLEAN;
+	struct upstream u;
+	char err[512];
+	struct dev d;
+
+	while ((c = getopt_long(argc, argv, "i:o:f:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'f':
+			if (parse_format(optarg, &fmt) || fmt == FMT_AUTO) {
+				fprintf(stderr, "%s: unknown format '%s' (text, xml, json)\n", prog, optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': print_version(prog); return 0;
+		default: usage(stderr); return EXIT_ERROR;
+		}
+	}
+	if (!in || !out || optind != argc) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (same_file(in, out)) {
+		fprintf(stderr, "%s: %s and %s are the same: convert to another device, check it, then copy it back\n",
+			prog, in, out);
+		return EXIT_ERROR;
+	}
+	if (dev_open(&d, in, DEV_READ, 0) < 0) {
+		fprintf(stderr, "%s: cannot open %s: %s\n", prog, in, strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (d.busy)
+		fprintf(stderr, "%s: %s is in use: convert the metadata of a clone that is not running\n",
+			prog, in);
+	c = upstream_read(&d, &u, 0, err, sizeof(err));
+	dev_close(&d);
+	if (c) {
+		fprintf(stderr, "%s: %s: %s\n", prog, in, err);
+		return EXIT_LOST;
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: %s: in-kernel dm-clone metadata: %llu regions of %llu sectors (length %llu sectors), %llu hydrated\n",
+			prog, in, (unsigned long long)u.nr_regions,
+			(unsigned long long)u.region_size,
+			(unsigned long long)u.target_size, (unsigned long long)u.hydrated);
+
+	if (fmt != FMT_AUTO) {
+		struct dump dm = {
+			.version = CLONE_VERSION, .region_size = u.region_size,
+			.nr_regions = u.nr_regions, .format_time = (uint64_t)time(NULL),
+			.hydrated = u.hydrated, .bits = u.bits,
+		};
+		FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
+
+		if (!f) {
+			fprintf(stderr, "%s: cannot create %s: %s\n", prog, out, strerror(errno));
+			rc = EXIT_ERROR;
+		} else {
+			dump_write(f, fmt, &dm);
+			if (fflush(f) || ferror(f) || (f != stdout && fclose(f))) {
+				fprintf(stderr, "%s: writing %s: %s\n", prog, out, strerror(errno));
+				rc = EXIT_ERROR;
+			}
+		}
+	} else {
+		rc = write_metadata(out, u.region_size, u.nr_regions, (uint64_t)time(NULL),
+				    u.bits, prog);
+		if (!rc && !quiet)
+			fprintf(stderr, "%s: %s: metadata written; load it with the same table (region size %llu, length %llu)\n",
+				prog, out, (unsigned long long)u.region_size,
+				(unsigned long long)u.target_size);
+	}
+	free(u.bits);
+	return rc;
+}
