@@ -67,11 +67,6 @@ discard_sectors() { v=$(stat_field "$1" 14); echo "${v:-0}"; }
 # io_count DEV: reads + writes completed (any I/O at all moves it)
 io_count() { awk '{ print $1 + $5 }' "/sys/dev/block/$(devno "$1")/stat"; }
 
-# zero DEV SECTORS [OFFSET]
-zero() {
-	dd if=/dev/zero of="$1" bs=512 count="$2" seek="${3:-0}" oflag=direct 2>/dev/null ||
-		{ fail "cannot zero $1"; return 1; }
-}
 # zero_mib DEV MIB: the first MIB MiB
 zero_mib() {
 	dd if=/dev/zero of="$1" bs=1M count="$2" oflag=direct 2>/dev/null ||
