@@ -3,11 +3,13 @@
 # dm-clone: out-of-tree device-mapper clone target.
 #
 #   make                 build ./dm-clone.ko for the running kernel (or KDIR=...)
-#   make install         install the module and run depmod
+#   make install         install the module (and depmod) and the metadata tools
+#   make tools           build the metadata tools into tools/bin/
 #   make check           build for every test kernel, boot them under qemu, run tests
 #   make demo            show a clone of a slow golden image working in a VM
 #   make clean
 
+PREFIX ?= /usr/local
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
@@ -17,13 +19,18 @@ all: modules
 modules:
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 
-install: modules
+install: modules tools
 	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
 	depmod -a $(KVER)
+	$(MAKE) -C tools install PREFIX=$(PREFIX)
+
+tools:
+	$(MAKE) -C tools
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null || \
 		rm -rf *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers .tmp_versions
+	$(MAKE) -C tools clean
 	rm -rf build
 
 check:
@@ -32,4 +39,4 @@ check:
 demo:
 	./tests/demo/run
 
-.PHONY: all modules install clean check demo
+.PHONY: all modules install tools clean check demo
