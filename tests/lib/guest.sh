@@ -139,7 +139,7 @@ _test_main() {
 			exit 77
 		fi
 	fi
-	_fn=test
+	_fn="test"
 	[ "$BOOT" -gt 1 ] && _fn=test_boot$BOOT
 	type "$_fn" >/dev/null 2>&1 || { echo "$name defines no $_fn()"; exit 1; }
 	"$_fn"
@@ -154,6 +154,8 @@ _test_var() {
 	)
 }
 
+_dm_devices_left() { dmsetup ls 2>/dev/null | grep -vq '^No devices found'; }
+
 # Best effort to leave the VM as a test found it: unmount what sits on our
 # disks or dm/loop devices, remove all dm devices, detach loops, unload
 # dm-clone. Prints what it could not do and returns 1 then.
@@ -165,14 +167,14 @@ _cleanup() {
 			echo "cleanup: unmounting $_mp"
 			umount "$_mp" 2>/dev/null || umount -l "$_mp" || echo "cleanup: cannot unmount $_mp"
 		done
-	if [ -n "$(dmsetup ls 2>/dev/null | grep -v '^No devices found')" ]; then
+	if _dm_devices_left; then
 		# A suspended device would block removal of what it holds.
 		for _d in $(dmsetup info -c --noheadings -o name 2>/dev/null); do
 			dmsetup resume "$_d" >/dev/null 2>&1
 		done
-		echo "cleanup: removing leftover dm devices:" $(dmsetup info -c --noheadings -o name 2>/dev/null)
+		echo "cleanup: removing leftover dm devices: $(dmsetup info -c --noheadings -o name 2>/dev/null | tr '\n' ' ')"
 		dmsetup remove_all >/dev/null 2>&1 || dmsetup remove_all --force >/dev/null 2>&1
-		if [ -n "$(dmsetup ls 2>/dev/null | grep -v '^No devices found')" ]; then
+		if _dm_devices_left; then
 			echo "cleanup: dm devices left:"; dmsetup ls
 			_bad=1
 		fi
@@ -191,7 +193,7 @@ _cleanup() {
 
 # Mark the current test failed, adding WHY to the reasons.
 _failed() {
-	[ $status = FAIL ] && reason="$reason; $1" || reason=$1
+	if [ "$status" = FAIL ]; then reason="$reason; $1"; else reason=$1; fi
 	status=FAIL
 }
 
