@@ -16,12 +16,10 @@
  * - registry_lock (mutex) protects the registry list and every ->refs.
  * - cmd->lock (spinlock, taken with interrupts off because bits are set
  *   from bio completion) protects every change to ->hydrated,
- *   ->nr_hydrated, ->dirty, ->nr_dirty, ->gen, ->committed_gen and
- *   ->sb_stale. Readers of ->hydrated and of the gens take no lock: bits
- *   only go from 0 to 1, and the gen of a block is bumped before the bits
- *   it covers are set, so whoever sees a bit set also sees that its block
- *   changed since its last commit, until that commit is durable.
- * - cmd->commit_lock (mutex) serialises commits and owns the commit buffer.
+ *   ->nr_hydrated, ->dirty and ->nr_dirty. Readers of ->hydrated take no
+ *   lock: bits only go from 0 to 1.
+ * - cmd->commit_lock (mutex) serialises commits, owns the commit buffer and
+ *   is the only writer of ->committed, whose readers take no lock either.
  */
 
 #include <linux/crc32c.h>
@@ -63,8 +61,7 @@ struct clone_metadata {
 	unsigned long nr_hydrated;
 	unsigned long *dirty;		/* one bit per bitmap block */
 	unsigned long nr_dirty;
-	u32 *gen;			/* bumped by every change of a block */
-	u32 *committed_gen;		/* gen of a block's last durable commit */
+	unsigned long *committed;	/* one bit per region: durable on disk */
 	bool sb_stale[CLONE_SB_BLOCKS];	/* a superblock copy needs rewriting */
 
 	/*
@@ -77,7 +74,6 @@ struct clone_metadata {
 	struct mutex commit_lock;
 	void *buf;			/* BATCH_BLOCKS blocks, vmalloc'd */
 	unsigned long *batch_index;
-	u32 *batch_gen;
 };
 
 static LIST_HEAD(registry);
@@ -434,7 +430,6 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 /* Mark bitmap block @k as changed so that the next commit rewrites it. */
 static void mark_dirty(struct clone_metadata *cmd, unsigned long k)
 {
-	WRITE_ONCE(cmd->gen[k], cmd->gen[k] + 1);
 	if (!__test_and_set_bit(k, cmd->dirty))
 		cmd->nr_dirty++;
 }
@@ -552,10 +547,8 @@ static void free_metadata(struct clone_metadata *cmd)
 	vfree(cmd->buf);
 	kvfree(cmd->hydrated);
 	kvfree(cmd->dirty);
-	kvfree(cmd->gen);
-	kvfree(cmd->committed_gen);
+	kvfree(cmd->committed);
 	kfree(cmd->batch_index);
-	kfree(cmd->batch_gen);
 	kfree(cmd);
 }
 
@@ -593,13 +586,11 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 				 GFP_KERNEL);
 	cmd->dirty = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
 			      GFP_KERNEL);
-	cmd->gen = kvcalloc(cmd->nr_blocks, sizeof(u32), GFP_KERNEL);
-	cmd->committed_gen = kvcalloc(cmd->nr_blocks, sizeof(u32), GFP_KERNEL);
+	cmd->committed = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long),
+				  GFP_KERNEL);
 	cmd->batch_index = kcalloc(BATCH_BLOCKS, sizeof(long), GFP_KERNEL);
-	cmd->batch_gen = kcalloc(BATCH_BLOCKS, sizeof(u32), GFP_KERNEL);
 	if (IS_ERR(cmd->io) || !cmd->buf || !cmd->hydrated || !cmd->dirty ||
-	    !cmd->gen || !cmd->committed_gen || !cmd->batch_index ||
-	    !cmd->batch_gen) {
+	    !cmd->committed || !cmd->batch_index) {
 		*error = "Cannot allocate metadata";
 		goto bad;
 	}
@@ -609,6 +600,8 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 		r = load_bitmap(cmd, error);
 	if (r)
 		goto bad;
+	/* What one usable copy holds is durable. */
+	bitmap_copy(cmd->committed, cmd->hydrated, nr_regions);
 	return cmd;
 bad:
 	free_metadata(cmd);
@@ -726,11 +719,8 @@ static unsigned long set_in_block(struct clone_metadata *cmd, unsigned long k,
 
 	spin_lock_irqsave(&cmd->lock, flags);
 	r = find_next_zero_bit(cmd->hydrated, end, start);
-	if (r < end) {
+	if (r < end)
 		mark_dirty(cmd, k);
-		/* Pairs with smp_rmb() in clone_md_note_write(). */
-		smp_wmb();
-	}
 	while (r < end) {
 		e = find_next_bit(cmd->hydrated, end, r);
 		bitmap_set(cmd->hydrated, r, e - r);
@@ -760,11 +750,7 @@ unsigned long clone_md_set_hydrated(struct clone_metadata *cmd,
 bool clone_md_region_committed(struct clone_metadata *cmd,
 			       unsigned long region)
 {
-	unsigned long k = region / CLONE_BITS_PER_BLOCK;
-
-	/* Pairs with smp_wmb() in set_in_block(). */
-	smp_rmb();
-	return READ_ONCE(cmd->gen[k]) == READ_ONCE(cmd->committed_gen[k]);
+	return test_bit(region, cmd->committed);
 }
 
 void clone_md_note_write(struct clone_metadata *cmd, unsigned long region)
@@ -788,7 +774,7 @@ bool clone_md_changed(struct clone_metadata *cmd)
 
 /*
  * Take up to BATCH_BLOCKS changed blocks: copy their bits into the commit
- * buffer and remember the gen each copy reflects. Returns how many.
+ * buffer. Returns how many.
  */
 static unsigned int snapshot(struct clone_metadata *cmd)
 {
@@ -808,7 +794,6 @@ static unsigned int snapshot(struct clone_metadata *cmd)
 		__clear_bit(k, cmd->dirty);
 		cmd->nr_dirty--;
 		cmd->batch_index[n] = k;
-		cmd->batch_gen[n] = cmd->gen[k];
 		n++;
 		k++;
 	}
@@ -856,6 +841,25 @@ static void prepare_payloads(struct clone_metadata *cmd, unsigned int n)
 	}
 }
 
+/* The @n blocks just written are durable: so are the bits they hold. */
+static void mark_committed(struct clone_metadata *cmd, unsigned int n)
+{
+	unsigned int i, j, words = CLONE_PAYLOAD_SIZE / sizeof(u64);
+	unsigned long k;
+	u64 *w;
+
+	for (i = 0; i < n; i++) {
+		k = cmd->batch_index[i];
+		w = cmd->buf + i * CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE;
+		for (j = 0; j < words; j++)
+			w[j] = le64_to_cpu((__force __le64)w[j]);
+		/* A snapshot holds every bit committed before: copy, not OR. */
+		bitmap_from_arr64(cmd->committed +
+				  k * CLONE_BITS_PER_BLOCK / BITS_PER_LONG,
+				  w, block_bits(cmd, k));
+	}
+}
+
 /* Write one snapshot of up to BATCH_BLOCKS blocks, both copies, in order. */
 static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
 			unsigned int n)
@@ -870,19 +874,15 @@ static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
 		r = write_copy(cmd, n, 0);
 	if (!r)
 		r = write_copy(cmd, n, 1);
-
-	spin_lock_irqsave(&cmd->lock, flags);
-	for (i = 0; i < n; i++) {
-		unsigned long k = cmd->batch_index[i];
-
-		if (r) {
-			/* Not durable: the next commit writes it again. */
-			if (!__test_and_set_bit(k, cmd->dirty))
-				cmd->nr_dirty++;
-		} else {
-			WRITE_ONCE(cmd->committed_gen[k], cmd->batch_gen[i]);
-		}
+	if (!r) {
+		mark_committed(cmd, n);
+		return 0;
 	}
+
+	/* Not durable: the next commit writes these blocks again. */
+	spin_lock_irqsave(&cmd->lock, flags);
+	for (i = 0; i < n; i++)
+		mark_dirty(cmd, cmd->batch_index[i]);
 	spin_unlock_irqrestore(&cmd->lock, flags);
 	return r;
 }
