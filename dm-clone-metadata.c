@@ -928,22 +928,28 @@ out:
 	return r;
 }
 
-int clone_md_check_readable(struct clone_metadata *cmd)
+int clone_md_check_superblock(struct clone_metadata *cmd)
 {
 	DECLARE_BITMAP(failed, CLONE_SB_BLOCKS);
+	int r = -EIO;
 	const char *why;
 	u32 i;
 
 	mutex_lock(&cmd->commit_lock);
 	md_read(cmd, 0, CLONE_SB_BLOCKS, cmd->buf, failed);
-	for (i = 0; i < CLONE_SB_BLOCKS; i++)
-		if (!test_bit(i, failed) &&
-		    check_block(cmd->buf + i * CLONE_BLOCK_SIZE,
+	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		if (test_bit(i, failed))
+			continue;
+		if (check_block(cmd->buf + i * CLONE_BLOCK_SIZE,
 				CLONE_KIND_SUPER, i, &cmd->nonce, 0, i,
-				&why) == BLOCK_VALID)
+				&why) == BLOCK_VALID) {
+			r = 0;
 			break;
+		}
+		r = -EILSEQ;
+	}
 	mutex_unlock(&cmd->commit_lock);
-	return i < CLONE_SB_BLOCKS ? 0 : -EIO;
+	return r;
 }
 
 enum clone_md_mode clone_md_mode(struct clone_metadata *cmd)

@@ -58,8 +58,11 @@ bool clone_md_flush_needs_commit(struct clone_metadata *cmd);
 bool clone_md_changed(struct clone_metadata *cmd);
 
 int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest);
-/* After a failed commit: can the metadata device still be read? */
-int clone_md_check_readable(struct clone_metadata *cmd);
+/*
+ * After a failed commit: is our superblock still there? 0 if so, -EIO if it
+ * cannot be read, -EILSEQ if the device now holds something else.
+ */
+int clone_md_check_superblock(struct clone_metadata *cmd);
 
 enum clone_md_mode clone_md_mode(struct clone_metadata *cmd);
 void clone_md_set_mode(struct clone_metadata *cmd, enum clone_md_mode mode);

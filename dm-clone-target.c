@@ -271,14 +271,16 @@ static const char *mode_name(enum clone_md_mode mode)
 }
 
 /*
- * A metadata write failed: stop changing metadata (read-only mode) and, if
- * the device cannot even be read back, stop all I/O (fail mode).
+ * A metadata write failed: stop changing metadata (read-only mode). The
+ * in-core state stays right, so I/O that needs no change goes on. Only if
+ * the device no longer holds our metadata at all (someone wrote over it)
+ * is nothing trusted any more (fail mode).
  */
 static void metadata_failed(struct clone *clone, int r)
 {
 	enum clone_md_mode mode = CLONE_MD_RO;
 
-	if (clone_md_check_readable(clone->cmd))
+	if (clone_md_check_superblock(clone->cmd) == -EILSEQ)
 		mode = CLONE_MD_FAIL;
 	DMERR("%s: metadata commit failed (error %d): switching to %s mode",
 	      clone_name(clone), r, mode_name(mode));
@@ -885,18 +887,15 @@ static void clone_io_hints(struct dm_target *ti, struct queue_limits *limits)
 		limits->io_opt = region_bytes;
 	}
 
-	if (!test_bit(CLONE_DISCARD_PASSDOWN, &clone->flags)) {
-		/* Discards only skip copies here: accept whole regions. */
-		limits->discard_granularity = region_bytes;
-		clone_set_max_discard(limits, round_down(UINT_MAX >> SECTOR_SHIFT,
-							 clone->region_size));
-		return;
-	}
-	/* Discards go to the destination only: take its limits, not the source's. */
-	clone_set_max_discard(limits, dest->max_hw_discard_sectors);
-	limits->discard_granularity = dest->discard_granularity;
-	limits->discard_alignment = dest->discard_alignment;
-	limits->max_discard_segments = dest->max_discard_segments;
+	/*
+	 * Discards are split on region boundaries, so that every piece covers
+	 * whole regions: a region cut in two would never be skipped. What we
+	 * pass down is split again to the destination's own limits.
+	 */
+	limits->discard_granularity = max(region_bytes, dest->discard_granularity);
+	limits->discard_alignment = 0;
+	clone_set_max_discard(limits, round_down(UINT_MAX >> SECTOR_SHIFT,
+						 clone->region_size));
 }
 
 static int clone_iterate_devices(struct dm_target *ti,
