@@ -738,6 +738,16 @@ static void do_waker(struct work_struct *ws)
 
 /* ---- Status and messages ---- */
 
+/* The tunable a core argument or message names, or NULL. */
+static unsigned int *core_arg(struct clone *clone, const char *key)
+{
+	if (!strcasecmp(key, "hydration_threshold"))
+		return &clone->hydration_threshold;
+	if (!strcasecmp(key, "hydration_batch_size"))
+		return &clone->hydration_batch_size;
+	return NULL;
+}
+
 static void clone_status(struct dm_target *ti, status_type_t type,
 			 unsigned int status_flags, char *result,
 			 unsigned int maxlen)
@@ -794,7 +804,7 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
 	struct clone *clone = ti->private;
-	unsigned int value;
+	unsigned int value, *field;
 
 	if (argc == 1 && !strcasecmp(argv[0], "enable_hydration")) {
 		set_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
@@ -805,17 +815,14 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		clear_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
 		return 0;
 	}
-	if (argc == 2 && (!strcasecmp(argv[0], "hydration_threshold") ||
-			  !strcasecmp(argv[0], "hydration_batch_size"))) {
+	field = argc == 2 ? core_arg(clone, argv[0]) : NULL;
+	if (field) {
 		if (kstrtouint(argv[1], 10, &value)) {
 			DMERR("%s: invalid value `%s' for %s",
 			      clone_name(clone), argv[1], argv[0]);
 			return -EINVAL;
 		}
-		if (!strcasecmp(argv[0], "hydration_threshold"))
-			WRITE_ONCE(clone->hydration_threshold, value);
-		else
-			WRITE_ONCE(clone->hydration_batch_size, value);
+		WRITE_ONCE(*field, value);
 		wake_worker(clone);
 		return 0;
 	}
@@ -909,11 +916,38 @@ static int clone_iterate_devices(struct dm_target *ti,
 
 /* ---- Constructor and destructor ---- */
 
+/*
+ * Read a number in [min, max]. Strict, unlike dm_read_arg(), which takes
+ * 4294967424 for 128: a table line that says one thing must not mean another.
+ */
+static int read_uint(struct dm_target *ti, struct dm_arg_set *as,
+		     unsigned int min, unsigned int max, char *error,
+		     unsigned int *value)
+{
+	const char *arg = dm_shift_arg(as);
+
+	if (!arg || kstrtouint(arg, 10, value) || *value < min || *value > max) {
+		ti->error = error;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Read "<#args> <arg>*": the count, checking that many args follow. */
+static int read_group(struct dm_target *ti, struct dm_arg_set *as,
+		      unsigned int max, char *error, unsigned int *count)
+{
+	int r = read_uint(ti, as, 0, max, error, count);
+
+	if (!r && *count > as->argc) {
+		ti->error = error;
+		r = -EINVAL;
+	}
+	return r;
+}
+
 static int parse_features(struct clone *clone, struct dm_arg_set *as)
 {
-	static const struct dm_arg count = {
-		0, 2, "Invalid number of feature arguments"
-	};
 	struct dm_target *ti = clone->ti;
 	unsigned int argc;
 	const char *arg;
@@ -921,7 +955,7 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 
 	if (!as->argc)
 		return 0;
-	r = dm_read_arg_group(&count, as, &argc, &ti->error);
+	r = read_group(ti, as, 2, "Invalid number of feature arguments", &argc);
 	if (r)
 		return r;
 	while (argc--) {
@@ -940,17 +974,14 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 
 static int parse_core_args(struct clone *clone, struct dm_arg_set *as)
 {
-	static const struct dm_arg count = {
-		0, 4, "Invalid number of core arguments"
-	};
 	struct dm_target *ti = clone->ti;
-	unsigned int argc, value;
+	unsigned int argc, *field;
 	const char *key;
 	int r;
 
 	if (!as->argc)
 		return 0;
-	r = dm_read_arg_group(&count, as, &argc, &ti->error);
+	r = read_group(ti, as, 4, "Invalid number of core arguments", &argc);
 	if (r)
 		return r;
 	if (argc & 1) {
@@ -959,20 +990,15 @@ static int parse_core_args(struct clone *clone, struct dm_arg_set *as)
 	}
 	for (; argc; argc -= 2) {
 		key = dm_shift_arg(as);
-		if (!strcasecmp(key, "hydration_threshold")) {
-			if (kstrtouint(dm_shift_arg(as), 10, &value)) {
-				ti->error = "Invalid value for argument `hydration_threshold'";
-				return -EINVAL;
-			}
-			clone->hydration_threshold = value;
-		} else if (!strcasecmp(key, "hydration_batch_size")) {
-			if (kstrtouint(dm_shift_arg(as), 10, &value)) {
-				ti->error = "Invalid value for argument `hydration_batch_size'";
-				return -EINVAL;
-			}
-			clone->hydration_batch_size = value;
-		} else {
+		field = core_arg(clone, key);
+		if (!field) {
 			ti->error = "Invalid core argument";
+			return -EINVAL;
+		}
+		if (kstrtouint(dm_shift_arg(as), 10, field)) {
+			ti->error = field == &clone->hydration_threshold ?
+				"Invalid value for argument `hydration_threshold'" :
+				"Invalid value for argument `hydration_batch_size'";
 			return -EINVAL;
 		}
 	}
@@ -1019,15 +1045,13 @@ static int check_devices(struct clone *clone)
 
 static int parse_region_size(struct clone *clone, struct dm_arg_set *as)
 {
-	static const struct dm_arg arg = {
-		MIN_REGION_SIZE, MAX_REGION_SIZE, "Invalid region size"
-	};
 	struct dm_target *ti = clone->ti;
 	unsigned int size, lbs;
 	sector_t nr_regions;
 	int r;
 
-	r = dm_read_arg(&arg, as, &size, &ti->error);
+	r = read_uint(ti, as, MIN_REGION_SIZE, MAX_REGION_SIZE,
+		      "Invalid region size", &size);
 	if (r)
 		return r;
 	if (!is_power_of_2(size)) {
