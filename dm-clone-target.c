@@ -427,9 +427,14 @@ static void start_background_copy(struct clone *clone, unsigned long r,
 
 	br = mempool_alloc(&clone->range_pool, GFP_NOIO);
 	spin_lock_irq(&clone->lock);
+	/*
+	 * Every bit is set before its busy range is released, so under the
+	 * lock @r is either busy, or hydrated by a copy that just ended (copying
+	 * it again would overwrite writes that followed), or free to copy.
+	 */
 	busy = busy_find(clone, r, r + 1);
-	if (busy) {
-		clone->cursor = busy->end;
+	if (busy || clone_md_hydrated(clone->cmd, r)) {
+		clone->cursor = busy ? busy->end : r + 1;
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
 		return;
