@@ -938,11 +938,19 @@ static int read_uint(struct dm_target *ti, struct dm_arg_set *as,
 	return 0;
 }
 
-/* Read "<#args> <arg>*": the count, checking that many args follow. */
+/*
+ * Read "<#args> <arg>*": the count, checking that many args follow. The
+ * whole group is optional at the end of the line.
+ */
 static int read_group(struct dm_target *ti, struct dm_arg_set *as,
 		      unsigned int max, char *error, unsigned int *count)
 {
-	int r = read_uint(ti, as, 0, max, error, count);
+	int r;
+
+	*count = 0;
+	if (!as->argc)
+		return 0;
+	r = read_uint(ti, as, 0, max, error, count);
 
 	if (!r && *count > as->argc) {
 		ti->error = error;
@@ -958,8 +966,6 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 	const char *arg;
 	int r;
 
-	if (!as->argc)
-		return 0;
 	r = read_group(ti, as, 2, "Invalid number of feature arguments", &argc);
 	if (r)
 		return r;
@@ -984,8 +990,6 @@ static int parse_core_args(struct clone *clone, struct dm_arg_set *as)
 	const char *key;
 	int r;
 
-	if (!as->argc)
-		return 0;
 	r = read_group(ti, as, 4, "Invalid number of core arguments", &argc);
 	if (r)
 		return r;
