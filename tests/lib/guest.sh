@@ -220,6 +220,14 @@ _run_test() {
 	(
 		sleep "$tmo"
 		echo "$tmo" >"$r.timedout"
+		# What was stuck, for the console: device-mapper state, I/O in
+		# flight, and the stacks of blocked tasks (direct I/O waits are
+		# invisible to the hung-task detector).
+		{
+			dmsetup status
+			for q in /sys/block/*/inflight; do echo "$q $(cat "$q")"; done
+		} 2>&1 | sed 's/^/timeout: /' >/dev/kmsg
+		echo w >/proc/sysrq-trigger
 		kill -TERM -"$pid" 2>/dev/null
 		sleep 5
 		kill -KILL -"$pid" 2>/dev/null
