@@ -224,9 +224,9 @@ _run_test() {
 		# flight, and the stacks of blocked tasks (direct I/O waits are
 		# invisible to the hung-task detector).
 		{
-			dmsetup status
+			timeout 10 dmsetup status
 			for q in /sys/block/*/inflight; do echo "$q $(cat "$q")"; done
-		} 2>&1 | sed 's/^/timeout: /' >/dev/kmsg
+		} 2>&1 | while read -r l; do echo "timeout: $l" >/dev/kmsg; done
 		echo w >/proc/sysrq-trigger
 		kill -TERM -"$pid" 2>/dev/null
 		sleep 5
