@@ -225,7 +225,9 @@ _run_test() {
 		# invisible to the hung-task detector).
 		{
 			timeout 10 dmsetup status
-			for q in /sys/block/*/inflight; do echo "$q $(cat "$q")"; done
+			for q in /sys/block/*/inflight; do
+				awk -v q="$q" '$1 + $2 { print q, "reads", $1, "writes", $2 }' "$q"
+			done
 		} 2>&1 | while read -r l; do echo "timeout: $l" >/dev/kmsg; done
 		echo w >/proc/sysrq-trigger
 		kill -TERM -"$pid" 2>/dev/null
@@ -242,6 +244,17 @@ _run_test() {
 	status=ok reason=
 	if [ -e "$r.timedout" ]; then
 		_failed "timed out after ${tmo}s"
+		# I/O may still be stuck in this kernel: the cleanup could hang
+		# and the next tests would fail for nothing. Record the result
+		# and end the boot; the host runs the rest in a fresh one.
+		echo "### harness: FAIL: $reason; ending this boot" >>"$r.out"
+		dmesg | awk -v m="dmclone-harness: $mark" 'f { print } index($0, m) { f = 1 }' >"$r.dmesg"
+		echo "$status $secs $reason" >"$r.result"
+		echo "$name" >"$RESULTS_DIR/boot.aborted"
+		_kmsg "END $name $status ${secs}s"
+		_flush_results
+		_kmsg "ABORT boot=$BOOT after a timeout"
+		return 1
 	elif [ $rc -eq 77 ]; then
 		status=skip reason=$(head -n 1 "$r.skip" 2>/dev/null)
 	elif [ $rc -ne 0 ]; then
@@ -279,7 +292,7 @@ run_plan() {
 	_flush_results
 	_kmsg "READY boot=$BOOT"
 	for _t in $PLAN_TESTS; do
-		_run_test "$_t"
+		_run_test "$_t" || return 1
 	done
 	_kmsg "DONE boot=$BOOT"
 }

@@ -82,7 +82,8 @@ qemu_args() {
 # The runner's kernel-log markers show progress. The guest enforces each
 # test's TIMEOUT itself; the host kills the VM only when that failed (a test
 # still running 60 s after its TIMEOUT) or when booting or the step between
-# two tests takes over VM_STEP_TIMEOUT (180 s). Every boot is bounded.
+# two tests takes over VM_STEP_TIMEOUT (180 s), or when the whole run's
+# time budget (BUDGET_END, in $SECONDS) has passed. Every boot is bounded.
 # Returns 0 when the VM ended by itself, 124 when killed.
 run_boot() {
 	local kver=$1 initrd=$2 dir=$3 console=$4 step=${VM_STEP_TIMEOUT:-180}
@@ -105,8 +106,12 @@ run_boot() {
 			esac
 			deadline=$((SECONDS + allow))
 		fi
-		if [ $SECONDS -gt $deadline ]; then
-			echo "harness: killing the VM: no progress for ${allow}s" >>"$console"
+		if [ $SECONDS -gt $deadline ] || [ $SECONDS -gt "${BUDGET_END:-$SECONDS}" ]; then
+			if [ $SECONDS -gt $deadline ]; then
+				echo "harness: killing the VM: no progress for ${allow}s" >>"$console"
+			else
+				echo "harness: killing the VM: the time budget of ${CHECK_BUDGET}s ran out" >>"$console"
+			fi
 			kill "$qpid" 2>/dev/null
 			sleep 2
 			kill -9 "$qpid" 2>/dev/null
