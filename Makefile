@@ -6,6 +6,7 @@
 #   make install         install the module (and depmod) and the metadata tools
 #   make tools           build the metadata tools into tools/bin/
 #   make check           build for every test kernel, boot them under qemu, run tests
+#   make check-long      the same with the long tests (power cuts, stress, fuzzing)
 #   make demo            show a clone of a slow golden image working in a VM
 #   make clean
 
@@ -36,7 +37,10 @@ clean:
 check:
 	./tests/check
 
+check-long:
+	./tests/check -l
+
 demo:
 	./tests/demo/run
 
-.PHONY: all modules install tools clean check demo
+.PHONY: all modules install tools clean check check-long demo

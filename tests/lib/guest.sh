@@ -205,7 +205,9 @@ _run_test() {
 	r=$RESULTS_DIR/$name
 	mkdir -p "${r%/*}"
 	rm -f "$r".*
-	tmo=$(_test_var "$name" TIMEOUT)
+	tmo=
+	[ "$LONG" = 1 ] && tmo=$(_test_var "$name" TIMEOUT_LONG)
+	[ -n "$tmo" ] || tmo=$(_test_var "$name" TIMEOUT)
 	tmo=${tmo:-$PLAN_TIMEOUT}
 	ignore=$(_test_var "$name" DMESG_IGNORE)
 	taint0=$(cat /proc/sys/kernel/tainted)
@@ -282,10 +284,12 @@ _run_test() {
 }
 
 # The VM's main loop. The plan (sh) sets BOOT (1 for the first boot of a
-# sequence), PLAN_TESTS (names relative to tests/) and PLAN_TIMEOUT.
+# sequence), PLAN_TESTS (names relative to tests/), PLAN_TIMEOUT and LONG
+# (1: tests run their long form, see tests/check -l).
 run_plan() {
 	. "$1"
-	export BOOT
+	LONG=${LONG:-0}
+	export BOOT LONG
 	guest_env
 	mkdir -p "$RESULTS_DIR"
 	echo "$(uname -r) boot=$BOOT" >"$RESULTS_DIR/boot.started"

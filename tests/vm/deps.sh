@@ -10,6 +10,8 @@ pkgs=(
 	busybox-static fio dmsetup e2fsprogs cpio xz-utils kmod
 	gcc make libc6-dev sparse
 )
+# The long run also fuzzes the metadata parser (libFuzzer).
+[ "${LONG:-0}" = 1 ] && pkgs+=(clang)
 
 missing=()
 for p in "${pkgs[@]}"; do

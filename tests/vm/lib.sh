@@ -123,14 +123,14 @@ run_boot() {
 	return 0
 }
 
-# plan_initrd INITRD OUT BOOT TIMEOUT TEST...: INITRD plus a cpio holding
-# /etc/plan, which tells the guest runner what to run in this boot.
+# plan_initrd INITRD OUT BOOT TIMEOUT LONG TEST...: INITRD plus a cpio
+# holding /etc/plan, which tells the guest runner what to run in this boot.
 plan_initrd() {
-	local initrd=$1 out=$2 boot=$3 tmo=$4 d
-	shift 4
+	local initrd=$1 out=$2 boot=$3 tmo=$4 long=$5 d
+	shift 5
 	d=$(mktemp -d)
 	mkdir "$d/etc"
-	printf 'BOOT=%s\nPLAN_TIMEOUT=%s\nPLAN_TESTS="%s"\n' "$boot" "$tmo" "$*" >"$d/etc/plan"
+	printf 'BOOT=%s\nPLAN_TIMEOUT=%s\nLONG=%s\nPLAN_TESTS="%s"\n' "$boot" "$tmo" "$long" "$*" >"$d/etc/plan"
 	{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1); } >"$out"
 	rm -rf "$d"
 }
