@@ -20,7 +20,7 @@ out=${2:?usage: mkinitramfs.sh KVER OUT}
 MODULES="virtio_pci virtio_blk dm-mod dm-bufio libcrc32c crc32c-intel crc32c_generic
 	dm-persistent-data dm-delay dm-flakey dm-log-writes dm-snapshot dm-zero loop nbd ext4"
 # Host programs the tests use (with their libraries); busybox covers the rest.
-PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs blkid"
+PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs blkid bash"
 
 cache=$BUILD/initramfs/$kver
 mkdir -p "$cache"
@@ -140,6 +140,13 @@ if [ -d "$BUILD/tools" ]; then
 		[ -f "$p" ] && [ -x "$p" ] || continue
 		cp "$p" "$stage/usr/local/bin/"
 		add_with_libs "$stage" "$cache/base.files" "$p"
+	done
+fi
+
+# The project's scripts (clone-migrate, clone-activate) in /usr/local/bin.
+if [ -d "$REPO/scripts" ]; then
+	for p in "$REPO"/scripts/*; do
+		[ -f "$p" ] && [ -x "$p" ] && cp "$p" "$stage/usr/local/bin/"
 	done
 fi
 
