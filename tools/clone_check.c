@@ -124,15 +124,11 @@ int main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'v': verb = 1; break;
 		case 's': mo.super_only = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': print_version(prog); return 0;
-		default: usage(stderr); return EXIT_ERROR;
+		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return EXIT_ERROR;
-	}
+	if (optind != argc - 1)
+		return usage_error(usage);
 	p = (struct printer){ stdout, argv[optind], quiet };
 	if (dev_open(&d, p.path, DEV_READ, 0) < 0) {
 		if (!quiet)

@@ -56,26 +56,17 @@ int main(int argc, char **argv)
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
 		case 'f':
-			if (parse_format(optarg, &fmt) || fmt == FMT_AUTO) {
-				fprintf(stderr, "%s: unknown format '%s' (text, xml, json)\n", prog, optarg);
+			if (format_opt(optarg, &fmt, 0, prog))
 				return EXIT_ERROR;
-			}
 			break;
 		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': print_version(prog); return 0;
-		default: usage(stderr); return EXIT_ERROR;
+		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!in || !out || optind != argc) {
-		usage(stderr);
+	if (!in || !out || optind != argc)
+		return usage_error(usage);
+	if (refuse_same(in, out, "convert to another device", prog))
 		return EXIT_ERROR;
-	}
-	if (same_file(in, out)) {
-		fprintf(stderr, "%s: %s and %s are the same: convert to another device, check it, then copy it back\n",
-			prog, in, out);
-		return EXIT_ERROR;
-	}
 	if (dev_open(&d, in, DEV_READ, 0) < 0) {
 		fprintf(stderr, "%s: cannot open %s: %s\n", prog, in, strerror(errno));
 		return EXIT_ERROR;
@@ -101,18 +92,8 @@ int main(int argc, char **argv)
 			.nr_regions = u.nr_regions, .format_time = (uint64_t)time(NULL),
 			.hydrated = u.hydrated, .bits = u.bits,
 		};
-		FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
 
-		if (!f) {
-			fprintf(stderr, "%s: cannot create %s: %s\n", prog, out, strerror(errno));
-			rc = EXIT_ERROR;
-		} else {
-			dump_write(f, fmt, &dm);
-			if (fflush(f) || ferror(f) || (f != stdout && fclose(f))) {
-				fprintf(stderr, "%s: writing %s: %s\n", prog, out, strerror(errno));
-				rc = EXIT_ERROR;
-			}
-		}
+		rc = write_dump(strcmp(out, "-") ? out : NULL, "-", fmt, &dm, prog);
 	} else {
 		rc = write_metadata(out, u.region_size, u.nr_regions, (uint64_t)time(NULL),
 				    u.bits, prog);

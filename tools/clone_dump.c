@@ -55,33 +55,24 @@ int main(int argc, char **argv)
 	struct dump dm;
 	struct dev d;
 	struct md m;
-	FILE *f;
 
 	while ((c = getopt_long(argc, argv, "o:f:rhV", opts, &idx)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'f':
-			if (parse_format(optarg, &fmt) || fmt == FMT_AUTO) {
-				fprintf(stderr, "%s: unknown format '%s' (text, xml, json)\n", prog, optarg);
+			if (format_opt(optarg, &fmt, 0, prog))
 				return EXIT_ERROR;
-			}
 			break;
 		case 'r': mo.salvage = 1; break;
 		case 'G':
-			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors)) {
-				fprintf(stderr, "%s: bad --%s '%s'\n", prog, opts[idx].name, optarg);
+			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
 				return EXIT_ERROR;
-			}
 			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': print_version(prog); return 0;
-		default: usage(stderr); return EXIT_ERROR;
+		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return EXIT_ERROR;
-	}
+	if (optind != argc - 1)
+		return usage_error(usage);
 	if (salvage_finish(&mo, dev_sectors, prog))
 		return EXIT_ERROR;
 	if ((mo.region_size || mo.use_sb >= 0) && !mo.salvage) {
@@ -120,18 +111,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, " is lost: dumped as unhydrated, listed as lost\n");
 		rc = EXIT_FIXABLE;
 	}
-	f = out ? fopen(out, "w") : stdout;
-	if (!f) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", prog, out, strerror(errno));
+	if (write_dump(out, "standard output", fmt, &dm, prog))
 		rc = EXIT_ERROR;
-	} else {
-		dump_write(f, fmt, &dm);
-		if (fflush(f) || ferror(f) || (out && fclose(f))) {
-			fprintf(stderr, "%s: writing %s: %s\n", prog, out ? out : "standard output",
-				strerror(errno));
-			rc = EXIT_ERROR;
-		}
-	}
 	free(dm.lost);
 	md_free(&m);
 	return rc;

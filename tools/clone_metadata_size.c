@@ -75,15 +75,11 @@ int main(int argc, char **argv)
 				return EXIT_ERROR;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': print_version(prog); return 0;
-		default: usage(stderr); return EXIT_ERROR;
+		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!dev || !reg || optind != argc) {
-		usage(stderr);
-		return EXIT_ERROR;
-	}
+	if (!dev || !reg || optind != argc)
+		return usage_error(usage);
 	dev /= 512;
 	reg /= 512;
 	why = check_region_size(reg);

@@ -71,35 +71,23 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'H':
 		case 'U':
-			if (assume && assume != c) {
-				fprintf(stderr, "%s: --assume-hydrated or --assume-unhydrated, not both\n", prog);
+			if (assume_opt(c, &assume, prog))
 				return EXIT_ERROR;
-			}
-			assume = c;
 			break;
 		case 'G':
-			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors)) {
-				fprintf(stderr, "%s: bad --%s '%s'\n", prog, opts[idx].name, optarg);
+			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
 				return EXIT_ERROR;
-			}
 			break;
 		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': print_version(prog); return 0;
-		default: usage(stderr); return EXIT_ERROR;
+		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!in || !out || optind != argc) {
-		usage(stderr);
-		return EXIT_ERROR;
-	}
+	if (!in || !out || optind != argc)
+		return usage_error(usage);
 	if (salvage_finish(&mo, dev_sectors, prog))
 		return EXIT_ERROR;
-	if (same_file(in, out)) {
-		fprintf(stderr, "%s: %s and %s are the same: write the repaired metadata elsewhere, check it, then copy it back\n",
-			prog, in, out);
+	if (refuse_same(in, out, "write the repaired metadata elsewhere", prog))
 		return EXIT_ERROR;
-	}
 	p = (struct printer){ stderr, in, quiet };
 	if (dev_open(&d, in, DEV_READ, 0) < 0) {
 		fprintf(stderr, "%s: cannot open %s: %s\n", prog, in, strerror(errno));
@@ -130,10 +118,7 @@ int main(int argc, char **argv)
 			return EXIT_LOST;
 		}
 		fprintf(stderr, " is lost: writing them as %s\n",
-			assume == 'H' ? "hydrated" : "unhydrated");
-		if (assume == 'H')
-			for (uint64_t i = 0; i < m.nr_blocks * WORDS_PER_BLOCK; i++)
-				m.bits[i] |= lost[i];
+			assume_lost(assume, m.bits, lost, m.nr_regions));
 		rc = EXIT_FIXABLE;
 		free(lost);
 	}

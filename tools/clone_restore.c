@@ -59,29 +59,20 @@ int main(int argc, char **argv)
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
 		case 'f':
-			if (parse_format(optarg, &fmt)) {
-				fprintf(stderr, "%s: unknown format '%s' (auto, text, xml, json)\n", prog, optarg);
+			if (format_opt(optarg, &fmt, 1, prog))
 				return EXIT_ERROR;
-			}
 			break;
 		case 'H':
 		case 'U':
-			if (assume && assume != c) {
-				fprintf(stderr, "%s: --assume-hydrated or --assume-unhydrated, not both\n", prog);
+			if (assume_opt(c, &assume, prog))
 				return EXIT_ERROR;
-			}
-			assume = c;
 			break;
 		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': print_version(prog); return 0;
-		default: usage(stderr); return EXIT_ERROR;
+		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!in || !out || optind != argc) {
-		usage(stderr);
-		return EXIT_ERROR;
-	}
+	if (!in || !out || optind != argc)
+		return usage_error(usage);
 	text = read_all(in, &len);
 	if (!text) {
 		fprintf(stderr, "%s: cannot read %s: %s\n", prog, in, strerror(errno));
@@ -97,6 +88,7 @@ int main(int argc, char **argv)
 	rc = EXIT_CLEAN;
 	if (dm.lost) {
 		uint64_t n = bits_count(dm.lost, dm.nr_regions);
+		const char *as;
 
 		if (!assume) {
 			fprintf(stderr, "%s: %s: the state of %llu regions is lost (the dump's \"lost\" ranges): give --assume-hydrated or --assume-unhydrated (see %s(8) for what each risks)\n",
@@ -104,12 +96,10 @@ int main(int argc, char **argv)
 			dump_free(&dm);
 			return EXIT_LOST;
 		}
-		if (assume == 'H')
-			for (uint64_t i = 0; i < bitmap_blocks(dm.nr_regions) * WORDS_PER_BLOCK; i++)
-				dm.bits[i] |= dm.lost[i];
+		as = assume_lost(assume, dm.bits, dm.lost, dm.nr_regions);
 		if (!quiet)
 			printf("%s: %llu lost regions written as %s\n", prog,
-			       (unsigned long long)n, assume == 'H' ? "hydrated" : "unhydrated");
+			       (unsigned long long)n, as);
 		rc = EXIT_FIXABLE;
 	}
 	c = write_metadata(out, dm.region_size, dm.nr_regions, dm.format_time,

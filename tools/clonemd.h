@@ -210,10 +210,11 @@ void md_print_lost(FILE *f, const struct md *m);
 /*
  * Salvage options shared by clone_dump --repair and clone_repair:
  * --region-size, --nr-regions, --device-size, --superblock. Returns 0 if
- * @name was one of them (parsed into @o), 1 if not, -1 on a bad value.
+ * @name was one of them (parsed into @o), 1 if not, -1 on a bad value
+ * (said so on stderr).
  */
 int salvage_opt(const char *name, const char *arg, struct md_opts *o,
-		uint64_t *device_sectors);
+		uint64_t *device_sectors, const char *prog);
 /* After the options: nr_regions from --device-size; -1 (said why) if invalid. */
 int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog);
 /* regions covered by bitmap block @k */
@@ -268,6 +269,13 @@ int dump_parse(const char *text, size_t len, enum dump_format fmt,
 	       uint64_t max_regions, struct dump *dm, char *err, size_t errlen);
 void dump_free(struct dump *dm);
 
+/*
+ * dump_write() to @path, created or truncated, or to standard output when
+ * @path is NULL (@stdout_name in messages). 0, or EXIT_ERROR having said why.
+ */
+int write_dump(const char *path, const char *stdout_name, enum dump_format fmt,
+	       const struct dump *dm, const char *prog);
+
 /* ---- the in-kernel dm-clone's metadata (clone_convert) ---- */
 
 struct upstream {
@@ -289,6 +297,36 @@ uint32_t pd_csum(const void *block, uint32_t xor);
 /* ---- command lines ---- */
 
 void print_version(const char *prog);
+/* usage(stderr); returns EXIT_ERROR */
+int usage_error(void (*usage)(FILE *));
+/*
+ * The end of every tool's getopt switch (default:): -h/--help prints the
+ * usage on stdout, -V/--version the versions, both exit status 0; any
+ * other option, the usage on stderr and EXIT_ERROR. Returns the status.
+ */
+int common_opt(int c, const char *prog, void (*usage)(FILE *));
+/* -f/--format: FMT_AUTO only if @allow_auto; -1 (said why) if unknown */
+int format_opt(const char *arg, enum dump_format *fmt, int allow_auto,
+	       const char *prog);
+/*
+ * --assume-hydrated ('H') and --assume-unhydrated ('U') into *@assume (0:
+ * neither); -1 (said why) when both are given.
+ */
+int assume_opt(int c, int *assume, const char *prog);
+/*
+ * Apply @assume to the regions whose state is @lost: with 'H' they are
+ * set in @bits (both bits_alloc(@nr_regions) sized). Returns what they
+ * are written as: "hydrated" or "unhydrated".
+ */
+const char *assume_lost(int assume, uint64_t *bits, const uint64_t *lost,
+			uint64_t nr_regions);
+/*
+ * Whether @in and @out are the same file or device: if so, says so on
+ * stderr with what to do @instead ("... are the same: INSTEAD, check it,
+ * then copy it back") and returns -1; else 0.
+ */
+int refuse_same(const char *in, const char *out, const char *instead,
+		const char *prog);
 /* a number with an optional unit suffix; @unit: bytes a plain number means */
 int parse_size(const char *s, uint64_t unit, uint64_t *out);
 int parse_u64(const char *s, uint64_t *out);

@@ -13,6 +13,64 @@ void print_version(const char *prog)
 	       TOOLS_VERSION, CLONE_VERSION);
 }
 
+int usage_error(void (*usage)(FILE *))
+{
+	usage(stderr);
+	return EXIT_ERROR;
+}
+
+int common_opt(int c, const char *prog, void (*usage)(FILE *))
+{
+	if (c == 'h')
+		usage(stdout);
+	else if (c == 'V')
+		print_version(prog);
+	else
+		return usage_error(usage);
+	return EXIT_CLEAN;
+}
+
+int format_opt(const char *arg, enum dump_format *fmt, int allow_auto,
+	       const char *prog)
+{
+	if (parse_format(arg, fmt) || (*fmt == FMT_AUTO && !allow_auto)) {
+		fprintf(stderr, "%s: unknown format '%s' (%stext, xml, json)\n", prog,
+			arg, allow_auto ? "auto, " : "");
+		return -1;
+	}
+	return 0;
+}
+
+int assume_opt(int c, int *assume, const char *prog)
+{
+	if (*assume && *assume != c) {
+		fprintf(stderr, "%s: --assume-hydrated or --assume-unhydrated, not both\n", prog);
+		return -1;
+	}
+	*assume = c;
+	return 0;
+}
+
+const char *assume_lost(int assume, uint64_t *bits, const uint64_t *lost,
+			uint64_t nr_regions)
+{
+	if (assume != 'H')
+		return "unhydrated";
+	for (uint64_t i = 0; i < bitmap_blocks(nr_regions) * WORDS_PER_BLOCK; i++)
+		bits[i] |= lost[i];
+	return "hydrated";
+}
+
+int refuse_same(const char *in, const char *out, const char *instead,
+		const char *prog)
+{
+	if (!same_file(in, out))
+		return 0;
+	fprintf(stderr, "%s: %s and %s are the same: %s, check it, then copy it back\n",
+		prog, in, out, instead);
+	return -1;
+}
+
 int parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -108,29 +166,32 @@ void print_report(void *ctx, int sev, const char *msg)
 }
 
 int salvage_opt(const char *name, const char *arg, struct md_opts *o,
-		uint64_t *device_sectors)
+		uint64_t *device_sectors, const char *prog)
 {
 	uint64_t v;
 
 	if (!strcmp(name, "region-size")) {
 		if (parse_size(arg, 512, &v) || v % 512)
-			return -1;
+			goto bad;
 		o->region_size = v / 512;
 	} else if (!strcmp(name, "nr-regions")) {
 		if (parse_u64(arg, &o->nr_regions))
-			return -1;
+			goto bad;
 	} else if (!strcmp(name, "device-size")) {
 		if (parse_size(arg, 512, &v) || v % 512 || !v)
-			return -1;
+			goto bad;
 		*device_sectors = v / 512;
 	} else if (!strcmp(name, "superblock")) {
 		if (strcmp(arg, "0") && strcmp(arg, "1"))
-			return -1;
+			goto bad;
 		o->use_sb = arg[0] - '0';
 	} else {
 		return 1;
 	}
 	return 0;
+bad:
+	fprintf(stderr, "%s: bad --%s '%s'\n", prog, name, arg);
+	return -1;
 }
 
 int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog)
@@ -200,4 +261,22 @@ int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
 		rc = EXIT_ERROR;
 	}
 	return rc;
+}
+
+int write_dump(const char *path, const char *stdout_name, enum dump_format fmt,
+	       const struct dump *dm, const char *prog)
+{
+	FILE *f = path ? fopen(path, "w") : stdout;
+
+	if (!f) {
+		fprintf(stderr, "%s: cannot create %s: %s\n", prog, path, strerror(errno));
+		return EXIT_ERROR;
+	}
+	dump_write(f, fmt, dm);
+	if (fflush(f) || ferror(f) || (path && fclose(f))) {
+		fprintf(stderr, "%s: writing %s: %s\n", prog, path ? path : stdout_name,
+			strerror(errno));
+		return EXIT_ERROR;
+	}
+	return 0;
 }

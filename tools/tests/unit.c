@@ -410,6 +410,14 @@ static void test_versions(void)
 		EXPECT(0, "Usage", "%s --help", tools[i]);
 		EXPECT(EXIT_ERROR, "Usage", "%s --no-such-option", tools[i]);
 	}
+	/* the option errors some of them share (util.c) */
+	EXPECT(EXIT_ERROR, "clone_dump: unknown format 'auto' (text, xml, json)", "clone_dump -f auto x.img");
+	EXPECT(EXIT_ERROR, "clone_convert: unknown format 'x' (text, xml, json)", "clone_convert -f x -i x -o y");
+	EXPECT(EXIT_ERROR, "clone_restore: unknown format 'x' (auto, text, xml, json)", "clone_restore -f x -i x -o y");
+	EXPECT(EXIT_ERROR, "clone_restore: --assume-hydrated or --assume-unhydrated, not both",
+	       "clone_restore -i x -o y --assume-hydrated --assume-unhydrated");
+	EXPECT(EXIT_ERROR, "clone_dump: bad --region-size '12x'", "clone_dump --repair --region-size 12x x.img");
+	EXPECT(EXIT_ERROR, "clone_repair: bad --superblock '2'", "clone_repair -i x -o y --superblock 2");
 }
 
 /* Every superblock field, in both copies (resealed) or in one. */
