@@ -8,6 +8,7 @@
 #   make check           build for every test kernel, boot them under qemu, run tests
 #   make check-long      the same with the long tests (power cuts, stress, fuzzing)
 #   make demo            show a clone of a slow golden image working in a VM
+#   make bench           benchmarks against dm-linear, a raw copy and the in-kernel dm-clone
 #   make clean
 
 PREFIX ?= /usr/local
@@ -43,4 +44,7 @@ check-long:
 demo:
 	./tests/demo/run
 
-.PHONY: all modules install tools clean check check-long demo
+bench:
+	./bench/run
+
+.PHONY: all modules install tools clean check check-long demo bench
