@@ -134,6 +134,10 @@ else
 	echo "warning: $ko not built; the guest has no dm-clone module" >&2
 fi
 
+# The in-kernel dm-clone, built by bench/run as a peer to benchmark against.
+peer=$BUILD/peer/$kver/dm-clone.ko
+[ -e "$peer" ] && mkdir -p "$stage/usr/lib/modules/peer" && cp "$peer" "$stage/usr/lib/modules/peer/dm-clone.ko"
+
 # Test programs built by tests/tools (and any libraries they need).
 if [ -d "$BUILD/tools" ]; then
 	for p in "$BUILD"/tools/*; do
