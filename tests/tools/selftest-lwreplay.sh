@@ -1,0 +1,329 @@
+#!/bin/sh
+# Host self-test of lwreplay: builds dm-log-writes logs byte by byte here (an
+# implementation of the format independent of lwreplay's), replays them onto
+# regular files and compares with images this script builds with dd.
+#   selftest-lwreplay.sh LWREPLAY WORKDIR
+set -u
+LW=$1
+W=$2
+rm -rf "$W"
+mkdir -p "$W"
+pass=0
+failed=0
+
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# expect STATUS DESCRIPTION CMD...: CMD must exit with STATUS
+expect() {
+	want=$1 what=$2
+	shift 2
+	"$@" >"$W/out" 2>&1
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$what"; else bad "$what (exit $got, want $want)"; cat "$W/out"; fi
+}
+# out_has TEXT: the last command printed TEXT (a line matching the regex)
+out_has() {
+	if grep -q -- "$1" "$W/out"; then ok "output has '$1'"; else bad "output lacks '$1'"; cat "$W/out"; fi
+}
+# same A B WHAT: files identical
+same() {
+	if cmp -s "$1" "$2"; then ok "$3"; else bad "$3 ($(cmp "$1" "$2" 2>&1 | head -n 1))"; fi
+}
+
+# ---- the log format, written independently ----------------------------------
+
+# le N BYTES: N as BYTES little-endian bytes
+le() {
+	_n=$1 _i=0
+	while [ $_i -lt "$2" ]; do
+		# shellcheck disable=SC2059
+		printf "\\$(printf %03o $((_n & 255)))"
+		_n=$((_n >> 8))
+		_i=$((_i + 1))
+	done
+}
+# pat TAG BYTES: recognisable data
+pat() { yes "$1" | tr -d '\n' | head -c "$2"; }
+
+# lw_new LOG SS: start a log with sector size SS (the super is written last)
+lw_new() {
+	LOG=$1 SS=$2 NENT=0
+	dd if=/dev/zero of="$LOG" bs="$SS" count=1 2>/dev/null
+}
+# lw_entry SECTOR COUNT FLAGS [NAME]: a header block; for writes, data from
+# $W/data.<index> (made here, COUNT blocks of pattern "e<index>.")
+lw_entry() {
+	_name=${4:-}
+	{ le "$1" 8; le "$2" 8; le "$3" 8; le "${#_name}" 8; printf %s "$_name"; } >"$W/hdr"
+	dd if="$W/hdr" bs="$SS" count=1 conv=sync 2>/dev/null >>"$LOG"
+	if [ $(($3 & 4)) = 0 ] && [ "$2" -gt 0 ]; then
+		pat "e$NENT." $(($2 * SS)) >"$W/data.$NENT"
+		cat "$W/data.$NENT" >>"$LOG"
+	fi
+	eval "E_$NENT=\"$1 $2 $3\""
+	NENT=$((NENT + 1))
+}
+# lw_super [N]: write the super block (N entries, default all)
+lw_super() {
+	{ le 0x6a736677736872 8; le 1 8; le "${1:-$NENT}" 8; le "$SS" 4; } >"$W/sb"
+	dd if="$W/sb" of="$LOG" conv=notrunc 2>/dev/null
+}
+
+# ---- a model: what replaying entries should give ----------------------------
+
+# model OUT BASE [-k KEEPMODE] INDEX...: BASE with the listed entries applied
+# by dd (discards as zeroes)
+model() {
+	_out=$1
+	cp "$2" "$_out"
+	shift 2
+	for _i in "$@"; do
+		eval "set -- \$E_$_i"
+		if [ $(($3 & 8)) != 0 ] || [ "$2" = 0 ]; then
+			continue
+		elif [ $(($3 & 4)) != 0 ]; then
+			dd if=/dev/zero of="$_out" bs="$SS" seek="$1" count="$2" conv=notrunc 2>/dev/null
+		else
+			dd if="$W/data.$_i" of="$_out" bs="$SS" seek="$1" conv=notrunc 2>/dev/null
+		fi
+	done
+}
+seq_to() { _a=$1; while [ "$_a" -lt "$2" ]; do echo "$_a"; _a=$((_a + 1)); done; }
+
+# region FILE SECTOR COUNT: bytes of a sector range (to stdout)
+region() { dd if="$1" bs="$SS" skip="$2" count="$3" 2>/dev/null; }
+
+# ---- a log with writes, flushes, FUA, a discard and marks --------------------
+
+BASE=$W/base
+pat "base." 65536 >"$BASE"	# the device before the log: 128 sectors
+lw_new "$W/log" 512
+lw_entry 0 8 0             # 0
+lw_entry 16 4 0            # 1
+lw_entry 0 0 1             # 2 FLUSH
+lw_entry 0 0 8 m1          # 3 MARK
+lw_entry 4 8 0             # 4 overlaps 0
+lw_entry 32 8 4            # 5 DISCARD
+lw_entry 40 2 2            # 6 FUA
+lw_entry 64 16 16          # 7 METADATA
+lw_entry 100 2 1           # 8 FLUSH with data
+lw_entry 0 0 8 "mark two"  # 9 MARK
+lw_entry 120 8 0           # 10
+lw_entry 90 1 0            # 11
+lw_entry 0 0 1             # 12 FLUSH
+lw_entry 50 4 0            # 13
+lw_entry 60 2 0            # 14
+lw_entry 70 1 2            # 15 FUA
+lw_entry 0 0 8 end         # 16 MARK
+lw_super
+ALL=$(seq_to 0 17)
+
+expect 0 "info" "$LW" info "$W/log"
+out_has "^entries=17$"
+out_has "^sectorsize=512$"
+out_has "^flushes=3$"
+out_has "^fua=2$"
+out_has "^discards=1$"
+out_has "^marks=3$"
+out_has "^end_sector=128$"
+expect 0 "points" "$LW" points "$W/log"
+if [ "$(cut -d' ' -f1 "$W/out" | tr '\n' ' ')" = "2 3 6 8 9 12 15 16 " ]; then
+	ok "points are the flushes, FUA writes and marks"
+else
+	bad "points: $(tr '\n' ' ' <"$W/out")"
+fi
+out_has "^9 MARK mark two$"
+out_has "^15 FUA$"
+expect 0 "list" "$LW" list "$W/log"
+[ "$(wc -l <"$W/out")" = 17 ] && ok "list: 17 lines" || bad "list: $(wc -l <"$W/out") lines"
+out_has "^5 DISCARD 32 8$"
+out_has "^7 META 64 16$"
+out_has "^8 FLUSH 100 2$"
+out_has "^3 MARK 0 0 m1$"
+expect 0 "list a window" "$LW" list "$W/log" --start 4 --end 6
+[ "$(cut -d' ' -f1 "$W/out" | tr '\n' ' ')" = "4 5 " ] && ok "list window is 4 5" || bad "list window: $(cat "$W/out")"
+expect 0 "find" "$LW" find "$W/log" "mark two"
+out_has "^9$"
+
+# whole replays and cuts
+for cut in 0 1 3 5 8 12 17; do
+	cp "$BASE" "$W/dev"
+	expect 0 "replay --end $cut" "$LW" replay "$W/log" "$W/dev" --end $cut
+	model "$W/want" "$BASE" $(seq_to 0 $cut)
+	same "$W/dev" "$W/want" "replay --end $cut gives the model"
+done
+cp "$BASE" "$W/dev"
+expect 0 "replay --all" "$LW" replay "$W/log" "$W/dev" --all
+out_has "11 writes (56 sectors), 1 discards, 3 flushes, 3 marks"
+model "$W/want" "$BASE" $ALL
+same "$W/dev" "$W/want" "replay --all gives the model"
+if region "$W/dev" 32 8 | tr -d '\000' | grep -q .; then bad "discard zeroed"; else ok "discard zeroed"; fi
+cp "$BASE" "$W/dev"
+expect 0 "replay --mark" "$LW" replay "$W/log" "$W/dev" --mark "mark two"
+model "$W/want" "$BASE" $(seq_to 0 10)
+same "$W/dev" "$W/want" "replay --mark includes the mark's predecessors"
+cp "$BASE" "$W/dev"
+expect 0 "replay in two steps (1)" "$LW" replay "$W/log" "$W/dev" --end 5
+expect 0 "replay in two steps (2)" "$LW" replay "$W/log" "$W/dev" --start 5 --all
+model "$W/want" "$BASE" $ALL
+same "$W/dev" "$W/want" "two steps give the whole replay"
+cp "$BASE" "$W/dev"
+expect 0 "replay --discard keep" "$LW" replay "$W/log" "$W/dev" --all --discard keep
+model "$W/want" "$BASE" $(seq_to 0 5) $(seq_to 6 17)
+same "$W/dev" "$W/want" "--discard keep leaves the old data"
+cp "$BASE" "$W/dev"
+expect 0 "replay a window onto the base" "$LW" replay "$W/log" "$W/dev" --start 10 --end 12
+model "$W/want" "$BASE" 10 11
+same "$W/dev" "$W/want" "a window replays only its entries"
+
+# ---- torn: writes no later flush covers are dropped or kept --------------------
+
+# torn_check END DROPPABLE...: replay [0, END) with 24 seeds; the result must
+# be the model of every entry but a subset of DROPPABLE, which are each
+# found kept and dropped by some seed; the same seed gives the same image.
+torn_check() {
+	_end=$1
+	shift
+	_drop="$*" _seen=
+	for _s in $(seq_to 1 25); do
+		cp "$BASE" "$W/dev"
+		"$LW" replay "$W/log" "$W/dev" --end "$_end" --torn "$_s" >"$W/out" 2>&1 ||
+			{ bad "torn replay seed $_s exit $?"; cat "$W/out"; continue; }
+		_apply=
+		for _i in $(seq_to 0 "$_end"); do
+			case " $_drop " in
+			*" $_i "*)
+				eval "set -- \$E_$_i"
+				if region "$W/dev" "$1" "$2" | cmp -s - "$W/data.$_i"; then
+					_apply="$_apply $_i"; _seen="$_seen k$_i"
+				else
+					_seen="$_seen d$_i"
+				fi ;;
+			*) _apply="$_apply $_i" ;;
+			esac
+		done
+		# shellcheck disable=SC2086
+		model "$W/want" "$BASE" $_apply
+		if ! cmp -s "$W/dev" "$W/want"; then
+			bad "torn --end $_end seed $_s: not the model of entries$_apply"
+			continue
+		fi
+		cp "$BASE" "$W/dev2"
+		"$LW" replay "$W/log" "$W/dev2" --end "$_end" --torn "$_s" >/dev/null 2>&1
+		cmp -s "$W/dev" "$W/dev2" || bad "torn seed $_s is not deterministic"
+	done
+	for _i in $_drop; do
+		case "$_seen " in *" k$_i "*) ;; *) bad "torn --end $_end: entry $_i never kept" ;; esac
+		case "$_seen " in *" d$_i "*) ;; *) bad "torn --end $_end: entry $_i never dropped" ;; esac
+	done
+	ok "torn --end $_end: 24 seeds, only entries $_drop ever dropped, each kept and dropped"
+}
+n0=$failed
+torn_check 17 13 14        # after flush 12: 13, 14 unflushed; 15 is FUA
+torn_check 12 8 10 11      # flush 8's own data is not covered by it; 6 is FUA, 7 flushed
+torn_check 2 0 1           # no flush yet
+[ "$failed" = "$n0" ] && ok "torn replays"
+cp "$BASE" "$W/dev"
+expect 0 "torn with a window" "$LW" replay "$W/log" "$W/dev" --start 13 --end 17 --torn 3
+out_has "torn (seed 3): 2 not flushed"
+
+# torn blocks: each block of an unflushed write is old or new, all else exact
+nb_old=0 nb_new=0
+for s in $(seq_to 1 13); do
+	cp "$BASE" "$W/dev"
+	"$LW" replay "$W/log" "$W/dev" --end 12 --torn-blocks "$s" >"$W/out" 2>&1 ||
+		{ bad "torn-blocks seed $s"; continue; }
+	cp "$W/dev" "$W/fixed"
+	for i in 8 10 11; do
+		eval "set -- \$E_$i"
+		b=0
+		while [ $b -lt "$2" ]; do
+			got=$(region "$W/dev" $(($1 + b)) 1 | md5sum)
+			new=$(dd if="$W/data.$i" bs=512 skip=$b count=1 2>/dev/null | md5sum)
+			old=$(region "$BASE" $(($1 + b)) 1 | md5sum)
+			if [ "$got" = "$new" ]; then nb_new=$((nb_new + 1))
+			elif [ "$got" = "$old" ]; then nb_old=$((nb_old + 1))
+			else bad "torn-blocks seed $s: entry $i block $b neither old nor new"; fi
+			b=$((b + 1))
+		done
+		# put the new data in, so the rest can be compared with the model
+		dd if="$W/data.$i" of="$W/fixed" bs=512 seek="$1" conv=notrunc 2>/dev/null
+	done
+	model "$W/want" "$BASE" $(seq_to 0 12)
+	cmp -s "$W/fixed" "$W/want" || bad "torn-blocks seed $s changed something else"
+done
+[ $nb_old -gt 0 ] && [ $nb_new -gt 0 ] && ok "torn-blocks: $nb_new blocks new, $nb_old old" ||
+	bad "torn-blocks: $nb_new blocks new, $nb_old old"
+
+# ---- errors --------------------------------------------------------------------
+
+cp "$W/log" "$W/badlog"
+printf 'X' | dd of="$W/badlog" conv=notrunc 2>/dev/null
+expect 1 "bad magic" "$LW" info "$W/badlog"
+out_has "bad magic"
+cp "$W/log" "$W/badlog"
+le 2 1 | dd of="$W/badlog" bs=1 seek=8 conv=notrunc 2>/dev/null
+expect 1 "unknown version" "$LW" list "$W/badlog"
+out_has "version 2"
+cp "$W/log" "$W/badlog"
+le 3000 4 | dd of="$W/badlog" bs=1 seek=24 conv=notrunc 2>/dev/null
+expect 1 "bad sectorsize" "$LW" info "$W/badlog"
+head -c $(($(wc -c <"$W/log") - 100)) "$W/log" >"$W/badlog"
+cp "$BASE" "$W/dev"
+expect 1 "truncated in the last entry's data" "$LW" replay "$W/badlog" "$W/dev" --end 2
+out_has "truncated"
+same "$W/dev" "$BASE" "nothing written from a truncated log"
+cp "$W/log" "$W/badlog"
+le 40 8 | dd of="$W/badlog" bs=1 seek=16 conv=notrunc 2>/dev/null
+expect 1 "more entries than the log holds" "$LW" points "$W/badlog"
+out_has "truncated"
+cp "$W/log" "$W/badlog"
+le 99999999 8 | dd of="$W/badlog" bs=1 seek=16 conv=notrunc 2>/dev/null
+expect 1 "absurd entry count" "$LW" info "$W/badlog"
+cp "$W/log" "$W/badlog"
+le 64 1 | dd of="$W/badlog" bs=1 seek=$((512 + 16)) conv=notrunc 2>/dev/null
+expect 1 "unknown flag" "$LW" list "$W/badlog"
+out_has "unknown flags 0x40"
+lw_super 16 && cp "$W/log" "$W/log16" && lw_super
+expect 0 "a super counting fewer entries" "$LW" info "$W/log16"
+out_has "^entries=16$"
+head -c 40960 "$BASE" >"$W/small"
+cp "$W/small" "$W/small0"
+expect 1 "entry beyond the device" "$LW" replay "$W/log" "$W/small" --all
+out_has "entry 8 .* beyond the end"
+same "$W/small" "$W/small0" "nothing written when an entry is beyond the device"
+expect 0 "a prefix that fits the small device" "$LW" replay "$W/log" "$W/small" --end 8
+expect 1 "unknown mark" "$LW" replay "$W/log" "$W/dev" --mark nosuch
+out_has "no mark named 'nosuch'"
+expect 1 "--end past the log" "$LW" replay "$W/log" "$W/dev" --end 18
+expect 2 "no arguments" "$LW"
+expect 2 "unknown command" "$LW" frob "$W/log"
+expect 2 "replay without an end" "$LW" replay "$W/log" "$W/dev"
+expect 2 "replay with two ends" "$LW" replay "$W/log" "$W/dev" --end 3 --all
+expect 2 "bad number" "$LW" replay "$W/log" "$W/dev" --end 3x
+expect 2 "unknown option" "$LW" list "$W/log" --frob
+expect 2 "bad discard mode" "$LW" replay "$W/log" "$W/dev" --all --discard maybe
+expect 2 "start after end" "$LW" replay "$W/log" "$W/dev" --start 5 --end 3
+expect 3 "missing device" "$LW" replay "$W/log" "$W/nodev" --all
+expect 3 "missing log" "$LW" info "$W/nolog"
+
+# ---- a 4 KiB-sector log ----------------------------------------------------------
+pat "big." 65536 >"$W/base4k"
+BASE=$W/base4k
+lw_new "$W/log4k" 4096
+lw_entry 3 2 0
+lw_entry 0 0 1
+lw_entry 0 0 8 "a mark"
+lw_entry 10 1 2
+lw_entry 1 1 4
+lw_super
+cp "$BASE" "$W/dev"
+expect 0 "replay a 4 KiB-sector log" "$LW" replay "$W/log4k" "$W/dev" --all
+model "$W/want" "$BASE" 0 1 2 3 4
+same "$W/dev" "$W/want" "4 KiB sectors: offsets and lengths in log sectors"
+expect 0 "list a 4 KiB-sector log" "$LW" list "$W/log4k"
+out_has "^4 DISCARD 1 1$"
+out_has "^2 MARK 0 0 a mark$"
+
+echo "lwreplay self-test: $pass passed, $failed failed"
+[ "$failed" = 0 ]
