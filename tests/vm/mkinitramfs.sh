@@ -20,7 +20,7 @@ out=${2:?usage: mkinitramfs.sh KVER OUT}
 MODULES="virtio_pci virtio_blk dm-mod dm-bufio libcrc32c crc32c-intel crc32c_generic
 	dm-persistent-data dm-delay dm-flakey dm-log-writes dm-snapshot dm-zero loop nbd ext4"
 # Host programs the tests use (with their libraries); busybox covers the rest.
-PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs blkid bash"
+PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs blkid bash flock"
 
 cache=$BUILD/initramfs/$kver
 mkdir -p "$cache"
