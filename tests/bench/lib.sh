@@ -1,0 +1,199 @@
+# Helpers for the benchmark jobs in tests/bench (POSIX sh, busybox ash in
+# the guest). A job sources it:
+#   . /tests/bench/lib.sh
+# and prints its results as lines
+#   BENCH {"job":..., "ours":..., "baseline":..., "baseline_name":...,
+#          "ratio":..., "target":..., "unit":..., "peer":...}
+# which bench/run collects from results/<kver>/bench/*.out (it adds the
+# kernel). Time series (fio logs, hydration progress) go into the output
+# between "BENCHLOG <job>/<name>" and "BENCHLOG-END" lines, for the plots.
+#
+# A job fails only on errors (fio failed, wrong data, a device that would
+# not load), never on a timing.
+
+. /tests/lib/clone.sh
+
+OURS_KO=${CLONE_KO:-/lib/modules/dm-clone.ko}
+PEER_KO=/lib/modules/peer/dm-clone.ko
+BENCH_META_MIB=16	# the metadata slice zeroed before every clone
+
+# ---- setup -----------------------------------------------------------------
+
+# bench_setup: a temp dir $T, a clean kernel-log mark, no clone module loaded.
+bench_setup() {
+	T=$(mktemp -d /tmp/bench.XXXXXX) || return 1
+	require_cmd fio bash >/dev/null || { fail "fio and bash are needed in the guest"; return 1; }
+	unload_clone_module || { fail "cannot unload dm-clone"; return 1; }
+	klog_mark
+	log "load: $(cat /proc/loadavg) (guest); $(grep -c ^processor /proc/cpuinfo) CPU(s), $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB"
+}
+
+have_peer() { [ -e "$PEER_KO" ]; }
+
+# use_impl ours|peer: make that dm-clone the loaded one (both are module
+# dm_clone with target "clone"). IMPL says which is loaded.
+use_impl() {
+	if clone_module_loaded; then
+		rmmod dm_clone || { fail "cannot unload dm_clone"; return 1; }
+	fi
+	case $1 in
+	ours) insmod "$OURS_KO" || { fail "cannot load $OURS_KO"; return 1; } ;;
+	peer) insmod "$PEER_KO" || { fail "cannot load $PEER_KO"; return 1; } ;;
+	*) fail "use_impl: $1?"; return 1 ;;
+	esac
+	IMPL=$1
+}
+
+# The implementations a job runs: ours, then the peer when it was built.
+impls() { if have_peer; then echo "ours peer"; else echo ours; fi; }
+
+# fresh_meta DEV: zero the metadata slice (both formats format a zeroed device)
+fresh_meta() { zero_mib "${1:-$META}" "$BENCH_META_MIB"; }
+
+# ---- time and arithmetic -----------------------------------------------------
+
+# now_us: microseconds (bash's EPOCHREALTIME; busybox date has no %N)
+now_us() { bash -c 'echo "${EPOCHREALTIME/./}"'; }
+
+# time_us CMD...: run CMD, print its wall time in microseconds on stdout
+# (CMD's own stdout goes to stderr); returns CMD's status.
+time_us() {
+	bash -c 't0=$EPOCHREALTIME; "$@" >&2; rc=$?; t1=$EPOCHREALTIME
+		echo $(( ${t1/./} - ${t0/./} )); exit $rc' time_us "$@"
+}
+
+# calc EXPR: awk arithmetic, printed with up to 6 significant digits
+calc() { awk "BEGIN { v = $1; printf \"%.6g\n\", v }"; }
+
+# ---- fio -------------------------------------------------------------------
+
+# fio_run NAME FIO-ARGS...: one fio job, JSON output in $T/NAME.json,
+# flattened to $T/NAME.kv (lines "jobs.0.read.bw=1234"). Fails when fio
+# fails or reports an error.
+fio_run() {
+	_fn=$1
+	shift
+	if ! fio --output-format=json --output="$T/$_fn.json" --percentile_list=50:99:99.9 \
+		--name="$_fn" "$@" >"$T/$_fn.err" 2>&1; then
+		cat "$T/$_fn.err" "$T/$_fn.json" 2>/dev/null | tail -n 20
+		fail "fio $_fn failed: fio $*"
+		return 1
+	fi
+	fio_flatten <"$T/$_fn.json" >"$T/$_fn.kv"
+	_e=$(fio_val "$_fn" jobs.0.error)
+	[ "${_e:-1}" = 0 ] || { cat "$T/$_fn.err"; fail "fio $_fn reported error ${_e:-?}"; return 1; }
+}
+
+# fio's JSON, one key per line, as path=value lines (array elements by index).
+fio_flatten() {
+	awk '{
+		l = $0
+		sub(/^[ \t]+/, "", l); sub(/[ \t,]+$/, "", l)
+		if (l ~ /^"[^"]*" : /) {
+			k = l; sub(/^"/, "", k); sub(/" : .*/, "", k)
+			v = l; sub(/^"[^"]*" : /, "", v)
+		} else { k = ""; v = l }
+		if (v == "{" || v == "[") {
+			if (k == "") { k = idx[d]++ }
+			d++; name[d] = k; isarr[d] = (v == "["); idx[d] = 0
+			next
+		}
+		if (v ~ /^[]}]/) { d--; next }
+		if (k == "" && isarr[d]) k = idx[d]++
+		p = ""
+		for (i = 1; i <= d; i++) p = p name[i] "."
+		gsub(/"/, "", v)
+		print p k "=" v
+	}'
+}
+
+# fio_val NAME KEY: a value from fio_run NAME
+fio_val() { sed -n "s/^$2=//p" "$T/$1.kv" | head -n 1; }
+
+# fio_bw NAME read|write: MiB/s
+fio_bw() { calc "$(fio_val "$1" "jobs.0.$2.bw") / 1024"; }
+# fio_iops NAME read|write
+fio_iops() { calc "$(fio_val "$1" "jobs.0.$2.iops")"; }
+# fio_pct NAME read|write 50|99|99.9: completion latency percentile in us
+fio_pct() {
+	_k=$(printf 'jobs.0.%s.clat_ns.percentile.%.6f' "$2" "$3")
+	calc "$(fio_val "$1" "$_k") / 1000"
+}
+
+# fio_dev DEV: the fio options every device job shares (direct, no page cache)
+fio_dev() {
+	echo "--filename=$1 --direct=1 --ioengine=psync --randrepeat=1 --norandommap=1 --group_reporting=1"
+}
+
+# ---- results ---------------------------------------------------------------
+
+# bench_result JOB UNIT higher|lower OURS BASELINE BASELINE_NAME TARGET [PEER] [EXTRA-JSON]
+# Prints one BENCH line. ratio = ours/baseline when higher is better,
+# baseline/ours when lower is. TARGET is the ratio to reach ("" for none);
+# PEER the in-kernel dm-clone's figure ("" when not measured); EXTRA more
+# "key":value pairs.
+bench_result() {
+	_job=$1 _unit=$2 _dir=$3 _ours=$4 _base=$5 _bname=$6 _tgt=$7 _peer=${8:-} _extra=${9:-}
+	_ratio=null
+	if [ -n "$_ours" ] && [ -n "$_base" ]; then
+		if [ "$_dir" = lower ]; then
+			_ratio=$(awk -v o="$_ours" -v b="$_base" 'BEGIN { if (o > 0) printf "%.3f", b / o; else print "null" }')
+		else
+			_ratio=$(awk -v o="$_ours" -v b="$_base" 'BEGIN { if (b > 0) printf "%.3f", o / b; else print "null" }')
+		fi
+	fi
+	_line="{\"job\":\"$_job\",\"ours\":${_ours:-null},\"baseline\":${_base:-null},\"baseline_name\":\"$_bname\",\"ratio\":$_ratio,\"target\":${_tgt:-null},\"unit\":\"$_unit\""
+	[ -n "$_peer" ] && _line="$_line,\"peer\":$_peer"
+	[ -n "$_extra" ] && _line="$_line,$_extra"
+	echo "BENCH $_line}"
+}
+
+# bench_log NAME FILE: a time series into the output, for bench/run's plots
+bench_log() {
+	[ -s "$2" ] || return 0
+	echo "BENCHLOG $1"
+	cat "$2"
+	echo "BENCHLOG-END"
+}
+
+# ---- hydration ---------------------------------------------------------------
+
+# hydrate NAME CAP_S LOG: enable hydration of clone NAME and wait until it is
+# done or CAP_S seconds passed; LOG gets "ms hydrated-regions" samples every
+# half second. Sets HYD_MS (elapsed), HYD_DONE and HYD_TOTAL (regions).
+hydrate() {
+	_n=$1 _cap=$2 _log=$3
+	clone_status "$_n" || return 1
+	_ev=$(dm_events "$_n")
+	_t0=$(now_us)
+	echo "0 $CS_HYD" >"$_log"
+	(
+		while :; do
+			sleep 0.5
+			_h=$(dmsetup status "$_n" 2>/dev/null | awk '{ split($7, a, "/"); print a[1] }')
+			[ -n "$_h" ] || break
+			echo "$((($(now_us) - _t0) / 1000)) $_h" >>"$_log"
+		done
+	) &
+	_smp=$!
+	msg "$_n" enable_hydration || { kill $_smp; fail "enable_hydration failed"; return 1; }
+	_end=$(($(now_us) + _cap * 1000000))
+	while :; do
+		clone_status "$_n" || break
+		[ "$CS_HYD" = "$CS_REGIONS" ] && break
+		_left=$(((_end - $(now_us)) / 1000000))
+		[ "$_left" -gt 0 ] || break
+		# returns at the next event (hydration done) or after the cap
+		timeout "$_left" dmsetup wait "$_n" "$_ev" >/dev/null 2>&1
+		_ev=$(dm_events "$_n")
+	done
+	HYD_MS=$((($(now_us) - _t0) / 1000))
+	kill $_smp 2>/dev/null
+	wait $_smp 2>/dev/null
+	clone_status "$_n" || return 1
+	HYD_DONE=$CS_HYD HYD_TOTAL=$CS_REGIONS
+	echo "$HYD_MS $HYD_DONE" >>"$_log"
+}
+
+# mibps BYTES MS: MiB/s
+mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 1048576 / (ms / 1000); else print 0 }'; }
