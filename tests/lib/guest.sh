@@ -230,6 +230,17 @@ _run_test() {
 			for q in /sys/block/*/inflight; do
 				awk -v q="$q" '$1 + $2 { print q, "reads", $1, "writes", $2 }' "$q"
 			done
+			# Where the requests of a device with I/O in flight wait:
+			# in the driver (busy: sent to qemu) or queued before it.
+			for q in /sys/block/vd*/inflight; do
+				d=${q%/inflight}; d=${d##*/}
+				[ "$(awk '{ print $1 + $2 }' "$q")" = 0 ] && continue
+				for f in /sys/kernel/debug/block/$d/hctx*/busy /sys/kernel/debug/block/$d/hctx*/dispatch \
+					/sys/kernel/debug/block/$d/hctx*/state /sys/kernel/debug/block/$d/requeue_list; do
+					[ -s "$f" ] && sed "s|^|$f: |" "$f" | head -n 8
+				done
+			done
+			grep virtio /proc/interrupts | awk '{ $1 = $1; print "irq", $0 }' 
 		} 2>&1 | while read -r l; do echo "timeout: $l" >/dev/kmsg; done
 		echo w >/proc/sysrq-trigger
 		kill -TERM -"$pid" 2>/dev/null
