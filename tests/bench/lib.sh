@@ -94,11 +94,12 @@ fio_flatten() {
 			v = l; sub(/^"[^"]*" : /, "", v)
 		} else { k = ""; v = l }
 		if (v == "{" || v == "[") {
+			if (d == 0 && k == "") { top = 1; next }	# the outer object
 			if (k == "") { k = idx[d]++ }
 			d++; name[d] = k; isarr[d] = (v == "["); idx[d] = 0
 			next
 		}
-		if (v ~ /^[]}]/) { d--; next }
+		if (v ~ /^[]}]/) { if (d > 0) d--; next }
 		if (k == "" && isarr[d]) k = idx[d]++
 		p = ""
 		for (i = 1; i <= d; i++) p = p name[i] "."
@@ -197,3 +198,43 @@ hydrate() {
 
 # mibps BYTES MS: MiB/s
 mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 1048576 / (ms / 1000); else print 0 }'; }
+
+# ---- workloads -----------------------------------------------------------------
+
+# WORKLOADS name:rw:bs:iodepth:dir: the fio jobs of the I/O benchmarks
+FIO_RUNTIME=${FIO_RUNTIME:-3}
+
+# fio_work TAG DEV NAME RW BS QD [MORE-FIO-ARGS...]: one timed fio job on DEV;
+# result in $T/TAG-NAME.kv
+fio_work() {
+	_tag=$1 _dev=$2 _wn=$3 _rw=$4 _bs=$5 _qd=$6
+	shift 6
+	fio_run "$_tag-$_wn" $(fio_dev "$_dev") --ioengine=libaio --iodepth="$_qd" \
+		--rw="$_rw" --bs="$_bs" --time_based=1 --runtime="$FIO_RUNTIME" --ramp_time=0.5 "$@"
+}
+
+# metric TAG NAME iops|bw|p50|p99 read|write: a figure of fio_work TAG ... NAME
+metric() {
+	case $3 in
+	iops) fio_iops "$1-$2" "$4" ;;
+	bw) fio_bw "$1-$2" "$4" ;;
+	p50) fio_pct "$1-$2" "$4" 50 ;;
+	p99) fio_pct "$1-$2" "$4" 99 ;;
+	esac
+}
+
+# mean A B: the mean of two figures (either may be empty)
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "") print b; else if (b == "") print a; else printf "%.6g\n", (a + b) / 2 }'; }
+
+# prefill DEV MIB: write DEV once (the host allocates its image file), so that
+# later runs all overwrite
+prefill() { dd if=/dev/zero of="$1" bs=4M count=$(($2 / 4)) oflag=direct 2>/dev/null || { fail "cannot write $1"; return 1; }; }
+
+# hydrated_clone NAME REGION LEN: a clone of $SRC on $DST, fully hydrated fast
+hydrated_clone() {
+	fresh_meta || return 1
+	clone_create "$1" "$META" "$DST" "$SRC" "$2" "$3" 1 no_hydration || return 1
+	msg "$1" hydration_threshold 1024 && msg "$1" hydration_batch_size 256 || return 1
+	hydrate "$1" 120 "$T/hyd.progress" || return 1
+	[ "$HYD_DONE" = "$HYD_TOTAL" ] || { fail "$1 not hydrated in 120 s"; return 1; }
+}
