@@ -180,7 +180,7 @@ static void read_log(struct log *lg, void *buf, size_t len, uint64_t off, const 
  * Open and check the whole log: the super block, then every entry header,
  * its flags, its mark name and that its data lies inside the log.
  */
-static void open_log(struct log *lg, const char *path)
+static void open_log(struct log *lg, const char *path, int keep_cache)
 {
 	unsigned char sb[512], *blk;
 	uint64_t version, off;
@@ -193,9 +193,11 @@ static void open_log(struct log *lg, const char *path)
 	lg->bytes = size_of(lg->fd, path);
 	/*
 	 * The log was written with bios, past any page cache: drop what an
-	 * earlier reader may have left cached, so reads see the device.
+	 * earlier reader may have left cached, so reads see the device, unless
+	 * told that this was done (by an earlier run of ours).
 	 */
-	posix_fadvise(lg->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (!keep_cache)
+		posix_fadvise(lg->fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (lg->bytes < sizeof(sb))
 		quit(EX_BADLOG, "%s: truncated: %" PRIu64 " bytes, no room for a super block",
 		     path, lg->bytes);
@@ -360,6 +362,7 @@ struct replay {
 	enum discard_mode discard;
 	int torn;		/* 0 none, 1 whole writes, 2 each block */
 	uint64_t seed;
+	uint64_t unit;		/* --torn-blocks: log sectors that tear together */
 	unsigned char *buf;	/* IO_CHUNK bytes */
 	unsigned char *zero;	/* IO_CHUNK zero bytes */
 	uint64_t writes, sectors, discards, marks, flushes;
@@ -380,7 +383,11 @@ static void dev_write(struct replay *r, const void *buf, size_t len, uint64_t of
 	}
 }
 
-/* Keep block `blk` (or the whole entry, blk == UINT64_MAX) of entry i? */
+/*
+ * Keep block `blk` (or the whole entry, blk == UINT64_MAX) of entry i? For
+ * --torn-blocks, blk is the tear unit's number on the device: the decision
+ * depends only on the seed, the entry and where the unit is.
+ */
 static int keep(const struct replay *r, uint64_t i, uint64_t blk)
 {
 	return hash64(hash64(r->seed ^ hash64(i)) + blk) & 1;
@@ -445,16 +452,16 @@ static void apply(struct replay *r, uint64_t i, int durable)
 			}
 			r->kept++;
 		} else if (!(e->flags & F_DISCARD)) {
-			/* Each block on its own: runs of kept blocks. */
+			/* Each tear unit on its own: runs of kept sectors. */
 			uint64_t b = 0;
 
 			r->kept++;
 			r->writes++;
 			while (b < e->count) {
 				uint64_t run = b;
-				int k = keep(r, i, b);
+				int k = keep(r, i, (e->sector + b) / r->unit);
 
-				while (run < e->count && keep(r, i, run) == k)
+				while (run < e->count && keep(r, i, (e->sector + run) / r->unit) == k)
 					run++;
 				if (k) {
 					copy_blocks(r, e, b, run - b);
@@ -481,9 +488,16 @@ static void apply(struct replay *r, uint64_t i, int durable)
 }
 
 static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t end,
-		      enum discard_mode dmode, int torn, uint64_t seed)
+		      enum discard_mode dmode, int torn, uint64_t seed, uint64_t tear)
 {
 	struct replay r = { .lg = lg, .path = dev, .discard = dmode, .torn = torn, .seed = seed };
+
+	if (!tear)
+		tear = lg->ss;
+	if (tear % lg->ss || tear > IO_CHUNK)
+		quit(EX_USAGE, "--tear-unit %" PRIu64 " is not a multiple of the log's sectorsize (%"
+		     PRIu32 ") up to %u", tear, lg->ss, IO_CHUNK);
+	r.unit = tear / lg->ss;
 	uint64_t last_flush = UINT64_MAX;	/* last FLUSH entry in [start, end) */
 
 	r.fd = open(dev, O_RDWR | O_DIRECT);
@@ -528,9 +542,10 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 		printf("; torn (seed %" PRIu64 "): %" PRIu64 " not flushed, %" PRIu64 " kept, %"
 		       PRIu64 " dropped", seed, r.unflushed, r.kept, r.dropped);
 	else if (torn == 2)
-		printf("; torn blocks (seed %" PRIu64 "): %" PRIu64 " not flushed, %" PRIu64
-		       " blocks kept, %" PRIu64 " dropped, %" PRIu64 " discards dropped",
-		       seed, r.unflushed, r.blocks_kept, r.blocks_dropped, r.dropped);
+		printf("; torn blocks (seed %" PRIu64 ", unit %" PRIu64 " bytes): %" PRIu64
+		       " not flushed, %" PRIu64 " sectors kept, %" PRIu64 " dropped, %" PRIu64
+		       " discards dropped", seed, tear, r.unflushed, r.blocks_kept, r.blocks_dropped,
+		       r.dropped);
 	printf("\n");
 	free(r.buf);
 	free(r.zero);
@@ -551,13 +566,17 @@ static int usage(int code)
 		"                           replaying with --end INDEX+1 cuts just after it\n"
 		"  find LOG NAME            the index of the first mark called NAME\n"
 		"  replay LOG DEV [--start N] (--end N | --mark NAME | --all)\n"
-		"         [--torn SEED | --torn-blocks SEED] [--discard zero|keep|ioctl]\n"
+		"         [--torn SEED | --torn-blocks SEED [--tear-unit BYTES]]\n"
+		"         [--discard zero|keep|ioctl]\n"
 		"                           write entries [N, END) onto DEV (--mark: up to and\n"
 		"                           including the mark). --torn drops or keeps at random\n"
 		"                           each write no later flush in the range covers (FUA\n"
 		"                           writes are kept); --torn-blocks does it for each block\n"
-		"                           of such writes. Discards: zeroes (default), kept data,\n"
-		"                           or BLKDISCARD.\n"
+		"                           of such writes (blocks of --tear-unit bytes, aligned on\n"
+		"                           the device; default the log's sectorsize). Discards:\n"
+		"                           zeroes (default), kept data, or BLKDISCARD.\n"
+		"Every command drops the log's cached pages first (the kernel wrote it past\n"
+		"the page cache); --keep-cache skips that, for runs after the first.\n"
 		"exit: 0 ok, 1 invalid log or request outside it, 2 usage, 3 I/O error\n", prog);
 	return code;
 }
@@ -566,8 +585,8 @@ int main(int argc, char **argv)
 {
 	struct log lg;
 	const char *cmd, *dev = NULL, *mark = NULL;
-	uint64_t start = 0, end = UINT64_MAX, seed = 0;
-	int torn = 0, all = 0, have_end = 0, pos = 0;
+	uint64_t start = 0, end = UINT64_MAX, seed = 0, tear = 0;
+	int torn = 0, all = 0, have_end = 0, pos = 0, keep_cache = 0;
 	enum discard_mode dmode = DISCARD_ZERO;
 	const char *args[3] = { NULL, NULL, NULL };
 
@@ -582,7 +601,8 @@ int main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--start") || !strcmp(a, "--end") || !strcmp(a, "--mark") ||
-		    !strcmp(a, "--torn") || !strcmp(a, "--torn-blocks") || !strcmp(a, "--discard")) {
+		    !strcmp(a, "--torn") || !strcmp(a, "--torn-blocks") || !strcmp(a, "--discard") ||
+		    !strcmp(a, "--tear-unit")) {
 			if (!v)
 				quit(EX_USAGE, "%s needs a value", a);
 			i++;
@@ -593,6 +613,10 @@ int main(int argc, char **argv)
 				have_end = 1;
 			} else if (!strcmp(a, "--mark")) {
 				mark = v;
+			} else if (!strcmp(a, "--tear-unit")) {
+				tear = parse_u64(v, a);
+				if (!tear)
+					quit(EX_USAGE, "--tear-unit must not be 0");
 			} else if (!strcmp(a, "--torn") || !strcmp(a, "--torn-blocks")) {
 				if (torn)
 					quit(EX_USAGE, "--torn and --torn-blocks are exclusive");
@@ -609,6 +633,8 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--all")) {
 			all = 1;
+		} else if (!strcmp(a, "--keep-cache")) {
+			keep_cache = 1;
 		} else if (a[0] == '-' && a[1]) {
 			quit(EX_USAGE, "unknown option '%s'", a);
 		} else if (pos < 3) {
@@ -624,6 +650,8 @@ int main(int argc, char **argv)
 		dev = args[1];
 		if (have_end + !!mark + all != 1)
 			quit(EX_USAGE, "replay needs exactly one of --end, --mark, --all");
+		if (tear && torn != 2)
+			quit(EX_USAGE, "--tear-unit goes with --torn-blocks");
 	} else if (!strcmp(cmd, "find")) {
 		if (pos != 2)
 			return usage(EX_USAGE);
@@ -639,7 +667,7 @@ int main(int argc, char **argv)
 		return usage(EX_USAGE);
 	}
 
-	open_log(&lg, args[0]);
+	open_log(&lg, args[0], keep_cache);
 	if (mark)
 		end = find_mark(&lg, mark) + 1;
 	if (!strcmp(cmd, "find")) {
@@ -660,5 +688,5 @@ int main(int argc, char **argv)
 		return cmd_list(&lg, start, end, 0);
 	if (!strcmp(cmd, "points"))
 		return cmd_list(&lg, 0, lg.n, 1);
-	return cmd_replay(&lg, dev, start, end, dmode, torn, seed);
+	return cmd_replay(&lg, dev, start, end, dmode, torn, seed, tear);
 }

@@ -172,6 +172,10 @@ expect 0 "replay --discard keep" "$LW" replay "$W/log" "$W/dev" --all --discard 
 model "$W/want" "$BASE" $(seq_to 0 5) $(seq_to 6 17)
 same "$W/dev" "$W/want" "--discard keep leaves the old data"
 cp "$BASE" "$W/dev"
+expect 0 "replay --keep-cache" "$LW" replay "$W/log" "$W/dev" --all --keep-cache
+model "$W/want" "$BASE" $ALL
+same "$W/dev" "$W/want" "replay --keep-cache gives the model"
+cp "$BASE" "$W/dev"
 expect 0 "replay a window onto the base" "$LW" replay "$W/log" "$W/dev" --start 10 --end 12
 model "$W/want" "$BASE" 10 11
 same "$W/dev" "$W/want" "a window replays only its entries"
@@ -254,6 +258,27 @@ for s in $(seq_to 1 13); do
 done
 [ $nb_old -gt 0 ] && [ $nb_new -gt 0 ] && ok "torn-blocks: $nb_new blocks new, $nb_old old" ||
 	bad "torn-blocks: $nb_new blocks new, $nb_old old"
+
+# --tear-unit 4096: entry 10 (sectors 120-127, one aligned 4 KiB unit) is
+# all new or all old; entry 8 is inside one unit too
+n_whole=0
+for s in $(seq_to 1 13); do
+	cp "$BASE" "$W/dev"
+	"$LW" replay "$W/log" "$W/dev" --end 12 --torn-blocks "$s" --tear-unit 4096 >"$W/out" 2>&1 ||
+		{ bad "torn-blocks --tear-unit seed $s"; cat "$W/out"; continue; }
+	for i in 8 10; do
+		eval "set -- \$E_$i"
+		if region "$W/dev" "$1" "$2" | cmp -s - "$W/data.$i" ||
+			region "$W/dev" "$1" "$2" | cmp -s - "$(region "$BASE" "$1" "$2" >"$W/old"; echo "$W/old")"; then
+			n_whole=$((n_whole + 1))
+		else
+			bad "--tear-unit 4096 seed $s: entry $i torn inside a unit"
+		fi
+	done
+done
+[ $n_whole = 26 ] && ok "--tear-unit 4096: whole units only"
+expect 2 "--tear-unit without --torn-blocks" "$LW" replay "$W/log" "$W/dev" --all --tear-unit 4096
+expect 2 "--tear-unit not a multiple of the sectorsize" "$LW" replay "$W/log" "$W/dev" --all --torn-blocks 1 --tear-unit 1000
 
 # ---- errors --------------------------------------------------------------------
 
