@@ -201,8 +201,7 @@ mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 104
 
 # ---- workloads -----------------------------------------------------------------
 
-# WORKLOADS name:rw:bs:iodepth:dir: the fio jobs of the I/O benchmarks
-FIO_RUNTIME=${FIO_RUNTIME:-3}
+FIO_RUNTIME=${FIO_RUNTIME:-2}
 
 # fio_work TAG DEV NAME RW BS QD [MORE-FIO-ARGS...]: one timed fio job on DEV;
 # result in $T/TAG-NAME.kv
@@ -210,17 +209,42 @@ fio_work() {
 	_tag=$1 _dev=$2 _wn=$3 _rw=$4 _bs=$5 _qd=$6
 	shift 6
 	fio_run "$_tag-$_wn" $(fio_dev "$_dev") --ioengine=libaio --iodepth="$_qd" \
-		--rw="$_rw" --bs="$_bs" --time_based=1 --runtime="$FIO_RUNTIME" --ramp_time=0.5 "$@"
+		--rw="$_rw" --bs="$_bs" --time_based=1 --runtime="$FIO_RUNTIME" --ramp_time=0.25 "$@"
 }
 
-# metric TAG NAME iops|bw|p50|p99 read|write: a figure of fio_work TAG ... NAME
+# metric TAG NAME iops|bw|p50|p99 read|write: a figure of fio_work TAG ... NAME,
+# the mean over its repetitions (TAG-NAME-r1, -r2, ... see abba) if any
 metric() {
+	if [ -e "$T/$1-$2-r1.kv" ]; then
+		_sum=0 _n=0
+		for _f in "$T/$1-$2"-r*.kv; do
+			_r=${_f%.kv}; _r=${_r##*-}
+			_v=$(metric "$1" "$2-$_r" "$3" "$4")
+			_sum=$(calc "$_sum + $_v") _n=$((_n + 1))
+		done
+		calc "$_sum / $_n"
+		return
+	fi
 	case $3 in
 	iops) fio_iops "$1-$2" "$4" ;;
 	bw) fio_bw "$1-$2" "$4" ;;
 	p50) fio_pct "$1-$2" "$4" 50 ;;
 	p99) fio_pct "$1-$2" "$4" 99 ;;
 	esac
+}
+
+# abba TAG_A DEV_A TAG_B DEV_B NAME RW BS QD [FIO-ARGS...]: the same fio job on
+# A, B, B, A (results TAG-NAME-r1 and -r2 of each), so that a drift in the
+# host's load weighs on both alike; metric averages the two.
+abba() {
+	_ta=$1 _da=$2 _tb=$3 _db=$4
+	shift 4
+	_an=$1
+	shift
+	fio_work "$_ta" "$_da" "$_an-r1" "$@" &&
+		fio_work "$_tb" "$_db" "$_an-r1" "$@" &&
+		fio_work "$_tb" "$_db" "$_an-r2" "$@" &&
+		fio_work "$_ta" "$_da" "$_an-r2" "$@"
 }
 
 # mean A B: the mean of two figures (either may be empty)
