@@ -694,9 +694,9 @@ bool clone_md_hydrated(struct clone_metadata *cmd, unsigned long region)
 }
 
 unsigned long clone_md_next_unhydrated(struct clone_metadata *cmd,
-				       unsigned long from)
+				       unsigned long from, unsigned long limit)
 {
-	return find_next_zero_bit(cmd->hydrated, cmd->nr_regions, from);
+	return find_next_zero_bit(cmd->hydrated, limit, from);
 }
 
 unsigned long clone_md_next_hydrated(struct clone_metadata *cmd,
@@ -747,15 +747,17 @@ unsigned long clone_md_set_hydrated(struct clone_metadata *cmd,
 	return n;
 }
 
-bool clone_md_region_committed(struct clone_metadata *cmd,
-			       unsigned long region)
+bool clone_md_committed(struct clone_metadata *cmd, unsigned long start,
+			unsigned long nr)
 {
-	return test_bit(region, cmd->committed);
+	return find_next_zero_bit(cmd->committed, start + nr, start) >=
+	       start + nr;
 }
 
-void clone_md_note_write(struct clone_metadata *cmd, unsigned long region)
+void clone_md_note_write(struct clone_metadata *cmd, unsigned long start,
+			 unsigned long nr)
 {
-	if (!clone_md_region_committed(cmd, region))
+	if (!clone_md_committed(cmd, start, nr))
 		atomic_long_inc(&cmd->writes);
 }
 

@@ -38,8 +38,9 @@ struct clone_metadata *clone_md_get(struct mapped_device *owner,
 void clone_md_put(struct clone_metadata *cmd);
 
 bool clone_md_hydrated(struct clone_metadata *cmd, unsigned long region);
+/* The first unhydrated region in [from, limit), or limit. */
 unsigned long clone_md_next_unhydrated(struct clone_metadata *cmd,
-				       unsigned long from);
+				       unsigned long from, unsigned long limit);
 /* The first hydrated region in [from, limit), or limit. */
 unsigned long clone_md_next_hydrated(struct clone_metadata *cmd,
 				     unsigned long from, unsigned long limit);
@@ -49,11 +50,15 @@ unsigned long clone_md_nr_hydrated(struct clone_metadata *cmd);
 unsigned long clone_md_set_hydrated(struct clone_metadata *cmd,
 				    unsigned long start, unsigned long nr);
 
-/* Is the bit of @region (known hydrated) durable on disk? */
-bool clone_md_region_committed(struct clone_metadata *cmd,
-			       unsigned long region);
-/* A write was issued to hydrated @region: track it if its bit is not durable. */
-void clone_md_note_write(struct clone_metadata *cmd, unsigned long region);
+/* Are the bits of [start, start + nr) (known hydrated) durable on disk? */
+bool clone_md_committed(struct clone_metadata *cmd, unsigned long start,
+			unsigned long nr);
+/*
+ * A write was issued to hydrated regions [start, start + nr): track it if
+ * one of their bits is not durable yet.
+ */
+void clone_md_note_write(struct clone_metadata *cmd, unsigned long start,
+			 unsigned long nr);
 bool clone_md_flush_needs_commit(struct clone_metadata *cmd);
 bool clone_md_changed(struct clone_metadata *cmd);
 

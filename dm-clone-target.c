@@ -118,7 +118,8 @@ struct busy_range {
 /* Per-bio data. */
 struct clone_io {
 	struct busy_range *range;	/* whole-region write holding a range */
-	unsigned long region;
+	unsigned long region;		/* the regions a write went to */
+	unsigned long nr;
 	bool committed;			/* a FUA write already waited for a commit */
 };
 
@@ -147,10 +148,30 @@ static sector_t regions_end_sector(struct clone *clone, unsigned long end)
 	return min(region_to_sector(clone, end), clone->ti->len);
 }
 
-static unsigned long bio_region(struct clone *clone, struct bio *bio)
+/* The regions [*first, *end) the data of @bio touches. */
+static void bio_regions(struct clone *clone, struct bio *bio,
+			unsigned long *first, unsigned long *end)
 {
-	return dm_target_offset(clone->ti, bio->bi_iter.bi_sector) >>
-	       clone->region_shift;
+	sector_t start = dm_target_offset(clone->ti, bio->bi_iter.bi_sector);
+
+	*first = start >> clone->region_shift;
+	*end = max(*first + 1, (unsigned long)((start + bio_sectors(bio) +
+				clone->region_size - 1) >> clone->region_shift));
+}
+
+/*
+ * Keep the part of @bio before region @end and have dm send the rest as
+ * another bio. Only from clone_map(): dm_accept_partial_bio() works there
+ * alone. Bios are not split at region boundaries before they get here, so
+ * that I/O over runs of regions in the same state goes down whole.
+ */
+static void trim_bio(struct clone *clone, struct bio *bio, unsigned long end)
+{
+	sector_t start = dm_target_offset(clone->ti, bio->bi_iter.bi_sector);
+	sector_t stop = region_to_sector(clone, end);
+
+	if (start + bio_sectors(bio) > stop)
+		dm_accept_partial_bio(bio, stop - start);
 }
 
 static void remap(struct clone *clone, struct bio *bio, struct dm_dev *dev)
@@ -338,7 +359,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		return;
 	}
 	/* The write that asked for the copy now lands on hydrated data. */
-	clone_md_note_write(clone->cmd, region);
+	clone_md_note_write(clone->cmd, region, 1);
 	remap(clone, bio, clone->dest_dev);
 	submit_bio_noacct(bio);
 }
@@ -382,7 +403,7 @@ static int process_unhydrated_write(struct clone *clone, struct bio *bio,
 		/* A copy finished while we allocated. */
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
-		clone_md_note_write(clone->cmd, region);
+		clone_md_note_write(clone->cmd, region, 1);
 		remap(clone, bio, clone->dest_dev);
 		return DM_MAPIO_REMAPPED;
 	}
@@ -473,7 +494,8 @@ static void do_hydration(struct clone *clone)
 	batch = max(batch, min_regions(clone, MIN_COPY_SECTORS));
 	limit = max3(threshold, batch, min_regions(clone, MIN_INFLIGHT_SECTORS));
 	while (READ_ONCE(clone->hydrating) < limit) {
-		r = clone_md_next_unhydrated(clone->cmd, clone->cursor);
+		r = clone_md_next_unhydrated(clone->cmd, clone->cursor,
+					     clone->nr_regions);
 		if (r < clone->nr_regions) {
 			start_background_copy(clone, r, batch, limit);
 			continue;
@@ -608,10 +630,16 @@ static void defer_bio(struct clone *clone, struct bio_list *list,
 	wake_worker(clone);
 }
 
-static int process_bio(struct clone *clone, struct bio *bio)
+/*
+ * Map @bio. From clone_map() (@in_map) a bio over regions in different states
+ * is trimmed to its first run of regions in one state (a write to an
+ * unhydrated region: to that region); the worker maps only bios that waited
+ * on a busy range, which were trimmed to one region before.
+ */
+static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 {
 	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
-	unsigned long region, start, end;
+	unsigned long start, end, stop;
 
 	if (clone_md_mode(clone->cmd) == CLONE_MD_FAIL)
 		return DM_MAPIO_KILL;
@@ -637,20 +665,31 @@ static int process_bio(struct clone *clone, struct bio *bio)
 		return DM_MAPIO_SUBMITTED;
 	}
 
-	/* dm splits bios at region boundaries (max_io_len). */
-	region = bio_region(clone, bio);
-	io->region = region;
-	if (clone_md_hydrated(clone->cmd, region)) {
-		if (op_is_write(bio_op(bio)))
-			clone_md_note_write(clone->cmd, region);
+	bio_regions(clone, bio, &start, &end);
+	if (clone_md_hydrated(clone->cmd, start)) {
+		stop = clone_md_next_unhydrated(clone->cmd, start + 1, end);
+		if (in_map)
+			trim_bio(clone, bio, stop);
+		if (op_is_write(bio_op(bio))) {
+			io->region = start;
+			io->nr = stop - start;
+			clone_md_note_write(clone->cmd, start, io->nr);
+		}
 		remap(clone, bio, clone->dest_dev);
 		return DM_MAPIO_REMAPPED;
 	}
 	if (!op_is_write(bio_op(bio))) {
+		if (in_map)
+			trim_bio(clone, bio,
+				 clone_md_next_hydrated(clone->cmd, start + 1, end));
 		remap(clone, bio, clone->source_dev);
 		return DM_MAPIO_REMAPPED;
 	}
-	return process_unhydrated_write(clone, bio, region);
+	if (in_map)
+		trim_bio(clone, bio, start + 1);
+	io->region = start;
+	io->nr = 1;
+	return process_unhydrated_write(clone, bio, start);
 }
 
 static int clone_map(struct dm_target *ti, struct bio *bio)
@@ -658,8 +697,9 @@ static int clone_map(struct dm_target *ti, struct bio *bio)
 	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
 
 	io->range = NULL;
+	io->nr = 0;
 	io->committed = false;
-	return process_bio(ti->private, bio);
+	return process_bio(ti->private, bio, true);
 }
 
 static int clone_endio(struct dm_target *ti, struct bio *bio,
@@ -674,7 +714,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 		io->range = NULL;
 		if (!*error) {
 			clone_md_set_hydrated(clone->cmd, br->start, 1);
-			clone_md_note_write(clone->cmd, br->start);
+			clone_md_note_write(clone->cmd, br->start, 1);
 		}
 		release_range(clone, br);
 	}
@@ -682,7 +722,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	/* A FUA write is durable only once its region's bit is, too. */
 	if (*error || io->committed || !(bio->bi_opf & REQ_FUA) ||
 	    !op_is_write(bio_op(bio)) ||
-	    clone_md_region_committed(clone->cmd, io->region))
+	    clone_md_committed(clone->cmd, io->region, io->nr))
 		return DM_ENDIO_DONE;
 	defer_bio(clone, &clone->fua_ends, bio);
 	return DM_ENDIO_INCOMPLETE;
@@ -703,7 +743,7 @@ static void process_deferred(struct clone *clone)
 	spin_unlock_irq(&clone->lock);
 
 	while ((bio = bio_list_pop(&bios))) {
-		switch (process_bio(clone, bio)) {
+		switch (process_bio(clone, bio, false)) {
 		case DM_MAPIO_REMAPPED:
 			submit_bio_noacct(bio);
 			break;
@@ -1082,7 +1122,7 @@ static int parse_region_size(struct clone *clone, struct dm_arg_set *as)
 		return -EINVAL;
 	}
 	clone->nr_regions = nr_regions;
-	return dm_set_target_max_io_len(ti, size);
+	return 0;
 }
 
 static int copy_ctr_args(struct clone *clone, unsigned int argc, char **argv)
