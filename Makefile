@@ -25,6 +25,7 @@ install: modules tools
 	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
 	depmod -a $(KVER)
 	$(MAKE) -C tools install PREFIX=$(PREFIX)
+	$(MAKE) -C scripts install PREFIX=$(PREFIX)
 
 tools:
 	$(MAKE) -C tools
