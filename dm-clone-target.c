@@ -14,8 +14,11 @@
  *   completion) protects the busy tree, the bio lists and ->hydrating.
  *   It nests outside the metadata's own lock.
  * - The hydrated-region fast path (clone_map -> remap) takes no lock.
- * - Everything else runs in the per-target worker, one at a time: the
- *   background hydration cursor, commits, discards and deferred bios.
+ * - Everything else runs in two work items of the target's workqueue. The
+ *   worker (one at a time) owns the background hydration cursor, discards
+ *   and deferred bios; the committer (one at a time) commits, for flushes,
+ *   FUA completions and once a second, so copies keep starting while a
+ *   commit waits for its flushes. Commits are serialised by the metadata.
  */
 
 #include <linux/device-mapper.h>
@@ -84,11 +87,13 @@ struct clone {
 	/* Worker only. */
 	unsigned long cursor;		/* next region background hydration tries */
 	unsigned long next_pass;	/* jiffies: retry failed copies after */
-	unsigned long last_commit;	/* jiffies */
 	enum clone_md_mode reported_mode;
+
+	unsigned long last_commit;	/* jiffies; READ_ONCE/WRITE_ONCE */
 
 	struct workqueue_struct *wq;
 	struct work_struct worker;
+	struct work_struct committer;
 	struct delayed_work waker;
 	struct dm_kcopyd_client *kcopyd;
 	mempool_t range_pool;
@@ -133,6 +138,11 @@ static const char *clone_name(struct clone *clone)
 static void wake_worker(struct clone *clone)
 {
 	queue_work(clone->wq, &clone->worker);
+}
+
+static void wake_committer(struct clone *clone)
+{
+	queue_work(clone->wq, &clone->committer);
 }
 
 /* ---- Regions and remapping ---- */
@@ -327,8 +337,17 @@ static int commit(struct clone *clone)
 
 	if (r && r != -EROFS)
 		metadata_failed(clone, r);
-	clone->last_commit = jiffies;
+	WRITE_ONCE(clone->last_commit, jiffies);
 	return r;
+}
+
+/* Is the once-a-second commit due? */
+static bool commit_due(struct clone *clone)
+{
+	return time_after_eq(jiffies,
+			     READ_ONCE(clone->last_commit) + COMMIT_PERIOD) &&
+	       clone_md_changed(clone->cmd) &&
+	       clone_md_mode(clone->cmd) == CLONE_MD_RW;
 }
 
 /* ---- Copies (hydration) ---- */
@@ -619,15 +638,16 @@ static void process_flushes(struct clone *clone)
 
 /* ---- Mapping bios ---- */
 
+/* Queue @bio on @list for @work (the worker or the committer). */
 static void defer_bio(struct clone *clone, struct bio_list *list,
-		      struct bio *bio)
+		      struct bio *bio, struct work_struct *work)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&clone->lock, flags);
 	bio_list_add(list, bio);
 	spin_unlock_irqrestore(&clone->lock, flags);
-	wake_worker(clone);
+	queue_work(clone->wq, work);
 }
 
 /*
@@ -647,7 +667,8 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* dm sends flushes with no data: data comes in a later bio. */
 		if (clone_md_flush_needs_commit(clone->cmd)) {
-			defer_bio(clone, &clone->flushes, bio);
+			defer_bio(clone, &clone->flushes, bio,
+				  &clone->committer);
 			return DM_MAPIO_SUBMITTED;
 		}
 		remap(clone, bio, clone->dest_dev);
@@ -661,7 +682,7 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
 		}
-		defer_bio(clone, &clone->discards, bio);
+		defer_bio(clone, &clone->discards, bio, &clone->worker);
 		return DM_MAPIO_SUBMITTED;
 	}
 
@@ -724,7 +745,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	    !op_is_write(bio_op(bio)) ||
 	    clone_md_committed(clone->cmd, io->region, io->nr))
 		return DM_ENDIO_DONE;
-	defer_bio(clone, &clone->fua_ends, bio);
+	defer_bio(clone, &clone->fua_ends, bio, &clone->committer);
 	return DM_ENDIO_INCOMPLETE;
 }
 
@@ -761,14 +782,23 @@ static void do_worker(struct work_struct *ws)
 	struct clone *clone = container_of(ws, struct clone, worker);
 
 	process_deferred(clone);
-	process_flushes(clone);
-	if (time_after_eq(jiffies, clone->last_commit + COMMIT_PERIOD) &&
-	    clone_md_changed(clone->cmd) &&
-	    clone_md_mode(clone->cmd) == CLONE_MD_RW)
-		commit(clone);
+	if (commit_due(clone))
+		wake_committer(clone);
 	do_hydration(clone);
 	check_hydration_done(clone);
 	report_mode(clone);
+}
+
+static void do_committer(struct work_struct *ws)
+{
+	struct clone *clone = container_of(ws, struct clone, committer);
+
+	process_flushes(clone);
+	if (commit_due(clone))
+		commit(clone);
+	/* A failed commit changed the mode: the worker reports it. */
+	if (clone_md_mode(clone->cmd) != CLONE_MD_RW)
+		wake_worker(clone);
 }
 
 /* Once a second: commit, and restart background hydration if it paused. */
@@ -920,7 +950,7 @@ static void clone_resume(struct dm_target *ti)
 
 	clear_bit(CLONE_SUSPENDED, &clone->flags);
 	clone->next_pass = jiffies;
-	clone->last_commit = jiffies;
+	WRITE_ONCE(clone->last_commit, jiffies);
 	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
 	wake_worker(clone);
 }
@@ -1200,6 +1230,7 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&clone->fua_ends);
 	init_waitqueue_head(&clone->copies_done);
 	INIT_WORK(&clone->worker, do_worker);
+	INIT_WORK(&clone->committer, do_committer);
 	INIT_DELAYED_WORK(&clone->waker, do_waker);
 
 	r = open_device(clone, &as, &clone->metadata_dev, true, "metadata");
