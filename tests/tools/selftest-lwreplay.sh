@@ -5,26 +5,7 @@
 #   selftest-lwreplay.sh LWREPLAY WORKDIR
 set -u
 LW=$1
-W=$2
-rm -rf "$W"
-mkdir -p "$W"
-pass=0
-failed=0
-
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-# expect STATUS DESCRIPTION CMD...: CMD must exit with STATUS
-expect() {
-	want=$1 what=$2
-	shift 2
-	"$@" >"$W/out" 2>&1
-	got=$?
-	if [ "$got" = "$want" ]; then ok "$what"; else bad "$what (exit $got, want $want)"; cat "$W/out"; fi
-}
-# out_has TEXT: the last command printed TEXT (a line matching the regex)
-out_has() {
-	if grep -q -- "$1" "$W/out"; then ok "output has '$1'"; else bad "output lacks '$1'"; cat "$W/out"; fi
-}
+. "$(dirname "$0")/selftest-lib.sh"
 # same A B WHAT: files identical
 same() {
 	if cmp -s "$1" "$2"; then ok "$3"; else bad "$3 ($(cmp "$1" "$2" 2>&1 | head -n 1))"; fi
