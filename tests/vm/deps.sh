@@ -9,6 +9,10 @@ pkgs=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 # the 6.12 line
 	busybox-static fio dmsetup e2fsprogs cpio xz-utils kmod bash
 	gcc make libc6-dev sparse
+	# boot tests: Debian's own initramfs (tests/vm/mkinitramfs-debian.sh)
+	initramfs-tools udev zstd
+	# host tests: make deb, lintian, dkms build (tests/host/)
+	dpkg-dev debhelper dh-dkms dkms lintian file
 )
 # The long run also fuzzes the metadata parser (libFuzzer).
 [ "${LONG:-0}" = 1 ] && pkgs+=(clang)
