@@ -395,6 +395,13 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 			r = check_zeroed(cmd, error);
 		return r ? r : format_device(cmd, error);
 	}
+	if (!sb && (state[0] == BLOCK_IO_ERROR || state[1] == BLOCK_IO_ERROR)) {
+		/* Not "foreign data": what failed to read was never looked at. */
+		DMERR("%pg: cannot read the metadata superblock: copy 0 %s, copy 1 %s",
+		      cmd->bdev, why[0], why[1]);
+		*error = "Cannot read metadata device";
+		return -EIO;
+	}
 	if (!sb)
 		return refuse_device(cmd, cmd->buf, why, error);
 
