@@ -9,8 +9,9 @@
 #  - /etc/clonetab,
 #  - clone-activate (`make -C scripts install`) and the static clone_check,
 #    clone_dump of build/tools/ in /usr/local/sbin,
-#  - build/KVER/dm-clone.ko in /lib/modules/KVER/updates/dkms (where DKMS
-#    puts it), with a depmod run whose files land in a scratch upper layer;
+#  - build/KVER/dm-clone.ko (or $CLONE_KO) in /lib/modules/KVER/updates/dkms
+#    (where DKMS puts it), with a depmod run whose files land in a scratch
+#    upper layer;
 # and a private initramfs-tools configuration directory (mkinitramfs -d)
 # holds initramfs.conf (MODULES=list: virtio, ext4, dm-mod), the hook and
 # the local-top script (`make -C scripts install-boot INITRAMFSDIR=...`).
@@ -25,7 +26,7 @@ out=${2:?usage: mkinitramfs-debian.sh KVER OUT CLONETAB}
 clonetab=${3:?usage: mkinitramfs-debian.sh KVER OUT CLONETAB}
 [ -d "/lib/modules/$kver" ] || die "kernel $kver is not installed"
 command -v mkinitramfs >/dev/null || die "no mkinitramfs (apt-get install initramfs-tools)"
-ko=$BUILD/$kver/dm-clone.ko
+ko=${CLONE_KO:-$BUILD/$kver/dm-clone.ko}
 [ -e "$ko" ] || die "$ko is not built (tests/vm/build-module.sh $kver)"
 TOOLS="clone_check clone_dump"
 for t in $TOOLS; do
