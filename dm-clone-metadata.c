@@ -63,6 +63,8 @@ struct clone_metadata {
 	unsigned long nr_dirty;
 	unsigned long *committed;	/* one bit per region: durable on disk */
 	bool sb_stale[CLONE_SB_BLOCKS];	/* a superblock copy needs rewriting */
+	void *sb_good;			/* set when loaded: the valid copy, to
+					 * rewrite a stale one from */
 
 	/*
 	 * Writes issued to regions whose bit was not durable yet, and how
@@ -208,7 +210,13 @@ static int write_superblock(struct clone_metadata *cmd, u32 copy, void *buf)
 {
 	int r;
 
-	build_superblock(cmd, buf, copy);
+	if (cmd->sb_good) {
+		/* A repair: the body of the valid copy, reserved bytes and all. */
+		memcpy(buf, cmd->sb_good, CLONE_BLOCK_SIZE);
+		seal_block(buf, CLONE_KIND_SUPER, copy, cmd->nonce, 0, copy);
+	} else {
+		build_superblock(cmd, buf, copy);
+	}
 	r = md_rw(cmd, REQ_OP_WRITE, copy, 1, buf);
 	return r ? r : md_flush(cmd);
 }
@@ -431,6 +439,14 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 		       cmd->bdev, i, why[i], !i);
 		cmd->sb_stale[i] = true;
 	}
+	if (cmd->sb_stale[0] || cmd->sb_stale[1]) {
+		/* so that the copies agree again, whatever the body holds */
+		cmd->sb_good = kmemdup(sb, CLONE_BLOCK_SIZE, GFP_KERNEL);
+		if (!cmd->sb_good) {
+			*error = "Cannot allocate metadata";
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -549,6 +565,7 @@ static int load_bitmap(struct clone_metadata *cmd, char **error)
 
 static void free_metadata(struct clone_metadata *cmd)
 {
+	kfree(cmd->sb_good);
 	if (!IS_ERR_OR_NULL(cmd->io))
 		dm_io_client_destroy(cmd->io);
 	vfree(cmd->buf);

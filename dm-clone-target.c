@@ -1086,6 +1086,13 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+/*
+ * How much of a word of a bad message the error shows: printk cuts longer
+ * lines, newline and all, and an unterminated line stays out of the log
+ * until the next one comes.
+ */
+#define MSG_WORD_MAX	64
+
 static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
@@ -1104,16 +1111,17 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 	field = argc == 2 ? core_arg(clone, argv[0]) : NULL;
 	if (field) {
 		if (kstrtouint(argv[1], 10, &value)) {
-			DMERR("%s: invalid value `%s' for %s",
-			      clone_name(clone), argv[1], argv[0]);
+			DMERR("%s: invalid value `%.*s' for %s", clone_name(clone),
+			      MSG_WORD_MAX, argv[1], argv[0]);
 			return -EINVAL;
 		}
 		WRITE_ONCE(*field, value);
 		wake_worker(clone);
 		return 0;
 	}
-	DMERR("%s: unsupported message `%s' with %u argument(s); expected enable_hydration, disable_hydration, hydration_threshold <#regions> or hydration_batch_size <#regions>",
-	      clone_name(clone), argc ? argv[0] : "", argc ? argc - 1 : 0);
+	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, hydration_threshold <#regions> or hydration_batch_size <#regions>",
+	      clone_name(clone), MSG_WORD_MAX, argc ? argv[0] : "",
+	      argc ? argc - 1 : 0);
 	return -EINVAL;
 }
 
