@@ -63,7 +63,7 @@
 #define MAX_REGIONS	(1ULL << 31)
 
 static int verbose;
-static unsigned long tried, failed, unsure;
+static unsigned long tried, failed, unsure, accepted;	/* accepted: loaded or took effect */
 
 __attribute__((noreturn, format(printf, 1, 2)))
 static void die(const char *fmt, ...)
@@ -1702,6 +1702,7 @@ static void run_line(struct tline *l, const char *name, uint64_t idx, unsigned i
 	r = dm_load(name, l->t, l->n);
 	kmsg_drain();
 	tried++;
+	accepted += !r;
 	if (verbose)
 		printf("line %" PRIu64 ": %s -> %s\n", idx, l->why, r ? strerror(-r) : "loaded");
 	if (l->v == UNSURE) {
@@ -1792,8 +1793,8 @@ static void enter_empty_dir(void)
 
 static void result(void)
 {
-	printf("dmfuzz: result tried=%lu failed=%lu unsure=%lu kernel_bad=%lu\n", tried,
-	       failed + kbad, unsure, kbad);
+	printf("dmfuzz: result tried=%lu failed=%lu unsure=%lu kernel_bad=%lu accepted=%lu\n",
+	       tried, failed + kbad, unsure, kbad, accepted);
 }
 
 static int cmd_table(int argc, char **argv)
@@ -2072,6 +2073,7 @@ static int cmd_msg(int argc, char **argv)
 			want = next;
 			valid++;
 		}
+		accepted += !r;
 		if (dm_status(name, 0, 0, &st, NULL) != 1 || parse_status(st.p, &got) ||
 		    got.no_hyd != want.no_hyd || got.no_pass != want.no_pass ||
 		    got.thr != want.thr || got.batch != want.batch || strcmp(got.mode, "rw")) {
@@ -2951,6 +2953,7 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 		r = dm_load("dmfuzz-mc", &t, 1);
 	}
 	kmsg_drain();
+	accepted += !r;
 	if (!want_load) {
 		const char *pats[3] = { c->pat[0], c->pat[1], c->pat[2] };
 		static const char *const any[] = { ": clone: " };
