@@ -447,6 +447,15 @@ static void queue_copier(struct clone *clone)
 	queue_work(clone->wq, &clone->copier);
 }
 
+/* May background copies start, or queued ones go on? */
+static bool hydration_allowed(struct clone *clone)
+{
+	return test_bit(CLONE_HYDRATION_ENABLED, &clone->flags) &&
+	       !test_bit(CLONE_SUSPENDED, &clone->flags) &&
+	       READ_ONCE(clone->hydration_threshold) &&
+	       clone_md_mode(clone->cmd) == CLONE_MD_RW;
+}
+
 static void chunk_endio(struct bio *bio)
 {
 	struct copy_chunk *c = container_of(bio, struct copy_chunk, bio);
@@ -493,21 +502,35 @@ static void start_copy(struct clone *clone, struct busy_range *br)
 	queue_copier(clone);
 }
 
-/* Give free buffers to the chunks of queued copies. Copier only. */
+/*
+ * Give free buffers to the chunks of queued copies. Copier only. While
+ * background hydration is paused (disabled, suspended, threshold 0, metadata
+ * not writable), a background copy not started yet is dropped, so that
+ * pausing takes effect at once and a suspend waits for little: its regions
+ * stay unhydrated and are copied when hydration goes on.
+ */
 static void start_chunks(struct clone *clone)
 {
 	struct copy_chunk *c;
 	struct busy_range *br;
+	bool drop;
 
 	while (!list_empty(&clone->free_chunks)) {
 		spin_lock_irq(&clone->copy_lock);
 		br = list_first_entry_or_null(&clone->copies, struct busy_range,
 					      copy_list);
-		if (br && br->stop - br->next <= COPY_CHUNK_SECTORS)
-			list_del(&br->copy_list);	/* its last chunk */
+		drop = br && !br->bio &&
+		       br->next == region_to_sector(clone, br->start) &&
+		       !hydration_allowed(clone);
+		if (br && (drop || br->stop - br->next <= COPY_CHUNK_SECTORS))
+			list_del(&br->copy_list);	/* dropped, or its last chunk */
 		spin_unlock_irq(&clone->copy_lock);
 		if (!br)
 			return;
+		if (drop) {
+			release_range(clone, br);
+			continue;
+		}
 
 		c = list_first_entry(&clone->free_chunks, struct copy_chunk, list);
 		list_del(&c->list);
@@ -715,10 +738,7 @@ static void do_hydration(struct clone *clone)
 	unsigned long limit, r;
 	bool wrapped = false;
 
-	if (!test_bit(CLONE_HYDRATION_ENABLED, &clone->flags) ||
-	    test_bit(CLONE_SUSPENDED, &clone->flags) || !threshold ||
-	    clone_md_mode(clone->cmd) != CLONE_MD_RW ||
-	    time_before(jiffies, clone->next_pass))
+	if (!hydration_allowed(clone) || time_before(jiffies, clone->next_pass))
 		return;
 
 	batch = max(batch, min_regions(clone, MIN_COPY_SECTORS));
@@ -1106,6 +1126,7 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "disable_hydration")) {
 		clear_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
+		queue_copier(clone);	/* to drop queued copies */
 		return 0;
 	}
 	field = argc == 2 ? core_arg(clone, argv[0]) : NULL;
@@ -1117,6 +1138,7 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		}
 		WRITE_ONCE(*field, value);
 		wake_worker(clone);
+		queue_copier(clone);	/* threshold 0 drops queued copies */
 		return 0;
 	}
 	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, hydration_threshold <#regions> or hydration_batch_size <#regions>",
@@ -1132,6 +1154,7 @@ static void clone_presuspend(struct dm_target *ti)
 	struct clone *clone = ti->private;
 
 	set_bit(CLONE_SUSPENDED, &clone->flags);
+	queue_copier(clone);	/* to drop queued copies */
 }
 
 static void clone_presuspend_undo(struct dm_target *ti)
