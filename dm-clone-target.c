@@ -58,7 +58,7 @@
  * that it always has the next chunk to start when one ends.
  */
 #define MIN_COPY_SECTORS		2048		/* 1 MiB */
-#define MIN_INFLIGHT_SECTORS		32768		/* 16 MiB */
+#define MIN_INFLIGHT_SECTORS		65536		/* 32 MiB */
 
 /*
  * The copier's buffers: COPY_CHUNKS chunks of COPY_CHUNK_SECTORS, kept for
@@ -67,11 +67,12 @@
  * (on in Debian's kernels) every one of them is zeroed first, which cost
  * more than the copy itself: hydration ran 2.5 times faster without it.
  * Large chunks keep the number of bios low: under emulation 1 MiB chunks
- * hydrated twice as fast as 128 KiB ones.
+ * hydrated twice as fast as 128 KiB ones, and eight of them kept the disks
+ * busy enough to match a raw copy where four reached 0.6 of it.
  */
 #define COPY_CHUNK_SECTORS		2048		/* 1 MiB */
 #define COPY_CHUNK_PAGES		(COPY_CHUNK_SECTORS >> (PAGE_SHIFT - SECTOR_SHIFT))
-#define COPY_CHUNKS			4		/* 4 MiB in all */
+#define COPY_CHUNKS			8		/* 8 MiB in all */
 
 enum clone_flag {
 	CLONE_HYDRATION_ENABLED,

@@ -162,6 +162,13 @@ bench_log() {
 # hydrate NAME CAP_S LOG: enable hydration of clone NAME and wait until it is
 # done or CAP_S seconds passed; LOG gets "ms hydrated-regions" samples every
 # half second. Sets HYD_MS (elapsed), HYD_DONE and HYD_TOTAL (regions).
+#
+# The timed part runs in one bash, whose clock is a builtin: it holds the
+# message that starts hydration, the copying and the return of the
+# `dmsetup wait` that the completion event ends, as time_us holds dd's exec
+# and its copy. Under emulation every exec costs tens of milliseconds, so a
+# clock read through an exec, or a status poll, would add a fixed cost that
+# is a large part of a hydration lasting under a second.
 hydrate() {
 	_n=$1 _cap=$2 _log=$3
 	clone_status "$_n" || return 1
@@ -177,20 +184,24 @@ hydrate() {
 		done
 	) &
 	_smp=$!
-	msg "$_n" enable_hydration || { kill $_smp; fail "enable_hydration failed"; return 1; }
-	_end=$(($(now_us) + _cap * 1000000))
-	while :; do
-		clone_status "$_n" || break
-		[ "$CS_HYD" = "$CS_REGIONS" ] && break
-		_left=$(((_end - $(now_us)) / 1000000))
-		[ "$_left" -gt 0 ] || break
-		# returns at the next event (hydration done) or after the cap
-		timeout "$_left" dmsetup wait "$_n" "$_ev" >/dev/null 2>&1
-		_ev=$(dm_events "$_n")
-	done
-	HYD_MS=$((($(now_us) - _t0) / 1000))
+	HYD_MS=$(bash -c '
+		n=$1 ev=$2 cap=$3
+		t0=${EPOCHREALTIME/./}
+		dmsetup message "$n" 0 enable_hydration || exit 1
+		end=$((t0 + cap * 1000000))
+		while :; do
+			left=$(((end - ${EPOCHREALTIME/./}) / 1000000))
+			[ $left -gt 0 ] && timeout $left dmsetup wait "$n" "$ev" >/dev/null 2>&1
+			t1=${EPOCHREALTIME/./}
+			st=($(dmsetup status "$n")) && h=${st[6]} || exit 1
+			[ "${h%/*}" = "${h#*/}" ] || [ $left -le 0 ] && break
+			ev=$(dmsetup info -c -o events --noheadings "$n") || exit 1
+		done
+		echo $(((t1 - t0) / 1000))' hydrate "$_n" "$_ev" "$_cap")
+	_rc=$?
 	kill $_smp 2>/dev/null
 	wait $_smp 2>/dev/null
+	[ $_rc = 0 ] && [ -n "$HYD_MS" ] || { fail "hydrating $_n: enable_hydration or status failed"; return 1; }
 	clone_status "$_n" || return 1
 	HYD_DONE=$CS_HYD HYD_TOTAL=$CS_REGIONS
 	echo "$HYD_MS $HYD_DONE" >>"$_log"
