@@ -324,11 +324,15 @@ static void init_range(struct busy_range *br, struct clone *clone,
 /* The I/O of @br is over: let the bios that waited on it be mapped again. */
 static void release_range(struct clone *clone, struct busy_range *br)
 {
+	bool wake = br->copy;
 	unsigned long flags;
 
 	spin_lock_irqsave(&clone->lock, flags);
 	rb_erase(&br->node, &clone->busy);
-	bio_list_merge(&clone->deferred, &br->waiters);
+	if (!bio_list_empty(&br->waiters)) {
+		bio_list_merge(&clone->deferred, &br->waiters);
+		wake = true;
+	}
 	if (br->copy)
 		clone->hydrating -= br->end - br->start;
 	spin_unlock_irqrestore(&clone->lock, flags);
@@ -336,7 +340,14 @@ static void release_range(struct clone *clone, struct busy_range *br)
 	if (br->copy)
 		wake_up(&clone->copies_done);
 	mempool_free(br, &clone->range_pool);
-	wake_worker(clone);
+	/*
+	 * The worker has something to do after a copy (start the next one), for
+	 * the bios that waited, and when the last region is hydrated (report
+	 * it); a whole-region write with none of these must not cost a switch
+	 * to the worker.
+	 */
+	if (wake || clone_md_nr_hydrated(clone->cmd) == clone->nr_regions)
+		wake_worker(clone);
 }
 
 /* ---- Metadata failures and commits ---- */
