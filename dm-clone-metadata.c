@@ -929,12 +929,15 @@ static int repair_superblocks(struct clone_metadata *cmd)
 	return 0;
 }
 
-int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest)
+int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
+		    bool *dest_flushed)
 {
 	unsigned long writes;
 	unsigned int n;
 	int r = 0;
 
+	if (dest_flushed)
+		*dest_flushed = false;
 	mutex_lock(&cmd->commit_lock);
 	if (READ_ONCE(cmd->mode) != CLONE_MD_RW) {
 		r = -EROFS;
@@ -945,6 +948,8 @@ int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest)
 		r = commit_batch(cmd, dest, n);
 		if (r)
 			goto out;
+		if (dest_flushed)
+			*dest_flushed = true;
 	}
 	r = repair_superblocks(cmd);
 	if (!r)

@@ -394,9 +394,9 @@ static void report_mode(struct clone *clone)
 	dm_table_event(clone->ti->table);
 }
 
-static int commit(struct clone *clone)
+static int commit(struct clone *clone, bool *dest_flushed)
 {
-	int r = clone_md_commit(clone->cmd, clone->dest_dev->bdev);
+	int r = clone_md_commit(clone->cmd, clone->dest_dev->bdev, dest_flushed);
 
 	if (r && r != -EROFS)
 		metadata_failed(clone, r);
@@ -848,6 +848,7 @@ static void process_flushes(struct clone *clone)
 {
 	struct bio_list flushes, fua_ends;
 	struct clone_io *io;
+	bool dest_flushed;
 	struct bio *bio;
 	int r;
 
@@ -861,14 +862,17 @@ static void process_flushes(struct clone *clone)
 	if (bio_list_empty(&flushes) && bio_list_empty(&fua_ends))
 		return;
 
-	r = commit(clone);
+	r = commit(clone, &dest_flushed);
 	while ((bio = bio_list_pop(&flushes))) {
 		if (r) {
 			bio_io_error(bio);
-			continue;
+		} else if (dest_flushed) {
+			/* The commit flushed the destination after it came. */
+			bio_endio(bio);
+		} else {
+			remap(clone, bio, clone->dest_dev);
+			submit_bio_noacct(bio);
 		}
-		remap(clone, bio, clone->dest_dev);
-		submit_bio_noacct(bio);
 	}
 	while ((bio = bio_list_pop(&fua_ends))) {
 		io = dm_per_bio_data(bio, sizeof(*io));
@@ -1038,7 +1042,7 @@ static void do_committer(struct work_struct *ws)
 
 	process_flushes(clone);
 	if (commit_due(clone))
-		commit(clone);
+		commit(clone, NULL);
 	/* A failed commit changed the mode: the worker reports it. */
 	if (clone_md_mode(clone->cmd) != CLONE_MD_RW)
 		wake_worker(clone);
@@ -1186,7 +1190,7 @@ static void clone_postsuspend(struct dm_target *ti)
 	wait_event(clone->copies_done, !READ_ONCE(clone->hydrating));
 	flush_workqueue(clone->wq);
 	if (clone_md_mode(clone->cmd) == CLONE_MD_RW)
-		commit(clone);
+		commit(clone, NULL);
 	report_mode(clone);
 }
 
@@ -1197,7 +1201,7 @@ static void clone_resume(struct dm_target *ti)
 	/* The fault may have been cleared: try to leave read-only mode. */
 	if (clone_md_mode(clone->cmd) == CLONE_MD_RO) {
 		clone_md_set_mode(clone->cmd, CLONE_MD_RW);
-		if (clone_md_commit(clone->cmd, clone->dest_dev->bdev))
+		if (clone_md_commit(clone->cmd, clone->dest_dev->bdev, NULL))
 			clone_md_set_mode(clone->cmd, CLONE_MD_RO);
 	}
 	report_mode(clone);
