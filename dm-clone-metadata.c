@@ -36,8 +36,14 @@
 
 #define DM_MSG_PREFIX "clone"
 
-/* Blocks written per commit round and read per step of a load: 1 MiB. */
+/*
+ * Blocks written per commit round and read per step of a load: 1 MiB at
+ * most; a clone with fewer bitmap blocks keeps two per block (both copies
+ * of every block fit in one step of a load), so that a small clone does not
+ * hold a buffer of 1 MiB.
+ */
 #define BATCH_BLOCKS 256
+static_assert(CLONE_SB_BLOCKS <= 2);
 
 struct clone_metadata {
 	struct list_head list;		/* in the registry */
@@ -63,8 +69,8 @@ struct clone_metadata {
 	unsigned long nr_dirty;
 	unsigned long *committed;	/* one bit per region: durable on disk */
 	bool sb_stale[CLONE_SB_BLOCKS];	/* a superblock copy needs rewriting */
-	void *sb_good;			/* set when loaded: the valid copy, to
-					 * rewrite a stale one from */
+	/* Set when loaded: the valid superblock, to rewrite a stale one from. */
+	void *sb_good;
 
 	/*
 	 * Writes issued to regions whose bit was not durable yet, and how
@@ -74,7 +80,8 @@ struct clone_metadata {
 	unsigned long committed_writes;
 
 	struct mutex commit_lock;
-	void *buf;			/* BATCH_BLOCKS blocks, vmalloc'd */
+	void *buf;			/* @batch blocks, vmalloc'd */
+	unsigned int batch;		/* 2 ... BATCH_BLOCKS, even */
 	unsigned long *batch_index;
 };
 
@@ -299,7 +306,7 @@ static int check_zeroed(struct clone_metadata *cmd, char **error)
 	void *p;
 
 	while (block < end) {
-		n = min_t(unsigned long long, BATCH_BLOCKS, end - block);
+		n = min_t(unsigned long long, cmd->batch, end - block);
 		md_read(cmd, block, n, cmd->buf, failed);
 		if (!bitmap_empty(failed, n)) {
 			*error = "Cannot read metadata device";
@@ -522,8 +529,8 @@ static int load_bitmap(struct clone_metadata *cmd, char **error)
 {
 	DECLARE_BITMAP(failed_a, BATCH_BLOCKS);
 	DECLARE_BITMAP(failed_b, BATCH_BLOCKS);
-	void *half = cmd->buf + (BATCH_BLOCKS / 2) * CLONE_BLOCK_SIZE;
-	unsigned long start, k, n, step = BATCH_BLOCKS / 2;
+	void *half = cmd->buf + (cmd->batch / 2) * CLONE_BLOCK_SIZE;
+	unsigned long start, k, n, step = cmd->batch / 2;
 	enum block_state state[CLONE_COPIES];
 	const char *why[CLONE_COPIES];
 	unsigned int i, c;
@@ -605,14 +612,15 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 	atomic_long_set(&cmd->writes, 0);
 
 	cmd->io = dm_io_client_create();
-	cmd->buf = vmalloc(BATCH_BLOCKS * CLONE_BLOCK_SIZE);
+	cmd->batch = min_t(unsigned long, BATCH_BLOCKS, 2 * max(cmd->nr_blocks, 1UL));
+	cmd->buf = vmalloc(cmd->batch * CLONE_BLOCK_SIZE);
 	cmd->hydrated = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long),
 				 GFP_KERNEL);
 	cmd->dirty = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
 			      GFP_KERNEL);
 	cmd->committed = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long),
 				  GFP_KERNEL);
-	cmd->batch_index = kcalloc(BATCH_BLOCKS, sizeof(long), GFP_KERNEL);
+	cmd->batch_index = kcalloc(cmd->batch, sizeof(long), GFP_KERNEL);
 	if (IS_ERR(cmd->io) || !cmd->buf || !cmd->hydrated || !cmd->dirty ||
 	    !cmd->committed || !cmd->batch_index) {
 		*error = "Cannot allocate metadata";
@@ -799,7 +807,7 @@ bool clone_md_changed(struct clone_metadata *cmd)
 /* ---- Commit ---- */
 
 /*
- * Take up to BATCH_BLOCKS changed blocks: copy their bits into the commit
+ * Take up to @batch changed blocks: copy their bits into the commit
  * buffer. Returns how many.
  */
 static unsigned int snapshot(struct clone_metadata *cmd)
@@ -809,7 +817,7 @@ static unsigned int snapshot(struct clone_metadata *cmd)
 	void *block;
 
 	spin_lock_irqsave(&cmd->lock, flags);
-	while (n < BATCH_BLOCKS) {
+	while (n < cmd->batch) {
 		k = find_next_bit(cmd->dirty, cmd->nr_blocks, k);
 		if (k >= cmd->nr_blocks)
 			break;
@@ -886,7 +894,7 @@ static void mark_committed(struct clone_metadata *cmd, unsigned int n)
 	}
 }
 
-/* Write one snapshot of up to BATCH_BLOCKS blocks, both copies, in order. */
+/* Write one snapshot of up to @batch blocks, both copies, in order. */
 static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
 			unsigned int n)
 {
