@@ -3,14 +3,19 @@
  * dm-clone metadata: which regions are hydrated, in core and on disk.
  *
  * The format (dm-clone-format.h, docs/metadata-format.md) keeps two copies
- * of every bitmap block. A commit writes the changed blocks of copy A,
- * flushes, then writes the same blocks of copy B and flushes again, so at
- * any instant at least one copy of every block holds everything committed
- * before; a torn or failed write leaves a block whose checksum fails, and
- * loading takes the OR of the valid copies. Before copy A is written the
- * destination is flushed, so no bit reaches the disk before the data of its
- * region. Nothing else is ever rewritten: the superblocks are written when
- * the device is formatted and only again to repair a damaged copy.
+ * of every bitmap block, and loading takes the OR of the usable ones. Each
+ * write of a block holds every bit set in core, so the copy written last
+ * holds everything the other does, and a commit rewrites the *older* copy
+ * of each changed block: at any instant the copy not being written holds
+ * everything committed before, and a torn or failed write leaves a block
+ * whose checksum fails. A quick commit (for a waiting FLUSH or FUA) stops
+ * there, with one metadata flush; a full commit (once a second, at suspend)
+ * then flushes and writes the other copy too, and catches up any copy left
+ * behind by quick commits, so that a copy lost to a media error later costs
+ * nothing. Before any bit is written the destination is flushed, so no bit
+ * reaches the disk before the data of its region. Nothing else is ever
+ * rewritten: the superblocks are written when the device is formatted and
+ * only again to repair a damaged copy.
  *
  * Locking:
  * - registry_lock (mutex) protects the registry list and every ->refs.
@@ -18,8 +23,9 @@
  *   from bio completion) protects every change to ->hydrated,
  *   ->nr_hydrated, ->dirty and ->nr_dirty. Readers of ->hydrated take no
  *   lock: bits only go from 0 to 1.
- * - cmd->commit_lock (mutex) serialises commits, owns the commit buffer and
- *   is the only writer of ->committed, whose readers take no lock either.
+ * - cmd->commit_lock (mutex) serialises commits, owns the commit buffer,
+ *   ->lagging, ->newer_b and ->entries, and is the only writer of
+ *   ->committed and ->nr_lagging, whose readers take no lock.
  */
 
 #include <linux/crc32c.h>
@@ -45,6 +51,14 @@
 #define BATCH_BLOCKS 256
 static_assert(CLONE_SB_BLOCKS <= 2);
 
+/* A block of the commit buffer: which bitmap block, and where it goes. */
+struct commit_entry {
+	unsigned long block;
+	u8 first;		/* the copy written first: the older one */
+	bool changed;		/* bits were set since the last commit */
+	bool both;		/* then the other copy too (a full commit) */
+};
+
 struct clone_metadata {
 	struct list_head list;		/* in the registry */
 	unsigned int refs;
@@ -68,6 +82,15 @@ struct clone_metadata {
 	unsigned long *dirty;		/* one bit per bitmap block */
 	unsigned long nr_dirty;
 	unsigned long *committed;	/* one bit per region: durable on disk */
+	/*
+	 * One bit per bitmap block: its two copies differ (@lagging), and
+	 * then @newer_b tells which one holds everything committed (set:
+	 * copy B). The other one is what the next write of the block
+	 * replaces.
+	 */
+	unsigned long *lagging;
+	unsigned long *newer_b;
+	unsigned long nr_lagging;
 	bool sb_stale[CLONE_SB_BLOCKS];	/* a superblock copy needs rewriting */
 	/* Set when loaded: the valid superblock, to rewrite a stale one from. */
 	void *sb_good;
@@ -82,7 +105,7 @@ struct clone_metadata {
 	struct mutex commit_lock;
 	void *buf;			/* @batch blocks, vmalloc'd */
 	unsigned int batch;		/* 2 ... BATCH_BLOCKS, even */
-	unsigned long *batch_index;
+	struct commit_entry *entries;	/* what each block of @buf is */
 };
 
 static LIST_HEAD(registry);
@@ -472,9 +495,28 @@ static unsigned int block_bits(struct clone_metadata *cmd, unsigned long k)
 }
 
 /*
+ * Record whether the copies of bitmap block @k differ and, if so, which one
+ * holds everything committed (@newer: 0 for copy A, 1 for copy B).
+ */
+static void set_lagging(struct clone_metadata *cmd, unsigned long k,
+			bool lagging, u32 newer)
+{
+	if (!lagging) {
+		if (__test_and_clear_bit(k, cmd->lagging))
+			WRITE_ONCE(cmd->nr_lagging, cmd->nr_lagging - 1);
+		return;
+	}
+	if (!__test_and_set_bit(k, cmd->lagging))
+		WRITE_ONCE(cmd->nr_lagging, cmd->nr_lagging + 1);
+	__assign_bit(k, cmd->newer_b, newer);
+}
+
+/*
  * Merge the two copies of bitmap block @k (@a and @b, whose headers were
  * checked into @state) into the in-core bitmap. Returns -EILSEQ if both are
- * lost. A block whose copies differ is rewritten by the next commit.
+ * lost. A copy that is unusable, or holds less than the other, is the one
+ * the next write replaces; copies that each hold bits the other lacks were
+ * not written by us, and the block is rewritten whole by the next commit.
  */
 static int merge_block(struct clone_metadata *cmd, unsigned long k,
 		       void *a, const void *b, enum block_state *state,
@@ -487,7 +529,8 @@ static int merge_block(struct clone_metadata *cmd, unsigned long k,
 	unsigned int words = CLONE_PAYLOAD_SIZE / sizeof(u64);
 	unsigned long first = k * CLONE_BITS_PER_BLOCK;
 	bool usable[CLONE_COPIES];
-	bool differ = false, stray = false;
+	u64 only_a = 0, only_b = 0;
+	bool stray = false;
 
 	for (i = 0; i < CLONE_COPIES; i++)
 		usable[i] = state[i] == BLOCK_VALID || state[i] == BLOCK_ZERO;
@@ -501,7 +544,8 @@ static int merge_block(struct clone_metadata *cmd, unsigned long k,
 		u64 x = usable[0] ? le64_to_cpu(wa[i]) : 0;
 		u64 y = usable[1] ? le64_to_cpu(wb[i]) : 0;
 
-		differ |= x != y;
+		only_a |= x & ~y;
+		only_b |= y & ~x;
 		w[i] = x | y;
 	}
 	/* Bits past the last region: not ours to keep. */
@@ -513,15 +557,23 @@ static int merge_block(struct clone_metadata *cmd, unsigned long k,
 	}
 	bitmap_from_arr64(cmd->hydrated + first / BITS_PER_LONG, w, nbits);
 
-	if (!usable[0] || !usable[1])
+	if (!usable[0] || !usable[1]) {
 		DMWARN("%pg: bitmap block %lu copy %c %s: using copy %c and rewriting",
 		       cmd->bdev, k, usable[0] ? 'B' : 'A',
 		       why[usable[0] ? 1 : 0], usable[0] ? 'A' : 'B');
-	if (stray)
+		set_lagging(cmd, k, true, usable[0] ? 0 : 1);
+	} else if (only_a && only_b) {
+		DMWARN("%pg: bitmap block %lu: each copy holds regions the other lacks: using both and rewriting",
+		       cmd->bdev, k);
+		mark_dirty(cmd, k);
+	} else if (only_a || only_b) {
+		set_lagging(cmd, k, true, only_a ? 0 : 1);
+	}
+	if (stray) {
 		DMWARN("%pg: bitmap block %lu has bits set past the last region: cleared",
 		       cmd->bdev, k);
-	if (differ || stray || !usable[0] || !usable[1])
 		mark_dirty(cmd, k);
+	}
 	return 0;
 }
 
@@ -579,7 +631,9 @@ static void free_metadata(struct clone_metadata *cmd)
 	kvfree(cmd->hydrated);
 	kvfree(cmd->dirty);
 	kvfree(cmd->committed);
-	kfree(cmd->batch_index);
+	kvfree(cmd->lagging);
+	kvfree(cmd->newer_b);
+	kfree(cmd->entries);
 	kfree(cmd);
 }
 
@@ -620,9 +674,14 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 			      GFP_KERNEL);
 	cmd->committed = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long),
 				  GFP_KERNEL);
-	cmd->batch_index = kcalloc(cmd->batch, sizeof(long), GFP_KERNEL);
+	cmd->lagging = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
+				GFP_KERNEL);
+	cmd->newer_b = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
+				GFP_KERNEL);
+	cmd->entries = kcalloc(cmd->batch, sizeof(*cmd->entries), GFP_KERNEL);
 	if (IS_ERR(cmd->io) || !cmd->buf || !cmd->hydrated || !cmd->dirty ||
-	    !cmd->committed || !cmd->batch_index) {
+	    !cmd->committed || !cmd->lagging || !cmd->newer_b ||
+	    !cmd->entries) {
 		*error = "Cannot allocate metadata";
 		goto bad;
 	}
@@ -800,34 +859,45 @@ bool clone_md_flush_needs_commit(struct clone_metadata *cmd)
 
 bool clone_md_changed(struct clone_metadata *cmd)
 {
-	return READ_ONCE(cmd->nr_dirty) || READ_ONCE(cmd->sb_stale[0]) ||
-	       READ_ONCE(cmd->sb_stale[1]);
+	return READ_ONCE(cmd->nr_dirty) || READ_ONCE(cmd->nr_lagging) ||
+	       READ_ONCE(cmd->sb_stale[0]) || READ_ONCE(cmd->sb_stale[1]);
 }
 
 /* ---- Commit ---- */
 
 /*
- * Take up to @batch changed blocks: copy their bits into the commit
- * buffer. Returns how many.
+ * Take up to @batch blocks to write: the changed ones, and for a full
+ * commit also those whose copies differ. Copy their bits into the commit
+ * buffer and decide which copies each one gets. Returns how many.
  */
-static unsigned int snapshot(struct clone_metadata *cmd)
+static unsigned int snapshot(struct clone_metadata *cmd, bool quick)
 {
-	unsigned long k = 0, flags;
+	unsigned long k = 0, next, flags;
+	struct commit_entry *e;
 	unsigned int n = 0;
 	void *block;
 
 	spin_lock_irqsave(&cmd->lock, flags);
 	while (n < cmd->batch) {
-		k = find_next_bit(cmd->dirty, cmd->nr_blocks, k);
+		next = find_next_bit(cmd->dirty, cmd->nr_blocks, k);
+		if (!quick)
+			next = min(next, find_next_bit(cmd->lagging,
+						       cmd->nr_blocks, k));
+		k = next;
 		if (k >= cmd->nr_blocks)
 			break;
 		block = cmd->buf + n * CLONE_BLOCK_SIZE;
 		bitmap_to_arr64(block + CLONE_HEADER_SIZE,
 				cmd->hydrated + k * CLONE_BITS_PER_BLOCK / BITS_PER_LONG,
 				block_bits(cmd, k));
-		__clear_bit(k, cmd->dirty);
-		cmd->nr_dirty--;
-		cmd->batch_index[n] = k;
+		e = &cmd->entries[n];
+		e->block = k;
+		e->changed = __test_and_clear_bit(k, cmd->dirty);
+		if (e->changed)
+			cmd->nr_dirty--;
+		e->first = test_bit(k, cmd->lagging) && !test_bit(k, cmd->newer_b);
+		/* Unchanged, only the older copy needs the bits. */
+		e->both = !quick && e->changed;
 		n++;
 		k++;
 	}
@@ -835,29 +905,68 @@ static unsigned int snapshot(struct clone_metadata *cmd)
 	return n;
 }
 
-/* Seal the @n snapshot blocks as copy @copy and write them, run by run. */
-static int write_copy(struct clone_metadata *cmd, unsigned int n, u32 copy)
+/* The copy of @e that pass @pass writes (0: the older one), or -1. */
+static int entry_copy(const struct commit_entry *e, unsigned int pass)
 {
-	u64 base = CLONE_SB_BLOCKS + (u64)copy * cmd->nr_blocks;
+	if (pass && !e->both)
+		return -1;
+	return e->first ^ pass;
+}
+
+static u64 copy_block(struct clone_metadata *cmd, u32 copy, unsigned long k)
+{
+	return CLONE_SB_BLOCKS + (u64)copy * cmd->nr_blocks + k;
+}
+
+/*
+ * Write pass @pass of the @n snapshot blocks, run by run, then flush; and
+ * record what the copies hold now.
+ */
+static int write_pass(struct clone_metadata *cmd, unsigned int n,
+		      unsigned int pass)
+{
+	const struct commit_entry *e = cmd->entries;
 	unsigned int i, run;
-	unsigned long k;
-	int r;
+	bool wrote = false;
+	int c, r;
 
 	for (i = 0; i < n; i++) {
-		k = cmd->batch_index[i];
-		seal_block(cmd->buf + i * CLONE_BLOCK_SIZE, CLONE_KIND_BITMAP,
-			   base + k, cmd->nonce, k, copy);
+		c = entry_copy(&e[i], pass);
+		if (c >= 0)
+			seal_block(cmd->buf + i * CLONE_BLOCK_SIZE,
+				   CLONE_KIND_BITMAP, copy_block(cmd, c, e[i].block),
+				   cmd->nonce, e[i].block, c);
 	}
 	for (i = 0; i < n; i += run) {
-		for (run = 1; i + run < n; run++)
-			if (cmd->batch_index[i + run] != cmd->batch_index[i] + run)
-				break;
-		r = md_rw(cmd, REQ_OP_WRITE, base + cmd->batch_index[i], run,
-			  cmd->buf + i * CLONE_BLOCK_SIZE);
+		run = 1;
+		c = entry_copy(&e[i], pass);
+		if (c < 0)
+			continue;
+		while (i + run < n && entry_copy(&e[i + run], pass) == c &&
+		       e[i + run].block == e[i].block + run)
+			run++;
+		r = md_rw(cmd, REQ_OP_WRITE, copy_block(cmd, c, e[i].block),
+			  run, cmd->buf + i * CLONE_BLOCK_SIZE);
 		if (r)
 			return r;
+		wrote = true;
 	}
-	return md_flush(cmd);
+	if (!wrote)
+		return 0;
+	r = md_flush(cmd);
+	if (r)
+		return r;
+
+	/*
+	 * The copy just written holds every bit the other does: it differs
+	 * from it only if bits were set since the other was written.
+	 */
+	for (i = 0; i < n; i++) {
+		c = entry_copy(&e[i], pass);
+		if (c >= 0)
+			set_lagging(cmd, e[i].block, e[i].changed && !pass, c);
+	}
+	return 0;
 }
 
 /* Payload to little-endian and the tail past the last region zeroed. */
@@ -868,7 +977,7 @@ static void prepare_payloads(struct clone_metadata *cmd, unsigned int n)
 
 	for (i = 0; i < n; i++) {
 		w = cmd->buf + i * CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE;
-		words = DIV_ROUND_UP(block_bits(cmd, cmd->batch_index[i]), 64);
+		words = DIV_ROUND_UP(block_bits(cmd, cmd->entries[i].block), 64);
 		memset(w + words, 0, CLONE_PAYLOAD_SIZE - words * sizeof(u64));
 		for (j = 0; j < words; j++)
 			w[j] = (__force u64)cpu_to_le64(w[j]);
@@ -883,7 +992,7 @@ static void mark_committed(struct clone_metadata *cmd, unsigned int n)
 	u64 *w;
 
 	for (i = 0; i < n; i++) {
-		k = cmd->batch_index[i];
+		k = cmd->entries[i].block;
 		w = cmd->buf + i * CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE;
 		for (j = 0; j < words; j++)
 			w[j] = le64_to_cpu((__force __le64)w[j]);
@@ -894,7 +1003,10 @@ static void mark_committed(struct clone_metadata *cmd, unsigned int n)
 	}
 }
 
-/* Write one snapshot of up to @batch blocks, both copies, in order. */
+/*
+ * Write one snapshot of up to @batch blocks: the older copies, and for a
+ * full commit then the other ones.
+ */
 static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
 			unsigned int n)
 {
@@ -905,9 +1017,9 @@ static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
 	prepare_payloads(cmd, n);
 	r = blkdev_issue_flush(dest);
 	if (!r)
-		r = write_copy(cmd, n, 0);
+		r = write_pass(cmd, n, 0);
 	if (!r)
-		r = write_copy(cmd, n, 1);
+		r = write_pass(cmd, n, 1);
 	if (!r) {
 		mark_committed(cmd, n);
 		return 0;
@@ -916,7 +1028,7 @@ static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
 	/* Not durable: the next commit writes these blocks again. */
 	spin_lock_irqsave(&cmd->lock, flags);
 	for (i = 0; i < n; i++)
-		mark_dirty(cmd, cmd->batch_index[i]);
+		mark_dirty(cmd, cmd->entries[i].block);
 	spin_unlock_irqrestore(&cmd->lock, flags);
 	return r;
 }
@@ -938,7 +1050,7 @@ static int repair_superblocks(struct clone_metadata *cmd)
 }
 
 int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
-		    bool *dest_flushed)
+		    bool quick, bool *dest_flushed)
 {
 	unsigned long writes;
 	unsigned int n;
@@ -952,7 +1064,7 @@ int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 		goto out;
 	}
 	writes = atomic_long_read(&cmd->writes);
-	while ((n = snapshot(cmd))) {
+	while ((n = snapshot(cmd, quick))) {
 		r = commit_batch(cmd, dest, n);
 		if (r)
 			goto out;

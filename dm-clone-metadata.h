@@ -63,12 +63,15 @@ bool clone_md_flush_needs_commit(struct clone_metadata *cmd);
 bool clone_md_changed(struct clone_metadata *cmd);
 
 /*
- * Commit. *@dest_flushed (if not NULL) tells whether the destination was
- * flushed after the call began: then a FLUSH that arrived before it needs
- * no flush of its own.
+ * Commit: make every bit set before the call durable. A @quick commit
+ * writes one copy of each changed block (one metadata flush); a full one
+ * writes both and catches up the copies quick commits left behind.
+ * *@dest_flushed (if not NULL) tells whether the destination was flushed
+ * after the call began: then a FLUSH that arrived before it needs no flush
+ * of its own.
  */
 int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
-		    bool *dest_flushed);
+		    bool quick, bool *dest_flushed);
 /*
  * After a failed commit: is our superblock still there? 0 if so, -EIO if it
  * cannot be read, -EILSEQ if the device now holds something else.

@@ -78,7 +78,9 @@ static void verbose(const struct md *m)
 			printf(": LOST\n");
 		else
 			printf(": %u hydrated%s%s\n", b->hydrated,
-			       b->differ ? ", copies differ" : "",
+			       b->only[0] && b->only[1] ? ", copies differ both ways" :
+			       b->only[0] ? ", copy B behind" :
+			       b->only[1] ? ", copy A behind" : "",
 			       b->stray ? ", bits past the last region" : "");
 	}
 }

@@ -160,7 +160,7 @@ struct bmblock {		/* one bitmap block, both copies */
 	uint8_t lost;		/* neither copy usable */
 	uint8_t stray;		/* bits set past the last region */
 	const char *why[2];
-	uint32_t differ;	/* regions hydrated in one usable copy only */
+	uint32_t only[2];	/* regions hydrated in copy A (B) only, both usable */
 	uint32_t hydrated;	/* in the merged block */
 };
 

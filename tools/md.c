@@ -548,12 +548,14 @@ static void merge_block(struct md *m, uint64_t k, const uint8_t *a,
 
 		if ((x | y) & ~mask)
 			bb->stray = 1;
-		if (ua && ub)
-			bb->differ += (uint32_t)__builtin_popcountll((x ^ y) & mask);
+		if (ua && ub) {
+			bb->only[0] += (uint32_t)__builtin_popcountll(x & ~y & mask);
+			bb->only[1] += (uint32_t)__builtin_popcountll(y & ~x & mask);
+		}
 		w[j] = (x | y) & mask;
 		bb->hydrated += (uint32_t)__builtin_popcountll(w[j]);
 	}
-	if (bb->differ)
+	if (bb->only[0] || bb->only[1])
 		m->differing_blocks++;
 	m->hydrated += bb->hydrated;
 }
@@ -601,6 +603,18 @@ static void load_bitmap(struct dev *d, struct ctx *c)
 static int usable(int state)
 {
 	return state == BLK_VALID || state == BLK_ZERO;
+}
+
+/*
+ * How the usable copies of a block compare: -1 the same (or one unusable),
+ * 0 copy A holds more, 1 copy B holds more, 2 each holds bits the other
+ * lacks.
+ */
+static int lag_kind(const struct bmblock *b)
+{
+	if (b->only[0] && b->only[1])
+		return 2;
+	return b->only[0] ? 0 : b->only[1] ? 1 : -1;
 }
 
 /* What two blocks have in common for one message about both. */
@@ -654,19 +668,26 @@ static void report_bitmap(struct ctx *c)
 		}
 	}
 	for (k = 0; k < n; k = e) {
+		int kind = lag_kind(&m->blk[k]);
 		uint64_t diff = 0;
 
-		for (e = k; e < n && m->blk[e].differ; e++)
-			diff += m->blk[e].differ;
-		if (e == k) {
-			e++;
+		for (e = k; e < n && lag_kind(&m->blk[e]) == kind; e++)
+			diff += m->blk[e].only[0] + m->blk[e].only[1];
+		if (kind < 0)
 			continue;
-		}
-		say(c, 1, "bitmap block%s %s (regions %s): the two copies differ in %llu region%s (a commit was interrupted): nothing lost, the module takes the regions hydrated in either and rewrites both copies at the next commit",
-		    e - k > 1 ? "s" : "", range(k, e - 1),
-		    range(block_first(k), block_first(e - 1) +
-			  block_regions(m->nr_regions, e - 1) - 1),
-		    (unsigned long long)diff, diff > 1 ? "s" : "");
+		const char *blocks = e - k > 1 ? "s" : "";
+		const char *regions = range(block_first(k), block_first(e - 1) +
+					    block_regions(m->nr_regions, e - 1) - 1);
+
+		if (kind == 2)
+			say(c, 1, "bitmap block%s %s (regions %s): each copy holds hydrated regions the other lacks (%llu in all), which the module never writes: nothing lost, the module takes the regions hydrated in either and rewrites both copies at the next commit",
+			    blocks, range(k, e - 1), regions,
+			    (unsigned long long)diff);
+		else
+			say(c, 0, "bitmap block%s %s (regions %s): copy %c lacks %llu hydrated region%s that copy %c holds (the last commits for flushes wrote one copy): nothing lost, the module brings copy %c up to date at its next full commit",
+			    blocks, range(k, e - 1), regions, 'A' + !kind,
+			    (unsigned long long)diff, diff > 1 ? "s" : "",
+			    'A' + kind, 'A' + !kind);
 	}
 	if (n && m->blk[n - 1].stray)
 		say(c, 1, "bitmap block %llu: bits set past the last region (%llu): meaningless, the module clears them and rewrites the block at the next commit",
