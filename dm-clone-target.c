@@ -20,9 +20,10 @@
  *   copy) belongs to the copier work item alone.
  * - Everything else runs in three work items of the target's workqueue,
  *   each one at a time. The worker owns the background hydration cursor,
- *   discards and deferred bios; the committer commits, for flushes, FUA
- *   completions and once a second, so copies keep starting while a commit
- *   waits for its flushes; the copier moves copies through its buffers.
+ *   discards and deferred bios; the committer commits, quickly for flushes
+ *   and FUA completions and in full once a second, so copies keep starting
+ *   while a commit waits for its flushes; the copier moves copies through
+ *   its buffers.
  *   Commits are serialised by the metadata.
  */
 
