@@ -543,9 +543,12 @@ static int merge_block(struct clone_metadata *cmd, unsigned long k,
 	for (i = 0; i < words; i++) {
 		u64 x = usable[0] ? le64_to_cpu(wa[i]) : 0;
 		u64 y = usable[1] ? le64_to_cpu(wb[i]) : 0;
+		/* the bits of regions in this word (stray ones come below) */
+		u64 mask = i * 64 >= nbits ? 0 : nbits - i * 64 >= 64 ?
+			   ~0ULL : BIT_ULL(nbits - i * 64) - 1;
 
-		only_a |= x & ~y;
-		only_b |= y & ~x;
+		only_a |= x & ~y & mask;
+		only_b |= y & ~x & mask;
 		w[i] = x | y;
 	}
 	/* Bits past the last region: not ours to keep. */
