@@ -114,7 +114,7 @@ struct clone {
 	unsigned long next_pass;	/* jiffies: retry failed copies after */
 	enum clone_md_mode reported_mode;
 
-	unsigned long last_commit;	/* jiffies, of the last full commit; READ_ONCE/WRITE_ONCE */
+	unsigned long last_commit;	/* jiffies, last full commit; READ/WRITE_ONCE */
 
 	struct workqueue_struct *wq;
 	struct work_struct worker;
@@ -527,13 +527,6 @@ static void start_copy(struct clone *clone, struct busy_range *br)
 	queue_copier(clone);
 }
 
-/*
- * Give free buffers to the chunks of queued copies. Copier only. While
- * background hydration is paused (disabled, suspended, threshold 0, metadata
- * not writable), a background copy not started yet is dropped, so that
- * pausing takes effect at once and a suspend waits for little: its regions
- * stay unhydrated and are copied when hydration goes on.
- */
 static void free_chunk(struct copy_chunk *c)
 {
 	unsigned int i;
@@ -593,6 +586,13 @@ static int add_chunk(struct clone *clone, gfp_t gfp)
 	return 0;
 }
 
+/*
+ * Give free buffers to the chunks of queued copies. Copier only. While
+ * background hydration is paused (disabled, suspended, threshold 0, metadata
+ * not writable), a background copy not started yet is dropped, so that
+ * pausing takes effect at once and a suspend waits for little: its regions
+ * stay unhydrated and are copied when hydration goes on.
+ */
 static void start_chunks(struct clone *clone)
 {
 	struct copy_chunk *c;
