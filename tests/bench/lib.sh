@@ -12,6 +12,7 @@
 # not load), never on a timing.
 
 . /tests/lib/clone.sh
+. /tests/bench/figures.sh
 
 OURS_KO=${CLONE_KO:-/lib/modules/dm-clone.ko}
 PEER_KO=/lib/modules/peer/dm-clone.ko
@@ -47,8 +48,13 @@ use_impl() {
 # The implementations a job runs: ours, then the peer when it was built.
 impls() { if have_peer; then echo "ours peer"; else echo ours; fi; }
 
-# fresh_meta DEV: zero the metadata slice (both formats format a zeroed device)
-fresh_meta() { zero_mib "${1:-$META}" "$BENCH_META_MIB"; }
+# fresh_meta DEV: zero the metadata slice (both formats format a zeroed
+# device), flushed: the host writes back its copy of those bytes now, not
+# during the next measurement
+fresh_meta() {
+	dd if=/dev/zero of="${1:-$META}" bs=1M count="$BENCH_META_MIB" oflag=direct conv=fsync 2>/dev/null ||
+		{ fail "cannot zero ${1:-$META}"; return 1; }
+}
 
 # ---- time and arithmetic -----------------------------------------------------
 
@@ -61,9 +67,6 @@ time_us() {
 	bash -c 't0=$EPOCHREALTIME; "$@" >&2; rc=$?; t1=$EPOCHREALTIME
 		echo $(( ${t1/./} - ${t0/./} )); exit $rc' time_us "$@"
 }
-
-# calc EXPR: awk arithmetic, printed with up to 6 significant digits
-calc() { awk "BEGIN { v = $1; printf \"%.6g\n\", v }"; }
 
 # ---- fio -------------------------------------------------------------------
 
@@ -84,70 +87,12 @@ fio_run() {
 	[ "${_e:-1}" = 0 ] || { cat "$T/$_fn.err"; fail "fio $_fn reported error ${_e:-?}"; return 1; }
 }
 
-# fio's JSON, one key per line, as path=value lines (array elements by index).
-fio_flatten() {
-	awk '{
-		l = $0
-		sub(/^[ \t]+/, "", l); sub(/[ \t,]+$/, "", l)
-		if (l ~ /^"[^"]*" : /) {
-			k = l; sub(/^"/, "", k); sub(/" : .*/, "", k)
-			v = l; sub(/^"[^"]*" : /, "", v)
-		} else { k = ""; v = l }
-		if (v == "{" || v == "[") {
-			if (d == 0 && k == "") { top = 1; next }	# the outer object
-			if (k == "") { k = idx[d]++ }
-			d++; name[d] = k; isarr[d] = (v == "["); idx[d] = 0
-			next
-		}
-		if (v ~ /^[]}]/) { if (d > 0) d--; next }
-		if (k == "" && isarr[d]) k = idx[d]++
-		p = ""
-		for (i = 1; i <= d; i++) p = p name[i] "."
-		gsub(/"/, "", v)
-		print p k "=" v
-	}'
-}
-
-# fio_val NAME KEY: a value from fio_run NAME
-fio_val() { sed -n "s/^$2=//p" "$T/$1.kv" | head -n 1; }
-
-# fio_bw NAME read|write: MiB/s
-fio_bw() { calc "$(fio_val "$1" "jobs.0.$2.bw") / 1024"; }
-# fio_iops NAME read|write
-fio_iops() { calc "$(fio_val "$1" "jobs.0.$2.iops")"; }
-# fio_pct NAME read|write 50|99|99.9: completion latency percentile in us
-fio_pct() {
-	_k=$(printf 'jobs.0.%s.clat_ns.percentile.%.6f' "$2" "$3")
-	calc "$(fio_val "$1" "$_k") / 1000"
-}
-
 # fio_dev DEV: the fio options every device job shares (direct, no page cache)
 fio_dev() {
 	echo "--filename=$1 --direct=1 --ioengine=psync --randrepeat=1 --norandommap=1 --group_reporting=1"
 }
 
 # ---- results ---------------------------------------------------------------
-
-# bench_result JOB UNIT higher|lower OURS BASELINE BASELINE_NAME TARGET [PEER] [EXTRA-JSON]
-# Prints one BENCH line. ratio = ours/baseline when higher is better,
-# baseline/ours when lower is. TARGET is the ratio to reach ("" for none);
-# PEER the in-kernel dm-clone's figure ("" when not measured); EXTRA more
-# "key":value pairs.
-bench_result() {
-	_job=$1 _unit=$2 _dir=$3 _ours=$4 _base=$5 _bname=$6 _tgt=$7 _peer=${8:-} _extra=${9:-}
-	_ratio=null
-	if [ -n "$_ours" ] && [ -n "$_base" ]; then
-		if [ "$_dir" = lower ]; then
-			_ratio=$(awk -v o="$_ours" -v b="$_base" 'BEGIN { if (o > 0) printf "%.3f", b / o; else print "null" }')
-		else
-			_ratio=$(awk -v o="$_ours" -v b="$_base" 'BEGIN { if (b > 0) printf "%.3f", o / b; else print "null" }')
-		fi
-	fi
-	_line="{\"job\":\"$_job\",\"ours\":${_ours:-null},\"baseline\":${_base:-null},\"baseline_name\":\"$_bname\",\"ratio\":$_ratio,\"target\":${_tgt:-null},\"unit\":\"$_unit\""
-	[ -n "$_peer" ] && _line="$_line,\"peer\":$_peer"
-	[ -n "$_extra" ] && _line="$_line,$_extra"
-	echo "BENCH $_line}"
-}
 
 # bench_log NAME FILE: a time series into the output, for bench/run's plots
 bench_log() {
@@ -207,12 +152,22 @@ hydrate() {
 	echo "$HYD_MS $HYD_DONE" >>"$_log"
 }
 
-# mibps BYTES MS: MiB/s
-mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 1048576 / (ms / 1000); else print 0 }'; }
+# raw_copy VAR FROM TO MIBS: one raw direct copy (dd, 4 MiB blocks, which
+# beat 1 MiB ones by 1.5-3x here, timed with dd's exec); VAR keeps the best
+# rate in MiB/s
+raw_copy() {
+	_us=$(time_us dd if="$2" of="$3" bs=4M count=$(($4 / 4)) iflag=direct oflag=direct 2>/dev/null) ||
+		{ fail "dd from $2 to $3 failed"; return 1; }
+	_rc=$(mibps $(($4 * 1048576)) $((_us / 1000)))
+	log "raw copy $2 to $3, dd bs=4M direct: $((_us / 1000)) ms = $_rc MiB/s"
+	keep_best "$1" "$_rc"
+}
 
 # ---- workloads -----------------------------------------------------------------
 
-FIO_RUNTIME=${FIO_RUNTIME:-2}
+# One fio run's length (fio's time syntax), and how a job's settings name it
+FIO_RUNTIME=${FIO_RUNTIME:-1500ms}
+runs_text() { echo "median of $ROUNDS rounds of $FIO_RUNTIME runs"; }
 
 # fio_work TAG DEV NAME RW BS QD [MORE-FIO-ARGS...]: one timed fio job on DEV;
 # result in $T/TAG-NAME.kv
@@ -220,50 +175,88 @@ fio_work() {
 	_tag=$1 _dev=$2 _wn=$3 _rw=$4 _bs=$5 _qd=$6
 	shift 6
 	fio_run "$_tag-$_wn" $(fio_dev "$_dev") --ioengine=libaio --iodepth="$_qd" \
-		--rw="$_rw" --bs="$_bs" --time_based=1 --runtime="$FIO_RUNTIME" --ramp_time=0.25 "$@"
+		--rw="$_rw" --bs="$_bs" --time_based=1 --runtime="$FIO_RUNTIME" --ramp_time=0.25 "$@" &&
+		log "$_tag-$_wn: $(fio_brief "$_tag-$_wn")"
 }
 
-# metric TAG NAME iops|bw|p50|p99 read|write: a figure of fio_work TAG ... NAME,
-# the mean over its repetitions (TAG-NAME-r1, -r2, ... see abba) if any
-metric() {
-	if [ -e "$T/$1-$2-r1.kv" ]; then
-		_sum=0 _n=0
-		for _f in "$T/$1-$2"-r*.kv; do
-			_r=${_f%.kv}; _r=${_r##*-}
-			_v=$(metric "$1" "$2-$_r" "$3" "$4")
-			_sum=$(calc "$_sum + $_v") _n=$((_n + 1))
-		done
-		calc "$_sum / $_n"
-		return
+# How many rounds `rounds` runs. The host's speed drifts by tens of per cent
+# within seconds (the other kernel's VM, other tenants of the machine), so
+# a few short runs taking turns with the baseline's, read as the median
+# round (pick), give a steadier ratio than one long run or a mean.
+ROUNDS=${ROUNDS:-3}
+
+# rounds TAG_A DEV_A TAG_B DEV_B NAME RW BS QD [FIO-ARGS...]: the same fio job
+# on A and on B, ROUNDS times, taking turns at going first (A B, B A, A B,
+# ...); results TAG-NAME-r1, -r2, ... of each, which pick reads.
+# Each round has its own random seed, the same for A and B: random writes
+# to unhydrated regions find fresh ones in every round. (fio 3.33 ignores
+# randseed unless randrepeat is off.)
+rounds() {
+	_ta=$1 _da=$2 _tb=$3 _db=$4 _an=$5
+	shift 5
+	_rr=1
+	while [ $_rr -le "$ROUNDS" ]; do
+		if [ $((_rr % 2)) = 1 ]; then
+			fio_work "$_ta" "$_da" "$_an-r$_rr" "$@" --randrepeat=0 --randseed=$_rr &&
+				fio_work "$_tb" "$_db" "$_an-r$_rr" "$@" --randrepeat=0 --randseed=$_rr
+		else
+			fio_work "$_tb" "$_db" "$_an-r$_rr" "$@" --randrepeat=0 --randseed=$_rr &&
+				fio_work "$_ta" "$_da" "$_an-r$_rr" "$@" --randrepeat=0 --randseed=$_rr
+		fi || return 1
+		_rr=$((_rr + 1))
+	done
+}
+
+# WORK, in the jobs that set it: their fio workloads, one
+# "name:rw:bs:iodepth:direction:metric:unit" each.
+
+# work_rounds TAG_A DEV_A TAG_B DEV_B: every $WORK workload in rounds on A and B
+work_rounds() {
+	for _k in $WORK; do
+		IFS=: read -r _kn _krw _kbs _kqd _ <<-W
+			$_k
+		W
+		rounds "$1" "$2" "$3" "$4" "$_kn" "$_krw" "$_kbs" "$_kqd" || return 1
+	done
+}
+
+# work_results PREFIX TARGET BASELINE_NAME SETTINGS: a BENCH line per $WORK
+# workload, from rounds of ours against linear-ours and of the peer against
+# linear-peer (each against the baseline run beside it)
+work_results() {
+	for _k in $WORK; do
+		IFS=: read -r _kn _ _ _kqd _kdir _km _ku <<-W
+			$_k
+		W
+		bench_pair "$1$_kn" "$_ku" "$_kn" "$_km" "$_kdir" "$3" "$2" \
+			"\"settings\":\"$4, fio direct libaio iodepth $_kqd, $(runs_text)\""
+	done
+}
+
+# bench_pair JOB UNIT NAME iops|bw|p50|p99 read|write BASELINE_NAME TARGET
+#            EXTRA-JSON [OURS BASE PEER PEER_BASE]: bench_result for rounds
+# NAME (pick) of ours against linear-ours and of the peer against
+# linear-peer, or of the tags given
+bench_pair() {
+	_bj=$1 _bu=$2 _bn=$3 _bm=$4 _bd=$5 _bbn=$6 _btg=$7 _bx=$8
+	shift 8
+	[ $# -ge 4 ] || set -- ours linear-ours peer linear-peer
+	pick "$1" "$2" "$_bn" "$_bm" "$_bd"
+	_bo=$PICK_O _bb=$PICK_B _bp= _bpb=
+	if have_peer; then
+		pick "$3" "$4" "$_bn" "$_bm" "$_bd"
+		_bp=$PICK_O _bpb=$PICK_B
 	fi
-	case $3 in
-	iops) fio_iops "$1-$2" "$4" ;;
-	bw) fio_bw "$1-$2" "$4" ;;
-	p50) fio_pct "$1-$2" "$4" 50 ;;
-	p99) fio_pct "$1-$2" "$4" 99 ;;
-	esac
+	case $_bm in p*) _bdir=lower ;; *) _bdir=higher ;; esac
+	bench_result "$_bj" "$_bu" "$_bdir" "$_bo" "$_bb" "$_bbn" "$_btg" "$_bp" "$_bx" "$_bpb"
 }
-
-# abba TAG_A DEV_A TAG_B DEV_B NAME RW BS QD [FIO-ARGS...]: the same fio job on
-# A, B, B, A (results TAG-NAME-r1 and -r2 of each), so that a drift in the
-# host's load weighs on both alike; metric averages the two.
-abba() {
-	_ta=$1 _da=$2 _tb=$3 _db=$4
-	shift 4
-	_an=$1
-	shift
-	fio_work "$_ta" "$_da" "$_an-r1" "$@" &&
-		fio_work "$_tb" "$_db" "$_an-r1" "$@" &&
-		fio_work "$_tb" "$_db" "$_an-r2" "$@" &&
-		fio_work "$_ta" "$_da" "$_an-r2" "$@"
-}
-
-# mean A B: the mean of two figures (either may be empty)
-mean() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "") print b; else if (b == "") print a; else printf "%.6g\n", (a + b) / 2 }'; }
 
 # prefill DEV MIB: write DEV once (the host allocates its image file), so that
-# later runs all overwrite
-prefill() { dd if=/dev/zero of="$1" bs=4M count=$(($2 / 4)) oflag=direct 2>/dev/null || { fail "cannot write $1"; return 1; }; }
+# later runs all overwrite; flushed, as fresh_meta is
+prefill() {
+	dd if=/dev/zero of="$1" bs=4M count=$(($2 / 4)) oflag=direct conv=fsync 2>/dev/null ||
+		{ fail "cannot write $1"; return 1; }
+}
 
 # hydrated_clone NAME REGION LEN: a clone of $SRC on $DST, fully hydrated fast
 hydrated_clone() {

@@ -11,8 +11,8 @@ pkgs=(
 	gcc make libc6-dev sparse
 	# boot tests: Debian's own initramfs (tests/vm/mkinitramfs-debian.sh)
 	initramfs-tools udev zstd
-	# host tests: make deb, lintian, dkms build (tests/host/)
-	dpkg-dev debhelper dh-dkms dkms lintian file
+	# host tests: make deb, lintian, dkms build, the bench arithmetic (tests/host/)
+	dpkg-dev debhelper dh-dkms dkms lintian file jq
 )
 # The long run also fuzzes the metadata parser (libFuzzer).
 [ "${LONG:-0}" = 1 ] && pkgs+=(clang)

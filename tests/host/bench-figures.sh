@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# host/bench-figures: the arithmetic of `make bench` (tests/bench/figures.sh)
+# on figures whose answers are known, so that a table of ratios cannot go
+# wrong unseen:
+#  - fio_flatten reads fio's JSON into the keys the others look up;
+#  - pick takes the round whose ratio is the median, for throughput (higher
+#    is better) and for latency (lower is), and falls back to single runs;
+#  - ratio and bench_result turn figures the right way up, and a "peer"
+#    target becomes the peer's ratio against its own baseline;
+#  - keep_best keeps the highest figure; fio_brief names what was done.
+#   tests/host/bench-figures.sh WORKDIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=${1:?usage: bench-figures.sh WORKDIR}
+rm -rf "$work"
+mkdir -p "$work"
+T=$(cd "$work" && pwd)
+. "$here/../bench/figures.sh"
+
+failed=0
+check() {
+	if [ "$2" = "$3" ]; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1: expected '$3', got '$2'"
+		failed=$((failed + 1))
+	fi
+}
+
+# fio_json NAME DIR IOPS BW_KIB P50_NS P99_NS: a fio JSON output as fio 3.33
+# writes it (the parts read here), flattened to $T/NAME.kv
+fio_json() {
+	cat >"$T/$1.json" <<-J
+	{
+	  "fio version" : "fio-3.33",
+	  "jobs" : [
+	    {
+	      "jobname" : "$1",
+	      "error" : 0,
+	      "$2" : {
+	        "io_bytes" : 4096,
+	        "bw" : $4,
+	        "iops" : $3,
+	        "total_ios" : 100,
+	        "clat_ns" : {
+	          "mean" : 1.0,
+	          "percentile" : {
+	            "50.000000" : $5,
+	            "99.000000" : $6,
+	            "99.900000" : 999999
+	          }
+	        }
+	      },
+	      "$([ "$2" = read ] && echo write || echo read)" : {
+	        "bw" : 0,
+	        "iops" : 0.000000,
+	        "total_ios" : 0
+	      }
+	    }
+	  ]
+	}
+	J
+	fio_flatten <"$T/$1.json" >"$T/$1.kv"
+}
+
+# -- fio_flatten
+fio_json one read 1234.5 2048 300000 900000
+check "fio_flatten: iops" "$(fio_val one jobs.0.read.iops)" 1234.5
+check "fio_flatten: percentile keys" "$(fio_val one jobs.0.read.clat_ns.percentile.99.000000)" 900000
+check "fio_flatten: the other direction" "$(fio_val one jobs.0.write.total_ios)" 0
+check "fio_flatten: error" "$(fio_val one jobs.0.error)" 0
+check "fio_brief: only the direction that did I/O" "$(fio_brief one)" \
+	"read 1234.5 IOPS 2 MiB/s p50 300 p99 900 us; "
+
+# -- pick, throughput: ratios 1.0, 0.5, 0.9 -> the round of 0.9
+i=1
+for o in 100:100 50:100 90:100; do
+	fio_json "ours-x-r$i" read "${o%:*}" 1024 1000 2000
+	fio_json "base-x-r$i" read "${o#*:}" 1024 1000 2000
+	i=$((i + 1))
+done
+pick ours base x iops read
+check "pick: median round, iops" "$PICK_O $PICK_B" "90 100"
+# bw is in KiB/s in fio's output, MiB/s here
+check "pick: bw in MiB/s" "$(pick ours base x bw read; echo "$PICK_O")" 1
+
+# -- pick, latency (lower is better): ours 200/100/400 us against 100 us:
+# ratios 0.5, 1, 0.25 -> the round of 0.5
+i=1
+for o in 200000 100000 400000; do
+	fio_json "ours-l-r$i" write 10 40 "$o" "$o"
+	fio_json "base-l-r$i" write 10 40 100000 100000
+	i=$((i + 1))
+done
+pick ours base l p99 write
+check "pick: median round, latency" "$PICK_O $PICK_B" "200 100"
+pick ours base l p50 write
+check "pick: p50" "$PICK_O" 200
+
+# the median of the ratios, not of each side: ours 10/30/25 against
+# 5/60/10 are ratios 2, 0.5, 2.5 -> the round of 2, "10 against 5", where
+# the sides' own medians would say "25 against 10"
+i=1
+for o in 10:5 30:60 25:10; do
+	fio_json "ours-m-r$i" read "${o%:*}" 1 1 1
+	fio_json "base-m-r$i" read "${o#*:}" 1 1 1
+	i=$((i + 1))
+done
+pick ours base m iops read
+check "pick: a round's own pair" "$PICK_O $PICK_B" "10 5"
+
+# no rounds: the single runs
+fio_json ours-s read 700 1 1 1
+fio_json base-s read 1000 1 1 1
+pick ours base s iops read
+check "pick: single runs" "$PICK_O $PICK_B" "700 1000"
+
+# -- ratio
+check "ratio: higher" "$(ratio higher 90 100)" 0.900
+check "ratio: lower" "$(ratio lower 200 100)" 0.500
+check "ratio: missing figure" "$(ratio higher "" 100)" null
+check "ratio: zero baseline" "$(ratio higher 5 0)" null
+
+# -- bench_result
+line=$(bench_result job-a IOPS higher 90 100 "dm-linear" peer 45 '"settings":"s"' 50)
+check "bench_result: prefix" "${line%% *}" BENCH
+json=${line#BENCH }
+if command -v jq >/dev/null; then
+	check "bench_result: valid JSON" "$(jq -c . <<<"$json" >/dev/null 2>&1 && echo yes)" yes
+	check "bench_result: fields" "$(jq -r '[.job, .ours, .baseline, .ratio, .unit, .peer, .peer_baseline, .peer_ratio, .target, .settings] | @tsv' <<<"$json")" \
+		"$(printf 'job-a\t90\t100\t0.9\tIOPS\t45\t50\t0.9\t0.9\ts')"
+	line=$(bench_result job-b us lower 200 100 "off" 0.95 300)
+	check "bench_result: latency, peer against the same baseline" \
+		"$(jq -r '[.ratio, .peer_ratio, .target] | @tsv' <<<"${line#BENCH }")" "$(printf '0.5\t0.333\t0.95')"
+	line=$(bench_result job-c MiB/s higher 10 20 "raw" "")
+	check "bench_result: no peer, no target" \
+		"$(jq -r '[.ratio, (.target == null), has("peer"), has("peer_ratio")] | @tsv' <<<"${line#BENCH }")" "$(printf '0.5\ttrue\tfalse\tfalse')"
+else
+	echo "FAIL: jq is missing (tests/vm/deps.sh installs it)"
+	failed=$((failed + 1))
+fi
+
+# -- keep_best, mibps
+unset B
+keep_best B 5
+keep_best B 12.5
+keep_best B 7
+check "keep_best" "$B" 12.5
+check "mibps" "$(mibps $((512 * 1048576)) 2000)" 256.0
+
+if [ $failed -gt 0 ]; then
+	echo "FAIL: $failed check(s) of tests/bench/figures.sh failed"
+	exit 1
+fi
+echo "all checks of tests/bench/figures.sh passed"
