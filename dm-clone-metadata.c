@@ -869,13 +869,15 @@ bool clone_md_changed(struct clone_metadata *cmd)
 /* ---- Commit ---- */
 
 /*
- * Take up to @batch blocks to write: the changed ones, and for a full
- * commit also those whose copies differ. Copy their bits into the commit
- * buffer and decide which copies each one gets. Returns how many.
+ * Take up to @batch blocks to write, from block *@from on: the changed ones,
+ * and for a full commit also those whose copies differ. Copy their bits
+ * into the commit buffer and decide which copies each one gets; *@from
+ * moves past the last one. Returns how many.
  */
-static unsigned int snapshot(struct clone_metadata *cmd, bool quick)
+static unsigned int snapshot(struct clone_metadata *cmd, bool quick,
+			     unsigned long *from)
 {
-	unsigned long k = 0, next, flags;
+	unsigned long k = *from, next, flags;
 	struct commit_entry *e;
 	unsigned int n = 0;
 	void *block;
@@ -905,6 +907,7 @@ static unsigned int snapshot(struct clone_metadata *cmd, bool quick)
 		k++;
 	}
 	spin_unlock_irqrestore(&cmd->lock, flags);
+	*from = k;
 	return n;
 }
 
@@ -1055,7 +1058,7 @@ static int repair_superblocks(struct clone_metadata *cmd)
 int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 		    bool quick, bool *dest_flushed)
 {
-	unsigned long writes;
+	unsigned long writes, from = 0;
 	unsigned int n;
 	int r = 0;
 
@@ -1066,8 +1069,15 @@ int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 		r = -EROFS;
 		goto out;
 	}
+	/*
+	 * One pass over the blocks: every block changed before we started is
+	 * at or past the cursor until it is taken. A block changed again
+	 * behind the cursor waits for the next commit; chasing it would keep
+	 * this one (and the flushes waiting on it) going for as long as
+	 * writes or copies keep setting bits.
+	 */
 	writes = atomic_long_read(&cmd->writes);
-	while ((n = snapshot(cmd, quick))) {
+	while ((n = snapshot(cmd, quick, &from))) {
 		r = commit_batch(cmd, dest, n);
 		if (r)
 			goto out;
