@@ -63,6 +63,24 @@ fio_json() {
 	fio_flatten <"$T/$1.json" >"$T/$1.kv"
 }
 
+# make_rounds NAME iops|lat OURS:BASE...: rounds ours-NAME-r1, base-NAME-r1,
+# ... as `rounds` leaves them: reads with those IOPS (1 MiB/s), or writes
+# with those p50 and p99 latencies (ns)
+make_rounds() {
+	_n=$1 _kind=$2 _i=1
+	shift 2
+	for _p in "$@"; do
+		for _s in "ours:${_p%:*}" "base:${_p#*:}"; do
+			if [ "$_kind" = iops ]; then
+				fio_json "${_s%%:*}-$_n-r$_i" read "${_s#*:}" 1024 1000 2000
+			else
+				fio_json "${_s%%:*}-$_n-r$_i" write 10 40 "${_s#*:}" "${_s#*:}"
+			fi
+		done
+		_i=$((_i + 1))
+	done
+}
+
 # -- fio_flatten
 fio_json one read 1234.5 2048 300000 900000
 check "fio_flatten: iops" "$(fio_val one jobs.0.read.iops)" 1234.5
@@ -73,12 +91,7 @@ check "fio_brief: only the direction that did I/O" "$(fio_brief one)" \
 	"read 1234.5 IOPS 2 MiB/s p50 300 p99 900 us; "
 
 # -- pick, throughput: ratios 1.0, 0.5, 0.9 -> the round of 0.9
-i=1
-for o in 100:100 50:100 90:100; do
-	fio_json "ours-x-r$i" read "${o%:*}" 1024 1000 2000
-	fio_json "base-x-r$i" read "${o#*:}" 1024 1000 2000
-	i=$((i + 1))
-done
+make_rounds x iops 100:100 50:100 90:100
 pick ours base x iops read
 check "pick: median round, iops" "$PICK_O $PICK_B" "90 100"
 # bw is in KiB/s in fio's output, MiB/s here
@@ -86,12 +99,7 @@ check "pick: bw in MiB/s" "$(pick ours base x bw read; echo "$PICK_O")" 1
 
 # -- pick, latency (lower is better): ours 200/100/400 us against 100 us:
 # ratios 0.5, 1, 0.25 -> the round of 0.5
-i=1
-for o in 200000 100000 400000; do
-	fio_json "ours-l-r$i" write 10 40 "$o" "$o"
-	fio_json "base-l-r$i" write 10 40 100000 100000
-	i=$((i + 1))
-done
+make_rounds l lat 200000:100000 100000:100000 400000:100000
 pick ours base l p99 write
 check "pick: median round, latency" "$PICK_O $PICK_B" "200 100"
 pick ours base l p50 write
@@ -100,12 +108,7 @@ check "pick: p50" "$PICK_O" 200
 # the median of the ratios, not of each side: ours 10/30/25 against
 # 5/60/10 are ratios 2, 0.5, 2.5 -> the round of 2, "10 against 5", where
 # the sides' own medians would say "25 against 10"
-i=1
-for o in 10:5 30:60 25:10; do
-	fio_json "ours-m-r$i" read "${o%:*}" 1 1 1
-	fio_json "base-m-r$i" read "${o#*:}" 1 1 1
-	i=$((i + 1))
-done
+make_rounds m iops 10:5 30:60 25:10
 pick ours base m iops read
 check "pick: a round's own pair" "$PICK_O $PICK_B" "10 5"
 
