@@ -62,6 +62,19 @@
 #define MIN_INFLIGHT_SECTORS		65536		/* 32 MiB */
 
 /*
+ * Background copies yield to foreground I/O. Once a bio came in within the
+ * last FOREGROUND_WINDOW, the MIN_INFLIGHT_SECTORS floor is off, so the
+ * threshold holds as set (one copy in flight at the defaults), and a copy
+ * starts at most once every FOREGROUND_PACE: 50 MiB/s at the default batch
+ * size (1 MiB copies), more for a larger hydration_batch_size. A worker that
+ * waits for its turn is woken by the first bio of a tick (CLONE_PACED).
+ * Once the bios stop, a copy that ends or the once-a-second waker finds
+ * the clone idle, and the floor holds again.
+ */
+#define FOREGROUND_WINDOW		HZ
+#define FOREGROUND_PACE			(HZ / 50 ?: 1)
+
+/*
  * The copier's buffers: up to COPY_CHUNKS chunks of COPY_CHUNK_SECTORS. A
  * clone that is not hydrated gets one when loaded, so that copies always
  * make progress; the copier adds more while copies wait for one and memory
@@ -84,6 +97,7 @@ enum clone_flag {
 	CLONE_DISCARD_PASSDOWN,
 	CLONE_SUSPENDED,	/* no new background copies */
 	CLONE_HYDRATED_REPORTED,
+	CLONE_PACED,		/* the worker waits for a tick to copy */
 };
 
 struct clone {
@@ -112,9 +126,11 @@ struct clone {
 	/* Worker only. */
 	unsigned long cursor;		/* next region background hydration tries */
 	unsigned long next_pass;	/* jiffies: retry failed copies after */
+	unsigned long next_copy;	/* jiffies: under foreground I/O, copy after */
 	enum clone_md_mode reported_mode;
 
 	unsigned long last_commit;	/* jiffies, last full commit; READ/WRITE_ONCE */
+	unsigned long last_bio;		/* jiffies, last bio mapped; READ/WRITE_ONCE */
 
 	struct workqueue_struct *wq;
 	struct work_struct worker;
@@ -785,17 +801,27 @@ static void do_hydration(struct clone *clone)
 	unsigned long threshold = READ_ONCE(clone->hydration_threshold);
 	unsigned long batch = READ_ONCE(clone->hydration_batch_size);
 	unsigned long limit, r;
-	bool wrapped = false;
+	bool wrapped = false, busy;
 
 	if (!hydration_allowed(clone) || time_before(jiffies, clone->next_pass))
 		return;
 
+	busy = time_before(jiffies, READ_ONCE(clone->last_bio) + FOREGROUND_WINDOW);
 	batch = max(batch, min_regions(clone, MIN_COPY_SECTORS));
-	limit = max3(threshold, batch, min_regions(clone, MIN_INFLIGHT_SECTORS));
+	if (!busy)
+		threshold = max(threshold, min_regions(clone, MIN_INFLIGHT_SECTORS));
+	limit = max(threshold, batch);
 	while (READ_ONCE(clone->hydrating) < limit) {
 		r = clone_md_next_unhydrated(clone->cmd, clone->cursor,
 					     clone->nr_regions);
 		if (r < clone->nr_regions) {
+			if (busy) {
+				if (time_before(jiffies, clone->next_copy)) {
+					set_bit(CLONE_PACED, &clone->flags);
+					break;
+				}
+				clone->next_copy = jiffies + FOREGROUND_PACE;
+			}
 			start_background_copy(clone, r, batch, limit);
 			continue;
 		}
@@ -1001,12 +1027,21 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 
 static int clone_map(struct dm_target *ti, struct bio *bio)
 {
+	struct clone *clone = ti->private;
 	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long now = jiffies;
 
+	/* Once a tick at most: background copies yield (FOREGROUND_WINDOW). */
+	if (READ_ONCE(clone->last_bio) != now) {
+		WRITE_ONCE(clone->last_bio, now);
+		if (test_bit(CLONE_PACED, &clone->flags) &&
+		    test_and_clear_bit(CLONE_PACED, &clone->flags))
+			wake_worker(clone);
+	}
 	io->range = NULL;
 	io->nr = 0;
 	io->committed = false;
-	return process_bio(ti->private, bio, true);
+	return process_bio(clone, bio, true);
 }
 
 static int clone_endio(struct dm_target *ti, struct bio *bio,
@@ -1519,6 +1554,7 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	__set_bit(CLONE_SUSPENDED, &clone->flags);
 	clone->hydration_threshold = DEFAULT_HYDRATION_THRESHOLD;
 	clone->hydration_batch_size = DEFAULT_HYDRATION_BATCH_SIZE;
+	clone->last_bio = jiffies - FOREGROUND_WINDOW;
 	spin_lock_init(&clone->lock);
 	clone->busy = RB_ROOT;
 	bio_list_init(&clone->deferred);
