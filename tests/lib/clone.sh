@@ -62,6 +62,17 @@ stat_field() {
 	awk -v n="$2" '{ print $n }' "/sys/dev/block/$(devno "$1")/stat"
 }
 read_sectors() { stat_field "$1" 3; }
+
+# reads_started DEV PID [SECONDS]: wait until DEV's read count moves (the
+# reader PID, started just before, is reading: fio can take seconds to start
+# under emulation). Fails if PID exits or SECONDS (default 10) pass first.
+reads_started() {
+	_rs0=$(stat_field "$1" 1) _rst=$(now_ms)
+	while [ "$(stat_field "$1" 1)" = "$_rs0" ]; do
+		kill -0 "$2" 2>/dev/null && [ $(($(now_ms) - _rst)) -lt $((${3:-10} * 1000)) ] || return 1
+		sleep 0.05
+	done
+}
 write_sectors() { stat_field "$1" 7; }
 discard_sectors() { v=$(stat_field "$1" 14); echo "${v:-0}"; }
 # io_count DEV: reads + writes completed (any I/O at all moves it)
