@@ -1555,6 +1555,8 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	clone->hydration_threshold = DEFAULT_HYDRATION_THRESHOLD;
 	clone->hydration_batch_size = DEFAULT_HYDRATION_BATCH_SIZE;
 	clone->last_bio = jiffies - FOREGROUND_WINDOW;
+	/* Not 0: 32-bit jiffies start 5 minutes short of wrapping past 0. */
+	clone->next_copy = jiffies;
 	spin_lock_init(&clone->lock);
 	clone->busy = RB_ROOT;
 	bio_list_init(&clone->deferred);
