@@ -3,10 +3,8 @@
  * clone_check: verify dm-clone metadata the way the module reads it, and
  * say for every problem what it means for the data.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "clonemd.h"
@@ -129,12 +127,12 @@ int main(int argc, char **argv)
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (optind != argc - 1)
-		return usage_error(usage);
+	if (end_of_args(argc, argv, 1, prog))
+		return EXIT_ERROR;
 	p = (struct printer){ stdout, argv[optind], quiet };
 	if (dev_open(&d, p.path, DEV_READ, 0) < 0) {
 		if (!quiet)
-			fprintf(stderr, "%s: cannot open %s: %s\n", prog, p.path, strerror(errno));
+			open_error(p.path, 0, prog);
 		return EXIT_ERROR;
 	}
 	if (d.busy)

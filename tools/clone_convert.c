@@ -3,10 +3,8 @@
  * clone_convert: the in-kernel dm-clone's metadata (persistent-data) into
  * this module's format, keeping which regions are hydrated.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "clonemd.h"
@@ -16,20 +14,23 @@ static const char *prog = "clone_convert";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s -i DEV -o OUT [--format text|xml|json] [-q]\n"
+		"Usage: %s -i DEV -o OUT [--format text|xml|json [--force]] [-q]\n"
 		"Read the metadata of the in-kernel dm-clone (Linux 5.4+) on DEV and write\n"
 		"the same hydration state as this module's metadata to OUT (a missing file\n"
 		"is created at the size needed), or as a dump with --format.\n"
 		"\n"
 		"  -i, --input DEV        the in-kernel dm-clone's metadata (only read)\n"
-		"  -o, --output OUT       where to write; never the input (- for a dump on\n"
-		"                         standard output)\n"
+		"  -o, --output OUT       where to write; never the input. Metadata: a block\n"
+		"                         device not in use, or a regular file; a dump:\n"
+		"                         not a block device (- is standard output)\n"
 		"  -f, --format FMT       write a clone_dump dump (text, xml, json) instead\n"
+		"      --force            write the dump to a block device (not in use)\n"
 		"  -q, --quiet            no summary\n"
 		"  -h, --help / -V, --version\n"
 		"\n"
 		"Exit status: 0 converted; 2 DEV holds no usable in-kernel dm-clone metadata,\n"
-		"or OUT is too small; 3 cannot open, read or write, usage error.\n",
+		"or OUT is too small; 3 cannot open, read or write, refused output, usage\n"
+		"error.\n",
 		prog);
 }
 
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -46,7 +48,7 @@ int main(int argc, char **argv)
 	};
 	enum dump_format fmt = FMT_AUTO;	/* AUTO: write metadata */
 	const char *in = NULL, *out = NULL;
-	int c, quiet = 0, rc = EXIT_CLEAN;
+	int c, quiet = 0, force = 0, rc = EXIT_CLEAN;
 	struct upstream u;
 	char err[512];
 	struct dev d;
@@ -59,16 +61,19 @@ int main(int argc, char **argv)
 			if (format_opt(optarg, &fmt, 0, prog))
 				return EXIT_ERROR;
 			break;
+		case 'F': force = 1; break;
 		case 'q': quiet = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!in || !out || optind != argc)
-		return usage_error(usage);
-	if (refuse_same(in, out, "convert to another device", prog))
+	if (in_out_args(argc, argv, in, out, prog))
+		return EXIT_ERROR;
+	if (force && fmt == FMT_AUTO)
+		return usage_error(prog, "--force goes with --format (a dump to a block device)");
+	if (refuse_output(in, out, fmt == FMT_AUTO, "convert to another device, check it, then copy it back", prog))
 		return EXIT_ERROR;
 	if (dev_open(&d, in, DEV_READ, 0) < 0) {
-		fprintf(stderr, "%s: cannot open %s: %s\n", prog, in, strerror(errno));
+		open_error(in, 0, prog);
 		return EXIT_ERROR;
 	}
 	if (d.busy)
@@ -93,7 +98,7 @@ int main(int argc, char **argv)
 			.hydrated = u.hydrated, .bits = u.bits,
 		};
 
-		rc = write_dump(strcmp(out, "-") ? out : NULL, "-", fmt, &dm, prog);
+		rc = write_dump(out, fmt, &dm, force, prog);
 	} else {
 		rc = write_metadata(out, u.region_size, u.nr_regions, (uint64_t)time(NULL),
 				    u.bits, prog);

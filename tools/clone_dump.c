@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* clone_dump: dm-clone metadata as text, XML or JSON, hydrated regions as ranges. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clonemd.h"
 
@@ -12,10 +10,12 @@ static const char *prog = "clone_dump";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s [-o OUT] [--format text|xml|json] [--repair [GEOMETRY]] DEV|FILE\n"
+		"Usage: %s [-o OUT] [--format text|xml|json] [--repair [GEOMETRY]]\n"
+		"          [--force] DEV|FILE\n"
 		"Print the superblock fields and the hydrated regions (as ranges).\n"
 		"\n"
-		"  -o, --output OUT       write to OUT instead of standard output\n"
+		"  -o, --output OUT       write to OUT instead of standard output (-); never\n"
+		"                         the input, nor a block device without --force\n"
 		"  -f, --format FMT       text (default), xml or json\n"
 		"  -r, --repair           read around damage the module refuses: take the\n"
 		"                         usable copies, dump lost regions as unhydrated\n"
@@ -24,11 +24,14 @@ static void usage(FILE *f)
 		"      --region-size R    the clone's region size (sectors, or with a unit)\n"
 		"      --nr-regions N     its region count, or --device-size S (sectors, or a unit)\n"
 		"      --superblock 0|1   the superblock copy to trust when they disagree\n"
+		"      --force            write to a block device (one not in use); with\n"
+		"                         GEOMETRY, use it though the bitmap contradicts it\n"
 		"  -h, --help / -V, --version\n"
 		"\n"
 		"Exit status: 0 dumped; 1 dumped with lost regions (--repair); 2 refused\n"
-		"(metadata the module refuses, without --repair); 3 cannot open, read or\n"
-		"write, usage error; 4 unformatted.\n",
+		"(metadata the module refuses, without --repair; a geometry the bitmap\n"
+		"contradicts); 3 cannot open, read or write, refused output, usage error;\n"
+		"4 unformatted.\n",
 		prog);
 }
 
@@ -42,6 +45,7 @@ int main(int argc, char **argv)
 		{ "nr-regions", required_argument, NULL, 'G' },
 		{ "device-size", required_argument, NULL, 'G' },
 		{ "superblock", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -50,7 +54,7 @@ int main(int argc, char **argv)
 	enum dump_format fmt = FMT_TEXT;
 	const char *out = NULL;
 	uint64_t dev_sectors = 0;
-	int c, idx, rc;
+	int c, idx, rc, force = 0;
 	struct printer p;
 	struct dump dm;
 	struct dev d;
@@ -68,20 +72,22 @@ int main(int argc, char **argv)
 			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
 				return EXIT_ERROR;
 			break;
+		case 'F': force = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (optind != argc - 1)
-		return usage_error(usage);
+	if (end_of_args(argc, argv, 1, prog))
+		return EXIT_ERROR;
 	if (salvage_finish(&mo, dev_sectors, prog))
 		return EXIT_ERROR;
-	if ((mo.region_size || mo.use_sb >= 0) && !mo.salvage) {
-		fprintf(stderr, "%s: the geometry options go with --repair\n", prog);
-		return EXIT_ERROR;
-	}
+	if ((mo.region_size || mo.use_sb >= 0) && !mo.salvage)
+		return usage_error(prog, "the geometry options go with --repair");
+	mo.trust_geometry = force;
 	p = (struct printer){ stderr, argv[optind], 0 };
+	if (refuse_output(p.path, out, 0, "the dump would overwrite the metadata it reads", prog))
+		return EXIT_ERROR;
 	if (dev_open(&d, p.path, DEV_READ, 0) < 0) {
-		fprintf(stderr, "%s: cannot open %s: %s\n", prog, p.path, strerror(errno));
+		open_error(p.path, 0, prog);
 		return EXIT_ERROR;
 	}
 	md_analyze(&d, &mo, &m, print_report, &p);
@@ -94,7 +100,7 @@ int main(int argc, char **argv)
 	if (m.found != FOUND_OK || (m.severity >= 2 && !mo.salvage)) {
 		fprintf(stderr, "%s: %s: not dumped: %s\n", prog, p.path,
 			m.found == FOUND_OK ? "the module refuses this metadata (--repair reads around the damage)" :
-			"no usable superblock");
+			md_unusable(&m));
 		md_free(&m);
 		return EXIT_LOST;
 	}
@@ -111,7 +117,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, " is lost: dumped as unhydrated, listed as lost\n");
 		rc = EXIT_FIXABLE;
 	}
-	if (write_dump(out, "standard output", fmt, &dm, prog))
+	if (write_dump(out, fmt, &dm, force, prog))
 		rc = EXIT_ERROR;
 	free(dm.lost);
 	md_free(&m);

@@ -52,49 +52,41 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "d:r:u:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if (parse_size(optarg, 512, &dev) || !dev || dev % 512) {
-				fprintf(stderr, "%s: device size '%s': not a positive whole number of sectors\n",
-					prog, optarg);
-				return EXIT_ERROR;
-			}
+			if (parse_size(optarg, 512, &dev) || !dev || dev % 512)
+				return usage_error(prog, "device size '%s': not a positive whole number of sectors",
+						   optarg);
 			break;
 		case 'r':
-			if (parse_size(optarg, 512, &reg) || reg % 512) {
-				fprintf(stderr, "%s: region size '%s': not a whole number of sectors\n",
-					prog, optarg);
-				return EXIT_ERROR;
-			}
+			if (parse_size(optarg, 512, &reg) || reg % 512)
+				return usage_error(prog, "region size '%s': not a whole number of sectors",
+						   optarg);
 			break;
 		case 'u':
 			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 				if (!strcasecmp(optarg, units[i].name))
 					unit = units[i].bytes;
-			if (!unit) {
-				fprintf(stderr, "%s: unknown unit '%s' (b, s, k, m, g, blocks)\n",
-					prog, optarg);
-				return EXIT_ERROR;
-			}
+			if (!unit)
+				return usage_error(prog, "unknown unit '%s' (b, s, k, m, g, blocks)",
+						   optarg);
 			break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!dev || !reg || optind != argc)
-		return usage_error(usage);
+	if (!dev || !reg)
+		return usage_error(prog, "--device-size and --region-size are both required");
+	if (end_of_args(argc, argv, 0, prog))
+		return EXIT_ERROR;
 	dev /= 512;
 	reg /= 512;
 	why = check_region_size(reg);
-	if (why) {
-		fprintf(stderr, "%s: region size %llu sectors: %s\n", prog,
-			(unsigned long long)reg, why);
-		return EXIT_ERROR;
-	}
+	if (why)
+		return usage_error(prog, "region size %llu sectors: %s",
+				   (unsigned long long)reg, why);
 	regions = dev / reg + (dev % reg != 0);
 	why = check_nr_regions(regions);
-	if (why) {
-		fprintf(stderr, "%s: %llu regions of %llu sectors: %s (the module's limit): use larger regions\n",
-			prog, (unsigned long long)regions, (unsigned long long)reg, why);
-		return EXIT_ERROR;
-	}
+	if (why)
+		return usage_error(prog, "%llu regions of %llu sectors: %s (the module's limit): use larger regions",
+				   (unsigned long long)regions, (unsigned long long)reg, why);
 	blocks = layout_blocks(regions);
 	bytes = blocks * CLONE_BLOCK_SIZE;
 	if (unit)

@@ -5,10 +5,8 @@
  * bitmap block are gone, the hydration state of its regions is unknown:
  * nothing is written unless the user says which guess to make.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clonemd.h"
 
@@ -17,13 +15,15 @@ static const char *prog = "clone_repair";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s -i DEV -o DEV2 [--assume-hydrated|--assume-unhydrated] [GEOMETRY] [-q]\n"
+		"Usage: %s -i DEV -o DEV2 [--assume-hydrated|--assume-unhydrated]\n"
+		"          [GEOMETRY [--force]] [-q]\n"
 		"Read the metadata on DEV around any damage (every usable copy of every\n"
 		"block) and write fresh, complete metadata to DEV2 (a missing file is\n"
 		"created at the size needed).\n"
 		"\n"
 		"  -i, --input DEV        the damaged metadata (only read)\n"
-		"  -o, --output DEV2      where to write; never the input\n"
+		"  -o, --output DEV2      where to write: a block device not in use, or a\n"
+		"                         regular file; never the input\n"
 		"      --assume-hydrated, --assume-unhydrated\n"
 		"                         what to write for regions whose state is lost\n"
 		"                         (both copies of their bitmap block unusable);\n"
@@ -32,12 +32,15 @@ static void usage(FILE *f)
 		"      --region-size R    the clone's region size (sectors, or with a unit)\n"
 		"      --nr-regions N     its region count, or --device-size S (sectors, or a unit)\n"
 		"      --superblock 0|1   the superblock copy to trust when they disagree\n"
+		"      --force            use GEOMETRY though the bitmap contradicts it\n"
+		"                         (bits set past the last region it makes)\n"
 		"  -q, --quiet            only errors\n"
 		"  -h, --help / -V, --version\n"
 		"\n"
 		"Exit status: 0 repaired, nothing lost; 1 repaired, lost regions guessed;\n"
-		"2 refused (state lost without --assume-*, unusable metadata, output too\n"
-		"small); 3 cannot open, read or write, usage error; 4 DEV is unformatted.\n",
+		"2 refused (state lost without --assume-*, unusable metadata, a geometry\n"
+		"the bitmap contradicts, output too small); 3 cannot open, read or write,\n"
+		"refused output, usage error; 4 DEV is unformatted.\n",
 		prog, prog);
 }
 
@@ -52,6 +55,7 @@ int main(int argc, char **argv)
 		{ "nr-regions", required_argument, NULL, 'G' },
 		{ "device-size", required_argument, NULL, 'G' },
 		{ "superblock", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -78,19 +82,21 @@ int main(int argc, char **argv)
 			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
 				return EXIT_ERROR;
 			break;
+		case 'F': mo.trust_geometry = 1; break;
 		case 'q': quiet = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!in || !out || optind != argc)
-		return usage_error(usage);
-	if (salvage_finish(&mo, dev_sectors, prog))
+	if (in_out_args(argc, argv, in, out, prog) ||
+	    salvage_finish(&mo, dev_sectors, prog))
 		return EXIT_ERROR;
-	if (refuse_same(in, out, "write the repaired metadata elsewhere", prog))
+	if (mo.trust_geometry && !mo.region_size)
+		return usage_error(prog, "--force goes with the geometry (--region-size and --nr-regions or --device-size)");
+	if (refuse_output(in, out, 1, "write the repaired metadata elsewhere, check it, then copy it back", prog))
 		return EXIT_ERROR;
 	p = (struct printer){ stderr, in, quiet };
 	if (dev_open(&d, in, DEV_READ, 0) < 0) {
-		fprintf(stderr, "%s: cannot open %s: %s\n", prog, in, strerror(errno));
+		open_error(in, 0, prog);
 		return EXIT_ERROR;
 	}
 	md_analyze(&d, &mo, &m, print_report, &p);
@@ -100,7 +106,7 @@ int main(int argc, char **argv)
 		return EXIT_UNFORMATTED;
 	}
 	if (m.found != FOUND_OK) {
-		fprintf(stderr, "%s: %s: nothing written: no usable superblock\n", prog, in);
+		fprintf(stderr, "%s: %s: nothing written: %s\n", prog, in, md_unusable(&m));
 		md_free(&m);
 		return EXIT_LOST;
 	}

@@ -19,7 +19,8 @@ static void usage(FILE *f)
 		"size the metadata needs; an existing one must be at least that large.\n"
 		"\n"
 		"  -i, --input DUMP       the dump (- for standard input)\n"
-		"  -o, --output DEV|FILE  where to write the metadata\n"
+		"  -o, --output DEV|FILE  where to write the metadata: a block device not\n"
+		"                         in use, or a regular file; never the dump\n"
 		"  -f, --format FMT       the dump's format; auto (default) tells by its first character\n"
 		"      --assume-hydrated, --assume-unhydrated\n"
 		"                         what to make of \"lost\" ranges (clone_dump --repair);\n"
@@ -29,7 +30,7 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 written; 1 written, lost regions guessed; 2 invalid dump,\n"
 		"lost regions without --assume-*, output too small; 3 cannot read or\n"
-		"write, usage error.\n",
+		"write, refused output, usage error.\n",
 		prog);
 }
 
@@ -71,8 +72,9 @@ int main(int argc, char **argv)
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (!in || !out || optind != argc)
-		return usage_error(usage);
+	if (in_out_args(argc, argv, in, out, prog) ||
+	    refuse_output(in, out, 1, "the metadata would overwrite the dump it is made from", prog))
+		return EXIT_ERROR;
 	text = read_all(in, &len);
 	if (!text) {
 		fprintf(stderr, "%s: cannot read %s: %s\n", prog, in, strerror(errno));

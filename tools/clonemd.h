@@ -119,8 +119,25 @@ void dev_read(struct dev *d, uint64_t first, size_t n, void *buf,
 	      const char **why);
 int dev_write(struct dev *d, uint64_t first, size_t n, const void *buf);
 int dev_sync(struct dev *d);
-/* Whether two paths name the same file or device. */
-int same_file(const char *a, const char *b);
+/*
+ * Open block device @path with @flags, exclusively: O_EXCL on a block
+ * device fails (EBUSY) while the kernel holds it (a live dm table, a
+ * mounted file system), so that nothing is written under them. With @busy,
+ * open it anyway when held, and set *@busy (only to read it).
+ */
+int open_bdev(const char *path, int flags, int *busy);
+/*
+ * Say on stderr why opening @path (to write, if @writing) failed, from
+ * errno: EBUSY is a block device in use, ENOTBLK neither a block device
+ * nor a regular file (dev_open).
+ */
+void open_error(const char *path, int writing, const char *prog);
+/*
+ * Whether input @in and output @out are the same file or device (the same
+ * inode, or block device nodes of the same device); "-" is standard input
+ * as @in, standard output as @out, and so is a NULL @out.
+ */
+int same_file(const char *in, const char *out);
 /* 4 KiB-aligned buffer (O_DIRECT), zeroed; exits on failure. */
 void *xalloc_blocks(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -171,6 +188,7 @@ enum md_found {
 	FOUND_NOSB,		/* no valid superblock */
 	FOUND_BADSB,		/* a valid superblock we cannot use */
 	FOUND_TOOSMALL,		/* not even room for the superblocks */
+	FOUND_BADGEOM,		/* salvage: the bitmap contradicts the geometry given */
 };
 
 struct md_opts {
@@ -179,6 +197,7 @@ struct md_opts {
 	int use_sb;		/* salvage: -1, or the superblock copy to trust */
 	uint64_t region_size;	/* salvage: the geometry when no superblock */
 	uint64_t nr_regions;	/*   can be trusted (0: unknown) */
+	int trust_geometry;	/* salvage: even against the bitmap (--force) */
 	uint64_t max_regions;	/* refuse more (memory bound, fuzzing); 0: none */
 };
 
@@ -198,12 +217,15 @@ struct md {
 	struct bmblock *blk;	/* nr_blocks of them */
 	uint64_t hydrated;
 	uint64_t lost_blocks, damaged_copies, differing_blocks;
+	uint64_t stray_end;	/* bits set past the last region: the last + 1 */
 };
 
 /* Read and judge the metadata on @d; problems go to @report. */
 void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
 		report_fn report, void *ctx);
 void md_free(struct md *m);
+/* Why a bitmap could not be used (m->found != FOUND_OK), for a message. */
+const char *md_unusable(const struct md *m);
 /* The regions of lost blocks as a bitmap (NULL: none), or printed "a-b, c-d". */
 uint64_t *md_lost_bits(const struct md *m);
 void md_print_lost(FILE *f, const struct md *m);
@@ -211,11 +233,11 @@ void md_print_lost(FILE *f, const struct md *m);
  * Salvage options shared by clone_dump --repair and clone_repair:
  * --region-size, --nr-regions, --device-size, --superblock. Returns 0 if
  * @name was one of them (parsed into @o), 1 if not, -1 on a bad value
- * (said so on stderr).
+ * (usage_error()).
  */
 int salvage_opt(const char *name, const char *arg, struct md_opts *o,
 		uint64_t *device_sectors, const char *prog);
-/* After the options: nr_regions from --device-size; -1 (said why) if invalid. */
+/* After the options: nr_regions from --device-size; -1 (usage_error()) if invalid. */
 int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog);
 /* regions covered by bitmap block @k */
 uint64_t block_first(uint64_t k);
@@ -233,8 +255,9 @@ int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
 	     uint64_t format_time, const uint64_t *bits, const char *prog);
 
 /*
- * md_write() to @path (a missing file is created at the size needed), then
- * read it back and check it as the module would. 0 or an exit code.
+ * md_write() to @path (a missing file is created at the size needed; a
+ * block device in use is refused), then read it back and check it as the
+ * module would. 0 or an exit code.
  */
 int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
 		   uint64_t format_time, const uint64_t *bits, const char *prog);
@@ -271,10 +294,12 @@ void dump_free(struct dump *dm);
 
 /*
  * dump_write() to @path, created or truncated, or to standard output when
- * @path is NULL (@stdout_name in messages). 0, or EXIT_ERROR having said why.
+ * @path is NULL or "-". A block device (standard output too) is refused
+ * unless @force, and then opened exclusively (refused in use). 0, or
+ * EXIT_ERROR having said why.
  */
-int write_dump(const char *path, const char *stdout_name, enum dump_format fmt,
-	       const struct dump *dm, const char *prog);
+int write_dump(const char *path, enum dump_format fmt, const struct dump *dm,
+	       int force, const char *prog);
 
 /* ---- the in-kernel dm-clone's metadata (clone_convert) ---- */
 
@@ -297,20 +322,33 @@ uint32_t pd_csum(const void *block, uint32_t xor);
 /* ---- command lines ---- */
 
 void print_version(const char *prog);
-/* usage(stderr); returns EXIT_ERROR */
-int usage_error(void (*usage)(FILE *));
+/*
+ * A usage error: "PROG: WHAT" and where help is (PROG --help) on stderr,
+ * not the whole help. Returns EXIT_ERROR.
+ */
+__attribute__((format(printf, 2, 3)))
+int usage_error(const char *prog, const char *fmt, ...);
 /*
  * The end of every tool's getopt switch (default:): -h/--help prints the
  * usage on stdout, -V/--version the versions, both exit status 0; any
- * other option, the usage on stderr and EXIT_ERROR. Returns the status.
+ * other option (getopt said what is wrong with it), where help is and
+ * EXIT_ERROR. Returns the status.
  */
 int common_opt(int c, const char *prog, void (*usage)(FILE *));
-/* -f/--format: FMT_AUTO only if @allow_auto; -1 (said why) if unknown */
+/*
+ * After the options: @operands (0, or 1: the device or file) left; 0, or
+ * usage_error().
+ */
+int end_of_args(int argc, char **argv, int operands, const char *prog);
+/* The same for a tool of -i @in and -o @out: both given, nothing left. */
+int in_out_args(int argc, char **argv, const char *in, const char *out,
+		const char *prog);
+/* -f/--format: FMT_AUTO only if @allow_auto; -1 (usage_error()) if unknown */
 int format_opt(const char *arg, enum dump_format *fmt, int allow_auto,
 	       const char *prog);
 /*
  * --assume-hydrated ('H') and --assume-unhydrated ('U') into *@assume (0:
- * neither); -1 (said why) when both are given.
+ * neither); -1 (usage_error()) when both are given.
  */
 int assume_opt(int c, int *assume, const char *prog);
 /*
@@ -321,12 +359,12 @@ int assume_opt(int c, int *assume, const char *prog);
 const char *assume_lost(int assume, uint64_t *bits, const uint64_t *lost,
 			uint64_t nr_regions);
 /*
- * Whether @in and @out are the same file or device: if so, says so on
- * stderr with what to do @instead ("... are the same: INSTEAD, check it,
- * then copy it back") and returns -1; else 0.
+ * The outputs no tool writes, said so on stderr (returns -1; else 0): the
+ * input itself (same_file(); @why: what it would destroy), and, for
+ * @metadata (binary) output, "-": standard output is only for dumps.
  */
-int refuse_same(const char *in, const char *out, const char *instead,
-		const char *prog);
+int refuse_output(const char *in, const char *out, int metadata,
+		  const char *why, const char *prog);
 /* a number with an optional unit suffix; @unit: bytes a plain number means */
 int parse_size(const char *s, uint64_t unit, uint64_t *out);
 int parse_u64(const char *s, uint64_t *out);

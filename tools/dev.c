@@ -57,6 +57,17 @@ void dev_open_mem(struct dev *d, const void *mem, size_t size)
 	set_size(d, size);
 }
 
+int open_bdev(const char *path, int flags, int *busy)
+{
+	int fd = open(path, flags | O_EXCL);
+
+	if (fd < 0 && errno == EBUSY && busy) {
+		*busy = 1;
+		fd = open(path, flags);
+	}
+	return fd;
+}
+
 int dev_open(struct dev *d, const char *path, int mode, uint64_t create_size)
 {
 	int flags = mode == DEV_READ ? O_RDONLY : O_RDWR;
@@ -80,21 +91,13 @@ int dev_open(struct dev *d, const char *path, int mode, uint64_t create_size)
 		return 0;
 	}
 	if (S_ISBLK(st.st_mode)) {
+		/* never write under a running clone; say so when only reading */
+		int *busy = mode == DEV_READ ? &d->busy : NULL;
+
 		d->is_bdev = 1;
-		/*
-		 * O_EXCL on a block device fails while a holder (a live dm
-		 * table) has it: never write under a running clone, and say
-		 * so when only reading.
-		 */
-		d->fd = open(path, flags | O_DIRECT | O_EXCL);
-		if (d->fd < 0 && errno == EBUSY) {
-			d->busy = 1;
-			if (mode != DEV_READ)
-				return -1;
-			d->fd = open(path, flags | O_DIRECT);
-		}
+		d->fd = open_bdev(path, flags | O_DIRECT, busy);
 		if (d->fd < 0 && errno == EINVAL)	/* no O_DIRECT */
-			d->fd = open(path, flags);
+			d->fd = open_bdev(path, flags, busy);
 		if (d->fd < 0)
 			return -1;
 		if (ioctl(d->fd, BLKGETSIZE64, &size) < 0) {
@@ -107,11 +110,23 @@ int dev_open(struct dev *d, const char *path, int mode, uint64_t create_size)
 			return -1;
 		size = (uint64_t)st.st_size;
 	} else {
-		errno = EINVAL;
+		errno = ENOTBLK;	/* see open_error() */
 		return -1;
 	}
 	set_size(d, size);
 	return 0;
+}
+
+void open_error(const char *path, int writing, const char *prog)
+{
+	if (errno == EBUSY && writing)
+		fprintf(stderr, "%s: %s is in use (a live clone table?); deactivate it first\n",
+			prog, path);
+	else if (errno == ENOTBLK)
+		fprintf(stderr, "%s: %s is not a block device or regular file\n", prog, path);
+	else
+		fprintf(stderr, "%s: cannot open %s%s: %s\n", prog, path,
+			writing ? " for writing" : "", strerror(errno));
 }
 
 void dev_close(struct dev *d)
@@ -200,11 +215,18 @@ int dev_sync(struct dev *d)
 	return fsync(d->fd);
 }
 
-int same_file(const char *a, const char *b)
+/* stat() @path, or @fd for "-" (standard input or output) */
+static int stat_arg(const char *path, int fd, struct stat *st)
+{
+	return path && strcmp(path, "-") ? stat(path, st) : fstat(fd, st);
+}
+
+int same_file(const char *in, const char *out)
 {
 	struct stat sa, sb;
 
-	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+	if (stat_arg(in, STDIN_FILENO, &sa) < 0 ||
+	    stat_arg(out, STDOUT_FILENO, &sb) < 0)
 		return 0;
 	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
 		return sa.st_rdev == sb.st_rdev;

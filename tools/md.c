@@ -546,8 +546,11 @@ static void merge_block(struct md *m, uint64_t k, const uint8_t *a,
 				nbits - j * 64 >= 64 ? ~0ULL :
 				(1ULL << (nbits - j * 64)) - 1;
 
-		if ((x | y) & ~mask)
+		if ((x | y) & ~mask) {
 			bb->stray = 1;
+			m->stray_end = block_first(k) + j * 64 + 64 -
+				       (uint64_t)__builtin_clzll((x | y) & ~mask);
+		}
 		if (ua && ub) {
 			bb->only[0] += (uint32_t)__builtin_popcountll(x & ~y & mask);
 			bb->only[1] += (uint32_t)__builtin_popcountll(y & ~x & mask);
@@ -633,7 +636,7 @@ static int same_damage(const struct bmblock *a, const struct bmblock *b)
  * One message per run of consecutive blocks with the same damage, so that
  * a whole copy gone is a line, not thousands.
  */
-static void report_bitmap(struct ctx *c)
+static void report_bitmap(struct ctx *c, const struct md_opts *o)
 {
 	struct md *m = c->m;
 	uint64_t k, e, n = m->nr_blocks;
@@ -689,10 +692,26 @@ static void report_bitmap(struct ctx *c)
 			    (unsigned long long)diff, diff > 1 ? "s" : "",
 			    'A' + kind, 'A' + !kind);
 	}
-	if (n && m->blk[n - 1].stray)
+	if (!m->stray_end)
+		return;
+	if (!m->sb_invented) {
 		say(c, 1, "bitmap block %llu: bits set past the last region (%llu): meaningless, the module clears them and rewrites the block at the next commit",
 		    (unsigned long long)(n - 1),
 		    (unsigned long long)(m->nr_regions - 1));
+		return;
+	}
+	/*
+	 * The module never sets them: with a geometry from the user, they
+	 * say that it is wrong, that the clone has more regions.
+	 */
+	say(c, o->trust_geometry ? 1 : 2,
+	    "bitmap block %llu: bits are set up to region %llu, past the last of the %llu regions given: the bitmap suggests at least %llu regions; %s",
+	    (unsigned long long)(n - 1), (unsigned long long)(m->stray_end - 1),
+	    (unsigned long long)m->nr_regions, (unsigned long long)m->stray_end,
+	    o->trust_geometry ? "dropping them (--force)" :
+	    "check --nr-regions or --device-size against the clone's table (--force uses the geometry given anyway)");
+	if (!o->trust_geometry)
+		m->found = FOUND_BADGEOM;
 }
 
 void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
@@ -714,7 +733,14 @@ void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
 	if (m->sb_invented)
 		m->nonce = guess_nonce(d, m->nr_blocks);
 	load_bitmap(d, &c);
-	report_bitmap(&c);
+	report_bitmap(&c, o);
+}
+
+const char *md_unusable(const struct md *m)
+{
+	return m->found == FOUND_BADGEOM ?
+	       "the bitmap contradicts the geometry given" :
+	       "no usable superblock";
 }
 
 void md_free(struct md *m)

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Command-line helpers shared by the tools. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clonemd.h"
@@ -13,10 +16,22 @@ void print_version(const char *prog)
 	       TOOLS_VERSION, CLONE_VERSION);
 }
 
-int usage_error(void (*usage)(FILE *))
+static int try_help(const char *prog)
 {
-	usage(stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 	return EXIT_ERROR;
+}
+
+int usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return try_help(prog);
 }
 
 int common_opt(int c, const char *prog, void (*usage)(FILE *))
@@ -26,16 +41,33 @@ int common_opt(int c, const char *prog, void (*usage)(FILE *))
 	else if (c == 'V')
 		print_version(prog);
 	else
-		return usage_error(usage);
+		return try_help(prog);
 	return EXIT_CLEAN;
+}
+
+int end_of_args(int argc, char **argv, int operands, const char *prog)
+{
+	if (argc - optind > operands)
+		return usage_error(prog, "unexpected argument '%s'", argv[optind + operands]);
+	if (argc - optind < operands)
+		return usage_error(prog, "no device or file given");
+	return 0;
+}
+
+int in_out_args(int argc, char **argv, const char *in, const char *out,
+		const char *prog)
+{
+	if (!in || !out)
+		return usage_error(prog, "-i and -o are both required");
+	return end_of_args(argc, argv, 0, prog);
 }
 
 int format_opt(const char *arg, enum dump_format *fmt, int allow_auto,
 	       const char *prog)
 {
 	if (parse_format(arg, fmt) || (*fmt == FMT_AUTO && !allow_auto)) {
-		fprintf(stderr, "%s: unknown format '%s' (%stext, xml, json)\n", prog,
-			arg, allow_auto ? "auto, " : "");
+		usage_error(prog, "unknown format '%s' (%stext, xml, json)", arg,
+			    allow_auto ? "auto, " : "");
 		return -1;
 	}
 	return 0;
@@ -44,7 +76,7 @@ int format_opt(const char *arg, enum dump_format *fmt, int allow_auto,
 int assume_opt(int c, int *assume, const char *prog)
 {
 	if (*assume && *assume != c) {
-		fprintf(stderr, "%s: --assume-hydrated or --assume-unhydrated, not both\n", prog);
+		usage_error(prog, "--assume-hydrated or --assume-unhydrated, not both");
 		return -1;
 	}
 	*assume = c;
@@ -61,13 +93,18 @@ const char *assume_lost(int assume, uint64_t *bits, const uint64_t *lost,
 	return "hydrated";
 }
 
-int refuse_same(const char *in, const char *out, const char *instead,
-		const char *prog)
+int refuse_output(const char *in, const char *out, int metadata,
+		  const char *why, const char *prog)
 {
+	if (metadata && out && !strcmp(out, "-")) {
+		fprintf(stderr, "%s: -: metadata is not written to standard output (only dumps are): give a device or file (./- for a file named -)\n",
+			prog);
+		return -1;
+	}
 	if (!same_file(in, out))
 		return 0;
-	fprintf(stderr, "%s: %s and %s are the same: %s, check it, then copy it back\n",
-		prog, in, out, instead);
+	fprintf(stderr, "%s: %s and %s are the same file or device: %s\n", prog,
+		in, out ? out : "standard output", why);
 	return -1;
 }
 
@@ -190,7 +227,7 @@ int salvage_opt(const char *name, const char *arg, struct md_opts *o,
 	}
 	return 0;
 bad:
-	fprintf(stderr, "%s: bad --%s '%s'\n", prog, name, arg);
+	usage_error(prog, "bad --%s '%s'", name, arg);
 	return -1;
 }
 
@@ -201,29 +238,28 @@ int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog)
 	if (!o->region_size && !o->nr_regions && !device_sectors)
 		return 0;
 	if (!o->region_size || (!o->nr_regions && !device_sectors)) {
-		fprintf(stderr, "%s: the geometry needs --region-size and --nr-regions (or --device-size)\n", prog);
+		usage_error(prog, "the geometry needs --region-size and --nr-regions (or --device-size)");
 		return -1;
 	}
 	why = check_region_size(o->region_size);
 	if (why) {
-		fprintf(stderr, "%s: region size %llu sectors: %s\n", prog,
-			(unsigned long long)o->region_size, why);
+		usage_error(prog, "region size %llu sectors: %s",
+			    (unsigned long long)o->region_size, why);
 		return -1;
 	}
 	if (device_sectors) {
 		uint64_t n = (device_sectors + o->region_size - 1) / o->region_size;
 
 		if (o->nr_regions && o->nr_regions != n) {
-			fprintf(stderr, "%s: --device-size makes %llu regions, --nr-regions says %llu\n",
-				prog, (unsigned long long)n, (unsigned long long)o->nr_regions);
+			usage_error(prog, "--device-size makes %llu regions, --nr-regions says %llu",
+				    (unsigned long long)n, (unsigned long long)o->nr_regions);
 			return -1;
 		}
 		o->nr_regions = n;
 	}
 	why = check_nr_regions(o->nr_regions);
 	if (why) {
-		fprintf(stderr, "%s: %llu regions: %s\n", prog,
-			(unsigned long long)o->nr_regions, why);
+		usage_error(prog, "%llu regions: %s", (unsigned long long)o->nr_regions, why);
 		return -1;
 	}
 	return 0;
@@ -240,8 +276,7 @@ int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
 	int rc;
 
 	if (dev_open(&d, path, DEV_CREATE, need) < 0) {
-		fprintf(stderr, "%s: cannot open %s for writing: %s\n", prog, path,
-			errno == EBUSY ? "in use (by a live clone?)" : strerror(errno));
+		open_error(path, 1, prog);
 		return EXIT_ERROR;
 	}
 	rc = md_write(&d, region_size, nr_regions, format_time, bits, prog);
@@ -263,19 +298,52 @@ int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
 	return rc;
 }
 
-int write_dump(const char *path, const char *stdout_name, enum dump_format fmt,
-	       const struct dump *dm, const char *prog)
+/*
+ * A dump's output (NULL: standard output): anything (a file, a pipe,
+ * /dev/null) but a block device, where a dump is never sensible and may
+ * overwrite metadata or a file system; with @force one not in use. NULL
+ * having said why.
+ */
+static FILE *open_dump(const char *path, int force, const char *prog)
 {
-	FILE *f = path ? fopen(path, "w") : stdout;
+	struct stat st;
+	int fd, bdev;
+	FILE *f;
 
-	if (!f) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", prog, path, strerror(errno));
-		return EXIT_ERROR;
+	bdev = !(path ? stat(path, &st) : fstat(STDOUT_FILENO, &st)) &&
+	       S_ISBLK(st.st_mode);
+	if (bdev && !force) {
+		fprintf(stderr, "%s: %s is a block device: a dump is text, not written there without --force\n",
+			prog, path ? path : "standard output");
+		return NULL;
 	}
+	if (!path)
+		return stdout;
+	fd = bdev ? open_bdev(path, O_WRONLY, NULL) :
+		    open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		open_error(path, 1, prog);
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+int write_dump(const char *path, enum dump_format fmt, const struct dump *dm,
+	       int force, const char *prog)
+{
+	FILE *f;
+
+	if (path && !strcmp(path, "-"))
+		path = NULL;
+	f = open_dump(path, force, prog);
+	if (!f)
+		return EXIT_ERROR;
 	dump_write(f, fmt, dm);
 	if (fflush(f) || ferror(f) || (path && fclose(f))) {
-		fprintf(stderr, "%s: writing %s: %s\n", prog, path ? path : stdout_name,
-			strerror(errno));
+		fprintf(stderr, "%s: writing %s: %s\n", prog,
+			path ? path : "standard output", strerror(errno));
 		return EXIT_ERROR;
 	}
 	return 0;

@@ -10,10 +10,14 @@
  * line per failed check and a summary; exits 1 if anything failed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -400,16 +404,60 @@ static void test_parser(void)
 
 /* ---- the tools ---- */
 
+/* The output of the last run() is @what, then where help is: two lines. */
+static void usage_only(const char *tool, const char *what)
+{
+	char want[512];
+	size_t n = strlen(out), w, lines = 0;
+
+	w = (size_t)snprintf(want, sizeof(want), "%s\nTry '%s --help' for more information.\n",
+			     what, tool);
+	for (const char *c = out; *c; c++)
+		lines += *c == '\n';
+	/* getopt's line for an unknown option starts with the path run */
+	CHECK(n >= w && !strcmp(out + n - w, want) && lines == 2,
+	      "%s: a usage error is '%s' and where help is, got:\n%s", tool, what, out);
+	CHECK(!strstr(out, "Usage"), "%s: a usage error prints the whole help:\n%s", tool, out);
+}
+
 static void test_versions(void)
 {
 	static const char *tools[] = { "clone_check", "clone_dump", "clone_restore",
 				       "clone_repair", "clone_metadata_size", "clone_convert" };
+	/* one argument too many for each */
+	static const char *extra[] = { "a.img b.img", "a.img b.img", "-i a -o b b.img",
+				       "-i a -o b b.img", "-d 1G -r 8 b.img", "-i a -o b b.img" };
+	char what[64];
 
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
 		EXPECT(0, TOOLS_VERSION "|format version 1", "%s --version", tools[i]);
 		EXPECT(0, "Usage", "%s --help", tools[i]);
-		EXPECT(EXIT_ERROR, "Usage", "%s --no-such-option", tools[i]);
+		/* a usage error: what was wrong and where help is, not the help */
+		EXPECT(EXIT_ERROR, "", "%s --no-such-option", tools[i]);
+		usage_only(tools[i], "unrecognized option '--no-such-option'");
+		EXPECT(EXIT_ERROR, "", "%s %s", tools[i], extra[i]);
+		snprintf(what, sizeof(what), "%s: unexpected argument 'b.img'", tools[i]);
+		usage_only(tools[i], what);
 	}
+	EXPECT(EXIT_ERROR, "", "clone_dump");
+	usage_only("clone_dump", "clone_dump: no device or file given");
+	EXPECT(EXIT_ERROR, "", "clone_check -q");
+	usage_only("clone_check", "clone_check: no device or file given");
+	EXPECT(EXIT_ERROR, "", "clone_restore -i x");
+	usage_only("clone_restore", "clone_restore: -i and -o are both required");
+	EXPECT(EXIT_ERROR, "", "clone_repair -o x");
+	usage_only("clone_repair", "clone_repair: -i and -o are both required");
+	EXPECT(EXIT_ERROR, "", "clone_convert");
+	usage_only("clone_convert", "clone_convert: -i and -o are both required");
+	EXPECT(EXIT_ERROR, "", "clone_metadata_size -d 1G");
+	usage_only("clone_metadata_size", "clone_metadata_size: --device-size and --region-size are both required");
+	EXPECT(EXIT_ERROR, "", "clone_dump --region-size 8 --nr-regions 5 x.img");
+	usage_only("clone_dump", "clone_dump: the geometry options go with --repair");
+	/* --force overrides no refusal but those it is documented for */
+	EXPECT(EXIT_ERROR, "", "clone_repair --force -i x -o y");
+	usage_only("clone_repair", "clone_repair: --force goes with the geometry (--region-size and --nr-regions or --device-size)");
+	EXPECT(EXIT_ERROR, "", "clone_convert --force -i x -o y");
+	usage_only("clone_convert", "clone_convert: --force goes with --format (a dump to a block device)");
 	/* the option errors some of them share (util.c) */
 	EXPECT(EXIT_ERROR, "clone_dump: unknown format 'auto' (text, xml, json)", "clone_dump -f auto x.img");
 	EXPECT(EXIT_ERROR, "clone_convert: unknown format 'x' (text, xml, json)", "clone_convert -f x -i x -o y");
@@ -720,12 +768,163 @@ static void test_repair(void)
 	EXPECT(0, "hydrated 33334", "cat rp1.text");
 	EXPECT(EXIT_ERROR, "makes 100000 regions", "clone_repair -i rp.img -o rp3.img --region-size 128 --device-size 12799873 --nr-regions 5");
 	EXPECT(EXIT_ERROR, "needs --region-size", "clone_repair -i rp.img -o rp3.img --nr-regions 5");
+	/*
+	 * A wrong --nr-regions: bits set past the last region it makes. 70000
+	 * regions, every fifth hydrated: the last hydrated is 69995.
+	 */
+	make_image("rg.img", 8, 70000, 5);
+	flip("rg.img", 0, 50);
+	flip("rg.img", 1, 50);
+	unlink(path("rg1.img"));
+	EXPECT(2, "bits are set up to region 69995, past the last of the 69000 regions given|suggests at least 69996 regions|--force",
+	       "clone_repair -i rg.img -o rg1.img --region-size 8 --nr-regions 69000");
+	CHECK(access(path("rg1.img"), F_OK) != 0, "a wrong --nr-regions: metadata written");
+	EXPECT(2, "suggests at least 69996 regions", "clone_dump --repair --region-size 8 --nr-regions 69000 rg.img");
+	/* fewer bitmap blocks: copy B misplaced, block 1's bits past 60000 */
+	EXPECT(2, "suggests at least 65021 regions", "clone_repair -i rg.img -o rg1.img --region-size 8 --device-size 480000");
+	CHECK(access(path("rg1.img"), F_OK) != 0, "a wrong --device-size: metadata written");
+	EXPECT(0, "70000 regions of 8 sectors, 14000 hydrated",
+	       "clone_repair -i rg.img -o rg1.img --region-size 8 --nr-regions 70000");
+	unlink(path("rg1.img"));
+	/* --force: the geometry given, the bits past it dropped */
+	EXPECT(0, "69000 regions of 8 sectors, 13800 hydrated",
+	       "clone_repair -i rg.img -o rg1.img --region-size 8 --nr-regions 69000 --force");
+	EXPECT(0, "nr_regions 69000|hydrated 13800", "clone_dump --repair --force --region-size 8 --nr-regions 69000 rg.img");
+	unlink(path("rg1.img"));
+	unlink(path("rg.img"));
 	/* a valid superblock that contradicts the geometry given */
 	make_image("rp.img", 128, 100000, 3);
 	EXPECT(2, "describes 100000 regions of 128 sectors, not the 100000 regions of 64 sectors given",
 	       "clone_repair -i rp.img -o rp3.img --region-size 64 --nr-regions 100000");
 	unlink(path("rp1.img"));
 	unlink(path("rp.img"));
+}
+
+/* ---- where the tools write ---- */
+
+/*
+ * A block device node in the work directory for a device that does not
+ * exist (a major of the local/experimental range /proc/devices does not
+ * list): stat() says block device, open() fails, so nothing reaches a
+ * device whatever a tool does with it. -1 where mknod is not allowed.
+ */
+static int fake_bdev(const char *name)
+{
+	int used[256] = { 0 }, blk = 0, major = -1, n;
+	FILE *f = fopen("/proc/devices", "r");
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Block devices:", 14))
+			blk = 1;
+		else if (blk && sscanf(line, "%d", &n) == 1 && n >= 0 && n < 256)
+			used[n] = 1;
+	}
+	fclose(f);
+	for (n = 240; n < 255 && major < 0; n++)
+		if (!used[n])
+			major = n;
+	unlink(path(name));
+	if (major < 0 || mknod(path(name), S_IFBLK | 0600, makedev((unsigned int)major, 0)))
+		return -1;
+	return 0;
+}
+
+/*
+ * Hold an unbound loop device (size 0: nothing can be written to it) as
+ * the kernel holds a live clone's metadata device: open O_EXCL. Its fd and
+ * name in @dev, or -1 when there is none this process may open.
+ */
+static int hold_loop(char *dev, size_t len)
+{
+	for (int i = 63; i >= 0; i--) {
+		uint64_t size = 1;
+		int fd;
+
+		snprintf(dev, len, "/dev/loop%d", i);
+		fd = open(dev, O_RDONLY | O_EXCL);
+		if (fd < 0)
+			continue;
+		if (!ioctl(fd, BLKGETSIZE64, &size) && !size)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+static void test_outputs(void)
+{
+	char dev[32];
+	int fd;
+
+	make_image("out.img", 8, 70000, 5);
+	EXPECT(0, "", "clone_dump -o out.text out.img");
+	EXPECT(0, "", "clone_dump -o out2.text out.img");
+
+	/* the input as the output, under any name: refused, nothing written */
+	unlink(path("out-link.img"));
+	unlink(path("out-sym.img"));
+	if (link(path("out.img"), path("out-link.img")) || symlink("out.img", path("out-sym.img")))
+		CHECK(0, "link, symlink");
+	EXPECT(EXIT_ERROR, "out.img and out.img are the same|the dump would overwrite the metadata",
+	       "clone_dump -o out.img out.img");
+	EXPECT(EXIT_ERROR, "are the same", "clone_dump -o out-link.img out.img");
+	EXPECT(EXIT_ERROR, "are the same", "clone_dump out-sym.img -f json -o out.img");
+	EXPECT(0, "70000 regions of 8 sectors|14000 hydrated|clean", "clone_check out.img");
+	/* a dump as large as the metadata needs: it would be overwritten */
+	EXPECT(EXIT_ERROR, "out.text and out.text are the same|would overwrite the dump",
+	       "clone_restore -i out.text -o out.text");
+	EXPECT(EXIT_ERROR, "- and out.text are the same", "clone_restore -i - -o out.text < out.text");
+	CHECK(file_eq("out.text", "out2.text"), "a refused restore changed its dump");
+	EXPECT(EXIT_ERROR, "are the same", "clone_repair -i out.img -o out-sym.img");
+
+	/* metadata is binary: - is standard output only for dumps */
+	unlink(path("-"));
+	EXPECT(EXIT_ERROR, "-: metadata is not written to standard output", "clone_restore -i out.text -o -");
+	EXPECT(EXIT_ERROR, "-: metadata is not written to standard output", "clone_repair -i out.img -o -");
+	CHECK(access(path("-"), F_OK) != 0, "metadata written to a file named -");
+	EXPECT(0, "version 1\nregion_size 8\nnr_regions 70000", "clone_dump -o - out.img");
+	CHECK(access(path("-"), F_OK) != 0, "clone_dump -o - wrote a file named -");
+	unlink(path("-"));
+
+	/* metadata goes to a block device or a regular file, nothing else */
+	EXPECT(EXIT_ERROR, "/dev/null is not a block device or regular file", "clone_restore -i out.text -o /dev/null");
+	EXPECT(EXIT_ERROR, "/dev/null is not a block device or regular file", "clone_repair -i out.img -o /dev/null");
+	EXPECT(EXIT_ERROR, "/dev/null is not a block device or regular file", "clone_check /dev/null");
+	EXPECT(0, "", "clone_dump -o /dev/null out.img");	/* a dump: anywhere but a block device */
+
+	/* a dump never goes to a block device without --force */
+	if (fake_bdev("fake.blk") || fake_bdev("fake2.blk")) {
+		printf("skipped: block device outputs (no mknod here)\n");
+	} else {
+		EXPECT(EXIT_ERROR, "fake.blk is a block device|--force", "clone_dump -o fake.blk out.img");
+		EXPECT(EXIT_ERROR, "cannot open fake.blk for writing", "clone_dump --force -o fake.blk out.img");
+		/* two nodes of one device are the same device */
+		EXPECT(EXIT_ERROR, "fake.blk and fake2.blk are the same", "clone_repair -i fake.blk -o fake2.blk");
+		EXPECT(EXIT_ERROR, "fake2.blk and fake.blk are the same", "clone_dump --force -o fake.blk fake2.blk");
+		unlink(path("fake2.blk"));
+	}
+
+	/* a block device the kernel holds (a live clone table) is never written */
+	fd = hold_loop(dev, sizeof(dev));
+	if (fd < 0) {
+		printf("skipped: a block device in use (no unbound loop device to hold)\n");
+	} else {
+		EXPECT(EXIT_ERROR, "is in use (a live clone table?); deactivate it first",
+		       "clone_restore -i out.text -o %s", dev);
+		EXPECT(EXIT_ERROR, "is in use (a live clone table?); deactivate it first",
+		       "clone_repair -i out.img -o %s", dev);
+		EXPECT(EXIT_ERROR, "is in use (a live clone table?); deactivate it first",
+		       "clone_dump --force -o %s out.img", dev);
+		close(fd);
+	}
+	unlink(path("out-link.img"));
+	unlink(path("out-sym.img"));
+	unlink(path("out2.text"));
+	unlink(path("out.text"));
+	unlink(path("out.img"));
 }
 
 /* ---- the in-kernel dm-clone's format, built by hand ---- */
@@ -827,6 +1026,15 @@ static void test_convert(void)
 	EXPECT(0, "hydrated 22857|range 50000-59999", "clone_convert -q -i up.img -o - -f text");
 	EXPECT(0, "\"hydrated\": 22857", "clone_convert -q -i up.img -o - -f json");
 	EXPECT(EXIT_ERROR, "the same", "clone_convert -i up.img -o up.img");
+	unlink(path("-"));
+	EXPECT(EXIT_ERROR, "-: metadata is not written to standard output", "clone_convert -i up.img -o -");
+	CHECK(access(path("-"), F_OK) != 0, "clone_convert -o - wrote a file named -");
+	unlink(path("-"));
+	if (!fake_bdev("fake.blk")) {
+		EXPECT(EXIT_ERROR, "fake.blk is a block device", "clone_convert -q -f json -i up.img -o fake.blk");
+		EXPECT(EXIT_ERROR, "cannot open fake.blk for writing", "clone_convert -q -f json --force -i up.img -o fake.blk");
+		unlink(path("fake.blk"));
+	}
 	EXPECT(2, "no in-kernel dm-clone superblock", "clone_convert -i upm.img -o x.img");
 
 	/* damage, each in a copy of the image */
@@ -889,7 +1097,6 @@ static void test_metadata_size(void)
 	EXPECT(EXIT_ERROR, "power of two", "clone_metadata_size -d 1G -r 2G");
 	EXPECT(EXIT_ERROR, "whole number of sectors", "clone_metadata_size -d 1000b -r 8");
 	EXPECT(EXIT_ERROR, "unknown unit", "clone_metadata_size -d 1G -r 8 -u x");
-	EXPECT(EXIT_ERROR, "Usage", "clone_metadata_size -d 1G");
 }
 
 int main(int argc, char **argv)
@@ -917,6 +1124,7 @@ int main(int argc, char **argv)
 	test_repair();
 	test_metadata_size();
 	test_convert();
+	test_outputs();
 
 	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
