@@ -6,8 +6,9 @@
  *   unit BINDIR WORKDIR
  *
  * Library functions are called directly; the tools are run from BINDIR on
- * images in WORKDIR, and their exit status and messages checked. Prints a
- * line per failed check and a summary; exits 1 if anything failed.
+ * images in WORKDIR/PID (removed after a run that passes), and their exit
+ * status and messages checked. Prints a line per failed check and a
+ * summary; exits 1 if anything failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include "clonemd.h"
 
 static const char *bindir, *work;
+static char workdir[512];
 static int passed, failed;
 static char out[1 << 22];	/* output of the last run() */
 
@@ -1101,13 +1103,21 @@ static void test_metadata_size(void)
 
 int main(int argc, char **argv)
 {
+	char cmd[600];
+
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s BINDIR WORKDIR\n", argv[0]);
 		return 2;
 	}
 	bindir = argv[1];
-	work = argv[2];
-	mkdir(work, 0755);
+	/* a directory of this run's own: two runs at once share no file */
+	mkdir(argv[2], 0755);
+	snprintf(workdir, sizeof(workdir), "%s/%d", argv[2], (int)getpid());
+	if (mkdir(workdir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "%s: %s: %s\n", argv[0], workdir, strerror(errno));
+		return 2;
+	}
+	work = workdir;
 
 	test_crc();
 	test_le();
@@ -1127,5 +1137,12 @@ int main(int argc, char **argv)
 	test_outputs();
 
 	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	if (failed) {
+		printf("the files of the failed run are in %s\n", work);
+		return 1;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
+	if (system(cmd))
+		printf("cannot remove %s\n", work);
+	return 0;
 }
