@@ -423,6 +423,118 @@ static int cmd_write(int argc, char **argv)
 	return ret;
 }
 
+/* ---- one block, in place ------------------------------------------------ */
+
+/*
+ * dsync FILE BLOCK SEED GEN: overwrite block BLOCK of an existing FILE (no
+ * create, no growth) with generation GEN of the pattern, in one
+ * O_DIRECT|O_DSYNC write, and nothing after it. In a file whose block is
+ * already allocated, filesystems send that as a FUA write with no flush
+ * (a block device's own O_DSYNC path adds a flush, which would hide a FUA
+ * write that is acknowledged too early).
+ */
+static int cmd_dsync(int argc, char **argv)
+{
+	uint8_t *buf = xalloc(BS);
+	uint64_t blk;
+	struct stat st;
+	int fd;
+
+	if (argc != 4)
+		die("usage: dsync FILE BLOCK SEED GEN");
+	blk = num(argv[1]);
+	fd = open(argv[0], O_WRONLY | O_DIRECT | O_DSYNC);
+	if (fd < 0)
+		die("open %s: %s", argv[0], strerror(errno));
+	if (fstat(fd, &st))
+		die("stat %s: %s", argv[0], strerror(errno));
+	if ((uint64_t)st.st_size < (blk + 1) * BS)
+		die("%s has no block %" PRIu64 " (dsync does not grow files)", argv[0], blk);
+	make_block(buf, num(argv[2]), blk, (uint32_t)num(argv[3]));
+	pwrite_all(fd, buf, BS, blk * BS, argv[0]);
+	if (close(fd))
+		die("close %s: %s", argv[0], strerror(errno));
+	free(buf);
+	return 0;
+}
+
+/* expect FILE BLOCK SEED GEN: block BLOCK holds that generation (exit 0) or not (1). */
+static int cmd_expect(int argc, char **argv)
+{
+	uint8_t *buf = xalloc(BS), *ref = xalloc(BS);
+	char what[160];
+	uint64_t blk;
+	int fd, ret;
+
+	if (argc != 4)
+		die("usage: expect FILE BLOCK SEED GEN");
+	blk = num(argv[1]);
+	fd = open_dev(argv[0], O_RDONLY);
+	pread_all(fd, buf, BS, blk * BS, argv[0]);
+	close(fd);
+	make_block(ref, num(argv[2]), blk, (uint32_t)num(argv[3]));
+	ret = memcmp(ref, buf, BS) != 0;
+	describe(buf, what, sizeof(what));
+	printf("%s block %" PRIu64 ": %s, %s\n", argv[0], blk, ret ? "MISMATCH" : "ok", what);
+	free(buf);
+	free(ref);
+	return ret;
+}
+
+/*
+ * jcommit DEV JSTART JLEN FROM: the newest ext4 (jbd2) commit block in
+ * journal blocks [FROM, FROM + 256) of a journal that lies contiguous at
+ * 4 KiB block JSTART of DEV and is JLEN blocks long; prints "BLOCK SEQ"
+ * (BLOCK counted from the journal's start), exit 1 if there is none. A test
+ * follows the journal's head with it, to crash right after a given commit.
+ */
+#define JBD2_MAGIC	0xc03b3998u
+#define JBD2_COMMIT	2u
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int cmd_jcommit(int argc, char **argv)
+{
+	uint64_t jstart, jlen, from, n, i, best = 0;
+	uint32_t seq, best_seq = 0;
+	int fd, found = 0;
+	uint8_t *buf;
+
+	if (argc != 4)
+		die("usage: jcommit DEV JSTART JLEN FROM");
+	jstart = num(argv[1]);
+	jlen = num(argv[2]);
+	from = num(argv[3]);
+	if (from >= jlen)
+		die("FROM %" PRIu64 " is past the journal's %" PRIu64 " blocks", from, jlen);
+	n = jlen - from < 256 ? jlen - from : 256;
+	buf = xalloc(n * BS);
+	fd = open_dev(argv[0], O_RDONLY);
+	pread_all(fd, buf, n * BS, (jstart + from) * BS, argv[0]);
+	close(fd);
+	for (i = 0; i < n; i++) {
+		const uint8_t *b = buf + i * BS;
+
+		if (be32_at(b) != JBD2_MAGIC || be32_at(b + 4) != JBD2_COMMIT)
+			continue;
+		seq = be32_at(b + 8);
+		/* Sequence numbers wrap: newer means a positive distance. */
+		if (!found || (int32_t)(seq - best_seq) > 0) {
+			best = from + i;
+			best_seq = seq;
+			found = 1;
+		}
+	}
+	free(buf);
+	if (!found)
+		return 1;
+	printf("%" PRIu64 " %" PRIu32 "\n", best, best_seq);
+	return 0;
+}
+
 /* ---- verify ----------------------------------------------------------- */
 
 /* Checks blocks [a, b) of fd against expected(); returns the mismatch count. */
@@ -923,6 +1035,11 @@ static int usage(void)
 		"                                 O_DIRECT writes of new generations (-a aligned,\n"
 		"                                 -S sequential, -f fsync every K), MAP updated\n"
 		"  verify DEV MAP [-r FIRST:END]  every block holds what MAP says\n"
+		"  dsync FILE BLOCK SEED GEN      overwrite one block of an existing file with one\n"
+		"                                 O_DIRECT|O_DSYNC write (a FUA write, no flush)\n"
+		"  expect FILE BLOCK SEED GEN     the block holds that generation (exit 0) or not (1)\n"
+		"  jcommit DEV JSTART JLEN FROM   the newest ext4 journal commit block in 256 blocks\n"
+		"                                 from journal block FROM: \"BLOCK SEQ\"\n"
 		"  crashwrite DEV JDEV[@OFF] SEED [-r FIRST:END] [-k PER_BATCH] [-n BATCHES] [-j THREADS]\n"
 		"  crashcheck DEV JDEV[@OFF]      after a crash: durable or in-flight content only\n"
 		"  meta DEV [-l]                  check and summarize dm-clone metadata (-l: list\n"
@@ -937,6 +1054,7 @@ int main(int argc, char **argv)
 	static const struct { const char *name; int (*fn)(int, char **); } verbs[] = {
 		{ "fill", cmd_fill }, { "mkmap", cmd_mkmap }, { "mark", cmd_mark },
 		{ "write", cmd_write }, { "verify", cmd_verify },
+		{ "dsync", cmd_dsync }, { "expect", cmd_expect }, { "jcommit", cmd_jcommit },
 		{ "crashwrite", cmd_crashwrite }, { "crashcheck", cmd_crashcheck },
 		{ "meta", cmd_meta }, { "metaset", cmd_metaset }, { "metacrc", cmd_metaset },
 	};

@@ -113,5 +113,36 @@ dd if=/dev/zero of="$M" bs=4096 count=2 conv=notrunc 2>/dev/null
 expect 1 "no superblock" "$CV" meta "$M"
 out_has "no valid superblock"
 
+# dsync and expect: one block in place, never past the end of the file
+F=$W/file
+truncate -s 64K "$F"
+expect 0 "dsync one block" "$CV" dsync "$F" 3 7 9
+expect 0 "expect finds it" "$CV" expect "$F" 3 7 9
+out_has "block 3: ok, gen 9 of block 3 seed 7"
+expect 1 "expect another generation" "$CV" expect "$F" 3 7 8
+out_has "MISMATCH"
+expect 1 "expect an untouched block" "$CV" expect "$F" 2 7 9
+out_has "MISMATCH, zeros"
+expect 2 "dsync past the end" "$CV" dsync "$F" 16 7 9
+[ "$(wc -c <"$F")" = 65536 ] && ok "dsync did not grow the file" || bad "dsync grew the file"
+
+# jcommit: the newest jbd2 commit block of a window of a journal
+J=$W/journal
+truncate -s 4M "$J"
+jblk() { printf "$2" | dd of="$J" bs=1 seek=$(($1 * 4096)) conv=notrunc 2>/dev/null; }
+jblk 1 '\300\073\071\230\000\000\000\001\000\000\000\005'	# descriptor, seq 5
+jblk 4 '\300\073\071\230\000\000\000\002\000\000\000\005'	# commit, seq 5
+jblk 9 '\300\073\071\230\000\000\000\002\000\000\000\006'	# commit, seq 6
+jblk 12 '\300\073\071\230\000\000\000\002\377\377\377\377'	# commit, seq 2^32-1 (older)
+expect 0 "jcommit finds the newest commit" "$CV" jcommit "$J" 0 1024 1
+out_has "^9 6$"
+expect 0 "jcommit from past it" "$CV" jcommit "$J" 0 1024 5
+out_has "^9 6$"
+expect 1 "jcommit: none in the window" "$CV" jcommit "$J" 0 1024 13
+expect 0 "jcommit at an offset" "$CV" jcommit "$J" 4 100 0
+out_has "^5 6$"
+expect 0 "jcommit: a window of one commit" "$CV" jcommit "$J" 4 5 0
+out_has "^0 5$"
+
 echo "cverify self-test: $pass passed, $failed failed"
 [ "$failed" = 0 ]
