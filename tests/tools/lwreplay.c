@@ -26,6 +26,13 @@
  * The super block is rewritten only after FUA writes, marks and when the
  * target is removed: read a log after removing the log-writes device.
  *
+ * --write-through FIRST:END names sectors [FIRST, END) of the logged device
+ * as a device without a volatile cache (dm-log-writes itself always reports
+ * one): a write there is durable once it completes, so --torn and
+ * --torn-blocks never drop or tear it. Its entry may still come later in
+ * the log than its completion (at the next flush), which only hides states,
+ * never makes one up.
+ *
  * Discards are replayed as zeroes by default (deterministic, works on any
  * device and on regular files); --discard keep leaves the old data (what a
  * device that ignores discards returns) and --discard ioctl issues
@@ -115,6 +122,22 @@ static uint64_t parse_u64(const char *s, const char *what)
 	if (errno || *end)
 		quit(EX_USAGE, "bad %s '%s'", what, s);
 	return v;
+}
+
+/* "FIRST:END", FIRST < END: a range of sectors of the logged device */
+static void parse_range(const char *s, uint64_t *first, uint64_t *end)
+{
+	const char *c = strchr(s, ':');
+	char head[32];
+
+	if (!c || (size_t)(c - s) >= sizeof(head))
+		quit(EX_USAGE, "bad --write-through '%s' (want FIRST:END in sectors)", s);
+	memcpy(head, s, (size_t)(c - s));
+	head[c - s] = 0;
+	*first = parse_u64(head, "--write-through start");
+	*end = parse_u64(c + 1, "--write-through end");
+	if (*first >= *end)
+		quit(EX_USAGE, "--write-through %s is empty", s);
 }
 
 static void *alloc_aligned(size_t n)
@@ -363,6 +386,7 @@ struct replay {
 	int torn;		/* 0 none, 1 whole writes, 2 each block */
 	uint64_t seed;
 	uint64_t unit;		/* --torn-blocks: log sectors that tear together */
+	uint64_t wt_first, wt_end;	/* --write-through: [first, end), log sectors */
 	unsigned char *buf;	/* IO_CHUNK bytes */
 	unsigned char *zero;	/* IO_CHUNK zero bytes */
 	uint64_t writes, sectors, discards, marks, flushes;
@@ -487,10 +511,26 @@ static void apply(struct replay *r, uint64_t i, int durable)
 	copy_blocks(r, e, 0, e->count);
 }
 
-static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t end,
-		      enum discard_mode dmode, int torn, uint64_t seed, uint64_t tear)
+/* Does entry @e lie in the --write-through range (0: outside it)? */
+static int write_through(const struct replay *r, const struct entry *e, uint64_t i)
 {
-	struct replay r = { .lg = lg, .path = dev, .discard = dmode, .torn = torn, .seed = seed };
+	uint64_t end = e->sector + e->count;
+
+	if (!e->count || end <= r->wt_first || e->sector >= r->wt_end)
+		return 0;
+	if (e->sector < r->wt_first || end > r->wt_end)
+		quit(EX_BADLOG, "entry %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 ") straddles the "
+		     "--write-through range %" PRIu64 ":%" PRIu64, i, e->sector, e->count,
+		     r->wt_first, r->wt_end);
+	return 1;
+}
+
+static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t end,
+		      enum discard_mode dmode, int torn, uint64_t seed, uint64_t tear,
+		      uint64_t wt_first, uint64_t wt_end)
+{
+	struct replay r = { .lg = lg, .path = dev, .discard = dmode, .torn = torn, .seed = seed,
+			    .wt_first = wt_first, .wt_end = wt_end };
 
 	if (!tear)
 		tear = lg->ss;
@@ -517,6 +557,7 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 			     i, e->sector, e->count, lg->ss, dev, r.dev_bytes);
 		if (e->flags & F_FLUSH)
 			last_flush = i;
+		write_through(&r, e, i);
 	}
 	r.buf = alloc_aligned(IO_CHUNK);
 	r.zero = alloc_aligned(IO_CHUNK);
@@ -526,9 +567,11 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 		/*
 		 * Durable at a cut before `end`: a later flush covers it (the
 		 * entries before a flush entry are the writes that flush
-		 * covered), or it was written FUA.
+		 * covered), it was written FUA, or it went to a device with no
+		 * volatile cache.
 		 */
-		int durable = (last_flush != UINT64_MAX && i < last_flush) || (e->flags & F_FUA);
+		int durable = (last_flush != UINT64_MAX && i < last_flush) || (e->flags & F_FUA) ||
+			      write_through(&r, e, i);
 
 		apply(&r, i, durable);
 	}
@@ -567,7 +610,7 @@ static int usage(int code)
 		"  find LOG NAME            the index of the first mark called NAME\n"
 		"  replay LOG DEV [--start N] (--end N | --mark NAME | --all)\n"
 		"         [--torn SEED | --torn-blocks SEED [--tear-unit BYTES]]\n"
-		"         [--discard zero|keep|ioctl]\n"
+		"         [--discard zero|keep|ioctl] [--write-through FIRST:END]\n"
 		"                           write entries [N, END) onto DEV (--mark: up to and\n"
 		"                           including the mark). --torn drops or keeps at random\n"
 		"                           each write no later flush in the range covers (FUA\n"
@@ -575,6 +618,9 @@ static int usage(int code)
 		"                           of such writes (blocks of --tear-unit bytes, aligned on\n"
 		"                           the device; default the log's sectorsize). Discards:\n"
 		"                           zeroes (default), kept data, or BLKDISCARD.\n"
+		"                           --write-through: writes to sectors [FIRST, END) are\n"
+		"                           durable when they complete (a device with no volatile\n"
+		"                           cache): never dropped or torn.\n"
 		"Every command drops the log's cached pages first (the kernel wrote it past\n"
 		"the page cache); --keep-cache skips that, for runs after the first.\n"
 		"exit: 0 ok, 1 invalid log or request outside it, 2 usage, 3 I/O error\n", prog);
@@ -585,7 +631,7 @@ int main(int argc, char **argv)
 {
 	struct log lg;
 	const char *cmd, *dev = NULL, *mark = NULL;
-	uint64_t start = 0, end = UINT64_MAX, seed = 0, tear = 0;
+	uint64_t start = 0, end = UINT64_MAX, seed = 0, tear = 0, wt_first = 0, wt_end = 0;
 	int torn = 0, all = 0, have_end = 0, pos = 0, keep_cache = 0;
 	enum discard_mode dmode = DISCARD_ZERO;
 	const char *args[3] = { NULL, NULL, NULL };
@@ -602,7 +648,7 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--start") || !strcmp(a, "--end") || !strcmp(a, "--mark") ||
 		    !strcmp(a, "--torn") || !strcmp(a, "--torn-blocks") || !strcmp(a, "--discard") ||
-		    !strcmp(a, "--tear-unit")) {
+		    !strcmp(a, "--tear-unit") || !strcmp(a, "--write-through")) {
 			if (!v)
 				quit(EX_USAGE, "%s needs a value", a);
 			i++;
@@ -613,6 +659,8 @@ int main(int argc, char **argv)
 				have_end = 1;
 			} else if (!strcmp(a, "--mark")) {
 				mark = v;
+			} else if (!strcmp(a, "--write-through")) {
+				parse_range(v, &wt_first, &wt_end);
 			} else if (!strcmp(a, "--tear-unit")) {
 				tear = parse_u64(v, a);
 				if (!tear)
@@ -652,6 +700,8 @@ int main(int argc, char **argv)
 			quit(EX_USAGE, "replay needs exactly one of --end, --mark, --all");
 		if (tear && torn != 2)
 			quit(EX_USAGE, "--tear-unit goes with --torn-blocks");
+	} else if (wt_end) {
+		quit(EX_USAGE, "--write-through goes with replay");
 	} else if (!strcmp(cmd, "find")) {
 		if (pos != 2)
 			return usage(EX_USAGE);
@@ -688,5 +738,5 @@ int main(int argc, char **argv)
 		return cmd_list(&lg, start, end, 0);
 	if (!strcmp(cmd, "points"))
 		return cmd_list(&lg, 0, lg.n, 1);
-	return cmd_replay(&lg, dev, start, end, dmode, torn, seed, tear);
+	return cmd_replay(&lg, dev, start, end, dmode, torn, seed, tear, wt_first, wt_end);
 }

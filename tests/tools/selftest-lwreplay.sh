@@ -166,13 +166,15 @@ same "$W/dev" "$W/want" "a window replays only its entries"
 # torn_check END DROPPABLE...: replay [0, END) with 24 seeds; the result must
 # be the model of every entry but a subset of DROPPABLE, which are each
 # found kept and dropped by some seed; the same seed gives the same image.
+# $TORN_OPTS: more replay options.
 torn_check() {
 	_end=$1
 	shift
 	_drop="$*" _seen=
 	for _s in $(seq_to 1 25); do
 		cp "$BASE" "$W/dev"
-		"$LW" replay "$W/log" "$W/dev" --end "$_end" --torn "$_s" >"$W/out" 2>&1 ||
+		# shellcheck disable=SC2086
+		"$LW" replay "$W/log" "$W/dev" --end "$_end" --torn "$_s" ${TORN_OPTS:-} >"$W/out" 2>&1 ||
 			{ bad "torn replay seed $_s exit $?"; cat "$W/out"; continue; }
 		_apply=
 		for _i in $(seq_to 0 "$_end"); do
@@ -194,7 +196,8 @@ torn_check() {
 			continue
 		fi
 		cp "$BASE" "$W/dev2"
-		"$LW" replay "$W/log" "$W/dev2" --end "$_end" --torn "$_s" >/dev/null 2>&1
+		# shellcheck disable=SC2086
+		"$LW" replay "$W/log" "$W/dev2" --end "$_end" --torn "$_s" ${TORN_OPTS:-} >/dev/null 2>&1
 		cmp -s "$W/dev" "$W/dev2" || bad "torn seed $_s is not deterministic"
 	done
 	for _i in $_drop; do
@@ -207,7 +210,13 @@ n0=$failed
 torn_check 17 13 14        # after flush 12: 13, 14 unflushed; 15 is FUA
 torn_check 12 8 10 11      # flush 8's own data is not covered by it; 6 is FUA, 7 flushed
 torn_check 2 0 1           # no flush yet
+# a device with no volatile cache at sectors 50-54: entry 13 is durable
+TORN_OPTS="--write-through 50:55" torn_check 17 14
 [ "$failed" = "$n0" ] && ok "torn replays"
+expect 1 "an entry straddling the write-through range" "$LW" replay "$W/log" "$W/dev" --end 17 --torn 1 --write-through 52:60
+out_has "entry 13 (sectors 50+4) straddles"
+expect 2 "an empty write-through range" "$LW" replay "$W/log" "$W/dev" --end 17 --write-through 5:5
+expect 2 "write-through is a replay option" "$LW" list "$W/log" --write-through 0:8
 cp "$BASE" "$W/dev"
 expect 0 "torn with a window" "$LW" replay "$W/log" "$W/dev" --start 13 --end 17 --torn 3
 out_has "torn (seed 3): 2 not flushed"
