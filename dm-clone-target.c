@@ -25,6 +25,16 @@
  *   while a commit waits for its flushes; the copier moves copies through
  *   its buffers.
  *   Commits are serialised by the metadata.
+ *
+ * Flags the block layer changes under us: submit_bio_noacct() clears
+ * REQ_FUA and REQ_PREFLUSH in the bio itself when the device it goes to has
+ * no volatile write cache (and ends an empty flush at once). A FUA write is
+ * then durable on such a destination when it completes, but the bit that
+ * says its region is to be read from there may not be. So whether a write
+ * was FUA is read once, in clone_map(), and kept in the per-bio data
+ * (clone_io->fua); nothing reads REQ_FUA or REQ_PREFLUSH from a bio that was
+ * submitted. REQ_PREFLUSH is only looked at before a bio is submitted:
+ * in process_bio(), for bios from clone_map() or held back unsubmitted.
  */
 
 #include <linux/device-mapper.h>
@@ -199,6 +209,7 @@ struct clone_io {
 	struct busy_range *range;	/* whole-region write holding a range */
 	unsigned long region;		/* the regions a write went to */
 	unsigned long nr;
+	bool fua;			/* a FUA write (REQ_FUA as mapped) */
 	bool committed;			/* a FUA write already waited for a commit */
 };
 
@@ -1040,6 +1051,8 @@ static int clone_map(struct dm_target *ti, struct bio *bio)
 	}
 	io->range = NULL;
 	io->nr = 0;
+	/* Not later: the block layer may clear REQ_FUA (see the top). */
+	io->fua = op_is_write(bio_op(bio)) && (bio->bi_opf & REQ_FUA);
 	io->committed = false;
 	return process_bio(clone, bio, true);
 }
@@ -1062,8 +1075,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	}
 
 	/* A FUA write is durable only once its region's bit is, too. */
-	if (*error || io->committed || !(bio->bi_opf & REQ_FUA) ||
-	    !op_is_write(bio_op(bio)) ||
+	if (*error || io->committed || !io->fua ||
 	    clone_md_committed(clone->cmd, io->region, io->nr))
 		return DM_ENDIO_DONE;
 	defer_bio(clone, &clone->fua_ends, bio, &clone->committer);
