@@ -25,7 +25,12 @@
 # SEED --tear-unit $PC_TEAR (any unflushed PC_TEAR-byte block, default 512).
 #
 # Variables a test sets before pc_layout: PC_LEN (clone length, sectors),
-# PC_MLEN (metadata slice), PC_JLEN (journal slice).
+# PC_MLEN (metadata slice), PC_JLEN (journal slice); PC_WT=1 for a
+# destination without a volatile write cache: pcdst's queue is switched to
+# "write through" before the clone opens it, so the block layer drops FUA and
+# PREFLUSH from the clone's bios to it as it does on such a disk, and
+# replays keep every write to it that completed (lwreplay --write-through;
+# dm-log-writes under it cannot say "write through" itself).
 
 PC_LOG=${PC_LOG:-$SCRATCH2}
 
@@ -62,7 +67,13 @@ pc_record_start() {
 		$((PC_MLEN + PC_JLEN)) "$META" >"$T/base.table"
 	dm_table pcbase "$T/base.table" || return 1
 	dm_create pclw "0 $PC_BASE log-writes /dev/mapper/pcbase $PC_LOG" || return 1
-	pc_slices /dev/mapper/pclw pc
+	pc_slices /dev/mapper/pclw pc || return 1
+	[ "${PC_WT:-0}" = 1 ] || return 0
+	_q=/sys/block/$(basename "$(readlink -f /dev/mapper/pcdst)")/queue
+	echo "write through" >"$_q/write_cache" 2>/dev/null
+	[ "$(cat "$_q/write_cache")" = "write through" ] ||
+		{ fail "pcdst: cannot switch its queue to write through"; return 1; }
+	log "pcdst: write through (PC_WT=1)"
 }
 
 # pc_mark NAME: a mark in the log
@@ -134,6 +145,10 @@ pc_snap_up() {
 		torn) set -- --torn "$_seed" ;;
 		tornb) set -- --torn-blocks "$_seed" --tear-unit "${PC_TEAR:-512}" ;;
 		esac
+		if [ "${PC_WT:-0}" = 1 ] && [ "$_mode" != clean ]; then
+			# pcdst, in the log's sectors
+			set -- "$@" --write-through "0:$((PC_LEN * 512 / $(sed -n 's/^sectorsize=//p' "$T/lw.info")))"
+		fi
 		lwreplay replay "$PC_LOG" /dev/mapper/pcsnap --start "$_f" --end "$_e" --keep-cache "$@" \
 			>"$T/lw.out" 2>&1 || { cat "$T/lw.out"; fail "lwreplay replay $_f..$_e onto the snapshot"; return 1; }
 		PC_TORN=$(sed -n 's/.*; torn/torn/p' "$T/lw.out")

@@ -7,7 +7,7 @@ pkgs=(
 	qemu-system-x86 qemu-utils
 	linux-image-amd64 linux-headers-amd64           # the 6.1 line
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 # the 6.12 line
-	busybox-static fio dmsetup e2fsprogs cpio xz-utils kmod bash
+	busybox-static fio dmsetup e2fsprogs xfsprogs cpio xz-utils kmod bash
 	gcc make libc6-dev sparse
 	# boot tests: Debian's own initramfs (tests/vm/mkinitramfs-debian.sh)
 	initramfs-tools udev zstd

@@ -71,9 +71,14 @@ qemu_args() {
 		-append "$VM_APPEND")
 	for d in $DISKS; do
 		# Default writeback cache: what the guest wrote before a crash
-		# is in the file. discard=unmap lets discards punch holes.
+		# is in the file. discard=unmap lets discards punch holes. A disk
+		# named in VM_WRITE_THROUGH tells the guest it has no volatile
+		# cache (its queue says "write through"), so the guest's block
+		# layer drops FUA and PREFLUSH from the bios sent to it.
+		local wc=
+		case " ${VM_WRITE_THROUGH:-} " in *" ${d%%:*} "*) wc=,write-cache=off ;; esac
 		QEMU_ARGS+=(-drive "file=$dir/${d%%:*}.img,if=none,id=hd$n,format=raw,discard=unmap"
-			-device "virtio-blk-pci,drive=hd$n")
+			-device "virtio-blk-pci,drive=hd$n$wc")
 		n=$((n + 1))
 	done
 }

@@ -18,9 +18,9 @@ out=${2:?usage: mkinitramfs.sh KVER OUT}
 # In-tree modules loaded at boot, dependencies first (resolved below).
 # dm-clone itself is not: tests load it through load_clone_module.
 MODULES="virtio_pci virtio_blk dm-mod dm-bufio libcrc32c crc32c-intel crc32c_generic
-	dm-persistent-data dm-delay dm-flakey dm-log-writes dm-snapshot dm-zero loop nbd ext4"
+	dm-persistent-data dm-delay dm-flakey dm-log-writes dm-snapshot dm-zero loop nbd ext4 xfs"
 # Host programs the tests use (with their libraries); busybox covers the rest.
-PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs blkid bash flock"
+PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs"
 
 cache=$BUILD/initramfs/$kver
 mkdir -p "$cache"
