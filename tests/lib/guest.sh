@@ -110,6 +110,23 @@ state_clear() {
 	dd if=/dev/zero of="$SCRATCH2" bs=1M seek="$(_state_mib)" count=1 conv=notrunc,fsync 2>/dev/null
 }
 
+# crash_vm [reboot]: end this boot at once, as a power cut would (a reset
+# with sysrq-b, or `reboot -f`), for the next boot of a BOOTS=N test to
+# check. The marker before it tells the host the boot ended on purpose: a
+# boot that ends without a result and without the marker failed.
+crash_vm() {
+	_kmsg "CRASH $TEST_NAME"
+	if [ "${1:-}" = reboot ]; then
+		reboot -f
+	else
+		echo 1 >/proc/sys/kernel/sysrq
+		echo b >/proc/sysrq-trigger
+	fi
+	sleep 30
+	fail "still running after the crash ($([ "${1:-}" = reboot ] && echo 'reboot -f' || echo sysrq-b))"
+	return 1
+}
+
 # ---------------------------------------------------------------- runner
 
 _kmsg() { echo "<5>dmclone-harness: $*" >/dev/kmsg; }
