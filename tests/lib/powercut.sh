@@ -69,7 +69,7 @@ pc_record_start() {
 	dm_create pclw "0 $PC_BASE log-writes /dev/mapper/pcbase $PC_LOG" || return 1
 	pc_slices /dev/mapper/pclw pc || return 1
 	[ "${PC_WT:-0}" = 1 ] || return 0
-	_q=/sys/block/$(basename "$(readlink -f /dev/mapper/pcdst)")/queue
+	_q=/sys/dev/block/$(devno /dev/mapper/pcdst)/queue
 	echo "write through" >"$_q/write_cache" 2>/dev/null
 	[ "$(cat "$_q/write_cache")" = "write through" ] ||
 		{ fail "pcdst: cannot switch its queue to write through"; return 1; }
