@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BS		4096
@@ -535,6 +536,134 @@ static int cmd_jcommit(int argc, char **argv)
 	return 0;
 }
 
+/* ---- readcheck: a reader that checks what it reads, while others write ---- */
+
+/*
+ * readcheck DEV SEED -r FIRST:END -t SECS [-z FIRST:END]...
+ * Random O_DIRECT reads of 1 to 256 blocks in [FIRST, END) for SECS
+ * seconds, while writers (cverify write, maps of seed SEED) change the
+ * device. Every block read must be a block of the pattern of seed SEED
+ * written for that very block, body intact (no misplaced, stale foreign or
+ * damaged data), and its generation must never go back from one read of
+ * it to the next (a read never returns data older than an earlier read
+ * did). In a -z range (discards) zeros are fine too and generations are not
+ * followed. A block that fails is read once more, alone: a read that raced
+ * a write of the same block (the host copies a 4 KiB block in pieces) is
+ * counted as retried when the second read passes.
+ */
+#define MAX_ZRANGES 8
+
+struct rc_state {
+	uint64_t seed, nz, za[MAX_ZRANGES], zb[MAX_ZRANGES];
+	uint32_t *last;		/* newest generation seen, per block from FIRST */
+	uint8_t *ref;
+};
+
+/* NULL if block @blk (read into @buf) is right, else why not. */
+static const char *rc_check(struct rc_state *st, uint64_t first, uint64_t blk,
+			    const uint8_t *buf)
+{
+	struct blkhdr h;
+	uint64_t i;
+
+	for (i = 0; i < st->nz; i++)
+		if (blk >= st->za[i] && blk < st->zb[i])
+			break;
+	if (i < st->nz && is_zero(buf))
+		return NULL;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != HDR_MAGIC || h.blk != blk || h.seed != st->seed)
+		return "not this block's data";
+	make_block(st->ref, st->seed, blk, h.gen);
+	if (memcmp(st->ref, buf, BS))
+		return "body damaged";
+	if (i < st->nz)
+		return NULL;
+	if (h.gen < st->last[blk - first])
+		return "older than an earlier read";
+	st->last[blk - first] = h.gen;
+	return NULL;
+}
+
+static int cmd_readcheck(int argc, char **argv)
+{
+	struct rc_state st = { 0 };
+	uint64_t a = 0, b = 0, secs = 0, rng, reads = 0, blocks = 0, retried = 0, bad = 0;
+	uint8_t *buf, *one;
+	int opt, fd, have_range = 0;
+	char what[160];
+	time_t end;
+
+	if (argc < 2)
+		die("usage: readcheck DEV SEED -r FIRST:END -t SECS [-z FIRST:END]...");
+	st.seed = num(argv[1]);
+	optind = 3;	/* getopt counts argv[0] as the program */
+	argv -= 1;
+	argc += 1;
+	fd = open_dev(argv[1], O_RDONLY);
+	while ((opt = getopt(argc, argv, "r:t:z:")) != -1) {
+		switch (opt) {
+		case 'r':
+			parse_range(optarg, dev_blocks(fd, argv[1]), &a, &b);
+			have_range = 1;
+			break;
+		case 't': secs = num(optarg); break;
+		case 'z':
+			if (st.nz == MAX_ZRANGES)
+				die("at most %d -z ranges", MAX_ZRANGES);
+			parse_range(optarg, UINT64_MAX, &st.za[st.nz], &st.zb[st.nz]);
+			st.nz++;
+			break;
+		default: die("bad option");
+		}
+	}
+	if (optind != argc || !have_range || !secs)
+		die("readcheck needs -r FIRST:END and -t SECS");
+	st.last = calloc(b - a, sizeof(*st.last));
+	if (!st.last)
+		die("out of memory");
+	st.ref = xalloc(BS);
+	buf = xalloc(256 * BS);
+	one = xalloc(BS);
+	rng = mix64(st.seed ^ (uint64_t)time(NULL));
+	end = time(NULL) + (time_t)secs;
+	while (time(NULL) < end) {
+		uint64_t n, start, i;
+		const char *why;
+
+		rng = mix64(rng);
+		n = 1 + (rng >> 8) % 256;
+		if (n > b - a)
+			n = b - a;
+		start = a + rng % (b - a - n + 1);
+		pread_all(fd, buf, n * BS, start * BS, argv[1]);
+		reads++;
+		blocks += n;
+		for (i = 0; i < n; i++) {
+			if (!rc_check(&st, a, start + i, buf + i * BS))
+				continue;
+			pread_all(fd, one, BS, (start + i) * BS, argv[1]);
+			why = rc_check(&st, a, start + i, one);
+			if (!why) {
+				retried++;
+				continue;
+			}
+			if (bad++ < MAX_REPORT) {
+				describe(one, what, sizeof(what));
+				printf("BAD READ block %" PRIu64 ": %s (found %s)\n", start + i, why, what);
+			}
+		}
+	}
+	close(fd);
+	printf("readcheck %s: %" PRIu64 " reads, %" PRIu64 " blocks, %" PRIu64
+	       " read again, %" PRIu64 " bad\n", argv[1], reads, blocks, retried, bad);
+	free(st.last);
+	free(st.ref);
+	free(buf);
+	free(one);
+	return bad ? 1 : 0;
+}
+
 /* ---- verify ----------------------------------------------------------- */
 
 /* Checks blocks [a, b) of fd against expected(); returns the mismatch count. */
@@ -1038,6 +1167,10 @@ static int usage(void)
 		"  dsync FILE BLOCK SEED GEN      overwrite one block of an existing file with one\n"
 		"                                 O_DIRECT|O_DSYNC write (a FUA write, no flush)\n"
 		"  expect FILE BLOCK SEED GEN     the block holds that generation (exit 0) or not (1)\n"
+		"  readcheck DEV SEED -r FIRST:END -t SECS [-z FIRST:END]...\n"
+		"                                 random reads for SECS s while others write: each block\n"
+		"                                 is its own pattern block, never older than read before\n"
+		"                                 (-z: zeros allowed, e.g. discarded ranges)\n"
 		"  jcommit DEV JSTART JLEN FROM   the newest ext4 journal commit block in 256 blocks\n"
 		"                                 from journal block FROM: \"BLOCK SEQ\"\n"
 		"  crashwrite DEV JDEV[@OFF] SEED [-r FIRST:END] [-k PER_BATCH] [-n BATCHES] [-j THREADS]\n"
@@ -1055,6 +1188,7 @@ int main(int argc, char **argv)
 		{ "fill", cmd_fill }, { "mkmap", cmd_mkmap }, { "mark", cmd_mark },
 		{ "write", cmd_write }, { "verify", cmd_verify },
 		{ "dsync", cmd_dsync }, { "expect", cmd_expect }, { "jcommit", cmd_jcommit },
+		{ "readcheck", cmd_readcheck },
 		{ "crashwrite", cmd_crashwrite }, { "crashcheck", cmd_crashcheck },
 		{ "meta", cmd_meta }, { "metaset", cmd_metaset }, { "metacrc", cmd_metaset },
 	};

@@ -144,5 +144,32 @@ out_has "^5 6$"
 expect 0 "jcommit: a window of one commit" "$CV" jcommit "$J" 4 5 0
 out_has "^0 5$"
 
+# readcheck: a reader that checks what it reads
+R=$W/rdev
+truncate -s 4M "$R"
+"$CV" fill "$R" "$W/rmap" 5 >/dev/null
+expect 0 "readcheck on the pattern" "$CV" readcheck "$R" 5 -r 0:1024 -t 1
+out_has "0 bad"
+expect 1 "readcheck: another seed" "$CV" readcheck "$R" 6 -r 0:16 -t 1
+out_has "not this block's data"
+dd if="$R" of="$R" bs=4096 skip=3 seek=9 count=1 conv=notrunc 2>/dev/null
+expect 1 "readcheck: a misplaced block" "$CV" readcheck "$R" 5 -r 0:16 -t 1
+out_has "BAD READ block 9: not this block's data (found gen 0 of block 3 seed 5)"
+dd if=/dev/zero of="$R" bs=4096 seek=9 count=1 conv=notrunc 2>/dev/null
+expect 1 "readcheck: zeros" "$CV" readcheck "$R" 5 -r 0:16 -t 1
+expect 0 "readcheck: zeros in a -z range" "$CV" readcheck "$R" 5 -r 0:16 -t 1 -z 8:10
+# a block that goes back to an older generation while it is read
+truncate -s 64K "$W/g"
+"$CV" dsync "$W/g" 12 5 7 && dd if="$W/g" of="$W/g7" bs=4096 skip=12 count=1 2>/dev/null
+"$CV" dsync "$W/g" 12 5 2 && dd if="$W/g" of="$W/g2" bs=4096 skip=12 count=1 2>/dev/null
+dd if="$W/g7" of="$R" bs=4096 seek=12 count=1 conv=notrunc 2>/dev/null
+( i=0; while [ $i -lt 400 ]; do
+	dd if="$W/g2" of="$R" bs=4096 seek=12 count=1 conv=notrunc 2>/dev/null
+	dd if="$W/g7" of="$R" bs=4096 seek=12 count=1 conv=notrunc 2>/dev/null
+	i=$((i + 1)); done ) &
+expect 1 "readcheck: a generation that goes back" "$CV" readcheck "$R" 5 -r 12:13 -t 2
+out_has "older than an earlier read"
+wait
+
 echo "cverify self-test: $pass passed, $failed failed"
 [ "$failed" = 0 ]
