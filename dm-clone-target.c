@@ -16,6 +16,8 @@
  * - The hydrated-region fast path (clone_map -> remap) takes no lock.
  * - clone->copy_lock (spinlock, interrupts off: chunks end in bio
  *   completion) protects the copier's two queues, ->copies and ->chunks_done.
+ *   It nests inside clone->lock (a write that waits for a queued copy moves
+ *   it to the front while it holds the busy range), never the other way.
  *   Everything else of the copier (the free chunks, the progress of each
  *   copy) belongs to the copier work item alone.
  * - Everything else runs in three work items of the target's workqueue,
@@ -132,6 +134,16 @@ struct clone {
 	struct bio_list flushes;	/* flushes that need a commit first */
 	struct bio_list fua_ends;	/* completions that need a commit */
 	unsigned long hydrating;	/* regions being copied */
+	/*
+	 * Discards that wait for a copy, and the regions they cover (a union,
+	 * [discard_lo, discard_hi)): no background copy starts there while any
+	 * waits, and queued ones that have not started are dropped. Read
+	 * without the lock only by the copier, where a stale value costs a
+	 * copy at worst.
+	 */
+	unsigned long discards_held;
+	unsigned long discard_lo;
+	unsigned long discard_hi;
 
 	/* Worker only. */
 	unsigned long cursor;		/* next region background hydration tries */
@@ -182,6 +194,7 @@ struct busy_range {
 	sector_t next;			/* where its next chunk starts */
 	sector_t stop;			/* where it ends */
 	unsigned int chunks;		/* chunks in flight */
+	bool dropping;			/* off the queue, to be released */
 	bool read_err;
 	bool write_err;
 };
@@ -210,6 +223,7 @@ struct clone_io {
 	unsigned long region;		/* the regions a write went to */
 	unsigned long nr;
 	bool fua;			/* a FUA write (REQ_FUA as mapped) */
+	bool held;			/* a discard counted in ->discards_held */
 	bool committed;			/* a FUA write already waited for a commit */
 };
 
@@ -352,6 +366,49 @@ static void init_range(struct busy_range *br, struct clone *clone,
 	br->copy = copy;
 	br->bio = bio;
 	bio_list_init(&br->waiters);
+	INIT_LIST_HEAD(&br->copy_list);
+	br->dropping = false;
+}
+
+/*
+ * A discard waits for a copy over [start, end): until it ends, no
+ * background copy starts there (see ->discards_held). With clone->lock held.
+ */
+static void hold_discard(struct clone *clone, struct clone_io *io,
+			 unsigned long start, unsigned long end)
+{
+	if (io->held)
+		return;
+	io->held = true;
+	if (clone->discards_held) {
+		start = min(clone->discard_lo, start);
+		end = max(clone->discard_hi, end);
+	}
+	WRITE_ONCE(clone->discard_lo, start);
+	WRITE_ONCE(clone->discard_hi, end);
+	WRITE_ONCE(clone->discards_held, clone->discards_held + 1);
+}
+
+/* A discard that waited ended. From bio completion. */
+static void unhold_discard(struct clone *clone, struct clone_io *io)
+{
+	unsigned long flags;
+
+	if (!io->held)
+		return;
+	io->held = false;
+	spin_lock_irqsave(&clone->lock, flags);
+	WRITE_ONCE(clone->discards_held, clone->discards_held - 1);
+	spin_unlock_irqrestore(&clone->lock, flags);
+}
+
+/* Does a waiting discard cover part of [start, end)? Racy outside ->lock. */
+static bool discard_held(struct clone *clone, unsigned long start,
+			 unsigned long end)
+{
+	return READ_ONCE(clone->discards_held) &&
+	       start < READ_ONCE(clone->discard_hi) &&
+	       end > READ_ONCE(clone->discard_lo);
 }
 
 /* The I/O of @br is over: let the bios that waited on it be mapped again. */
@@ -454,6 +511,18 @@ static bool commit_due(struct clone *clone)
 }
 
 /* ---- Copies (hydration) ---- */
+
+/*
+ * A write waits for background copy @br: let it go before the other queued
+ * copies, as a copy the write started would. With clone->lock held.
+ */
+static void promote_copy(struct clone *clone, struct busy_range *br)
+{
+	spin_lock(&clone->copy_lock);
+	if (!list_empty(&br->copy_list) && !br->dropping)
+		list_move(&br->copy_list, &clone->copies);
+	spin_unlock(&clone->copy_lock);
+}
 
 /* A copy ended (in the copier). */
 static void copy_done(bool read_err, bool write_err, struct busy_range *br)
@@ -643,7 +712,7 @@ static void start_chunks(struct clone *clone)
 		       br->next == region_to_sector(clone, br->start) &&
 		       !hydration_allowed(clone);
 		if (br && (drop || br->stop - br->next <= COPY_CHUNK_SECTORS))
-			list_del(&br->copy_list);	/* dropped, or its last chunk */
+			list_del_init(&br->copy_list);	/* dropped, or its last chunk */
 		spin_unlock_irq(&clone->copy_lock);
 		if (!br)
 			return;
@@ -663,6 +732,34 @@ static void start_chunks(struct clone *clone)
 	}
 }
 
+/*
+ * Drop the queued background copies that have not started and lie where a
+ * discard waits: the discard marks those regions hydrated with no copy, so
+ * it waits only for the copies already moving data. Copier only.
+ */
+static void drop_discarded_copies(struct clone *clone)
+{
+	struct busy_range *br, *tmp;
+	LIST_HEAD(dropped);
+
+	if (!READ_ONCE(clone->discards_held))
+		return;
+	spin_lock_irq(&clone->copy_lock);
+	list_for_each_entry_safe(br, tmp, &clone->copies, copy_list) {
+		if (br->bio || br->next != region_to_sector(clone, br->start) ||
+		    !discard_held(clone, br->start, br->end))
+			continue;
+		/* Not to be moved back by promote_copy(). */
+		br->dropping = true;
+		list_move_tail(&br->copy_list, &dropped);
+	}
+	spin_unlock_irq(&clone->copy_lock);
+	list_for_each_entry_safe(br, tmp, &dropped, copy_list) {
+		list_del_init(&br->copy_list);
+		release_range(clone, br);
+	}
+}
+
 /* A chunk's bio ended: write what was read, or retire the chunk. */
 static void chunk_done(struct clone *clone, struct copy_chunk *c)
 {
@@ -679,7 +776,7 @@ static void chunk_done(struct clone *clone, struct copy_chunk *c)
 		/* Start no more of it: off the queue if still there. */
 		if (br->next < br->stop) {
 			spin_lock_irq(&clone->copy_lock);
-			list_del(&br->copy_list);
+			list_del_init(&br->copy_list);
 			spin_unlock_irq(&clone->copy_lock);
 			br->next = br->stop;
 		}
@@ -705,6 +802,7 @@ static void do_copier(struct work_struct *ws)
 
 	list_for_each_entry_safe(c, tmp, &done, list)
 		chunk_done(clone, c);
+	drop_discarded_copies(clone);
 	start_chunks(clone);
 	/* A hydrated clone never copies again: give the buffers back. */
 	if (clone_md_nr_hydrated(clone->cmd) == clone->nr_regions)
@@ -739,6 +837,8 @@ static int process_unhydrated_write(struct clone *clone, struct bio *bio,
 	busy = busy_find(clone, region, region + 1);
 	if (busy) {
 		bio_list_add(&busy->waiters, bio);
+		if (busy->copy && !busy->bio)
+			promote_copy(clone, busy);
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
 		return DM_MAPIO_SUBMITTED;
@@ -783,8 +883,11 @@ static void start_background_copy(struct clone *clone, unsigned long r,
 	 * it again would overwrite writes that followed), or free to copy.
 	 */
 	busy = busy_find(clone, r, r + 1);
-	if (busy || clone_md_hydrated(clone->cmd, r)) {
+	if (busy || clone_md_hydrated(clone->cmd, r) ||
+	    discard_held(clone, r, r + 1)) {
 		clone->cursor = busy ? busy->end : r + 1;
+		if (!busy && discard_held(clone, r, r + 1))
+			clone->cursor = clone->discard_hi;
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
 		return;
@@ -792,6 +895,8 @@ static void start_background_copy(struct clone *clone, unsigned long r,
 	max_n = min3(batch, limit > clone->hydrating ? limit - clone->hydrating : 1,
 		     clone->nr_regions - r);
 	max_n = min(max_n, busy_next_start(clone, r) - r);
+	if (clone->discards_held && r < clone->discard_lo)
+		max_n = min(max_n, clone->discard_lo - r);
 	n = clone_md_next_hydrated(clone->cmd, r + 1, r + max_n) - r;
 	init_range(br, clone, r, r + n, true, NULL);
 	busy_insert(clone, br);
@@ -881,6 +986,7 @@ static void discard_regions(struct clone *clone, struct bio *bio,
  */
 static void process_discard(struct clone *clone, struct bio *bio)
 {
+	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
 	struct busy_range *br, *busy;
 	unsigned long start, end;
 	sector_t first;
@@ -897,8 +1003,11 @@ static void process_discard(struct clone *clone, struct bio *bio)
 	busy = busy_find(clone, start, end);
 	if (busy) {
 		bio_list_add(&busy->waiters, bio);
+		hold_discard(clone, io, start, end);
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
+		/* Queued copies in its way need not run. */
+		queue_copier(clone);
 		return;
 	}
 	init_range(br, clone, start, end, false, NULL);
@@ -1053,6 +1162,7 @@ static int clone_map(struct dm_target *ti, struct bio *bio)
 	io->nr = 0;
 	/* Not later: the block layer may clear REQ_FUA (see the top). */
 	io->fua = op_is_write(bio_op(bio)) && (bio->bi_opf & REQ_FUA);
+	io->held = false;
 	io->committed = false;
 	return process_bio(clone, bio, true);
 }
@@ -1064,6 +1174,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
 	struct busy_range *br = io->range;
 
+	unhold_discard(clone, io);
 	if (br) {
 		/* A whole-region write: the region now holds its data. */
 		io->range = NULL;
