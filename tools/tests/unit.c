@@ -429,6 +429,23 @@ static void test_versions(void)
 	/* one argument too many for each */
 	static const char *extra[] = { "a.img b.img", "a.img b.img", "-i a -o b b.img",
 				       "-i a -o b b.img", "-d 1G -r 8 b.img", "-i a -o b b.img" };
+	/* usage errors: the command, its tool and its one-line message */
+	static const struct { const char *cmd, *tool, *msg; } usage_errors[] = {
+		{ "clone_dump", "clone_dump", "clone_dump: no device or file given" },
+		{ "clone_check -q", "clone_check", "clone_check: no device or file given" },
+		{ "clone_restore -i x", "clone_restore", "clone_restore: -i and -o are both required" },
+		{ "clone_repair -o x", "clone_repair", "clone_repair: -i and -o are both required" },
+		{ "clone_convert", "clone_convert", "clone_convert: -i and -o are both required" },
+		{ "clone_metadata_size -d 1G", "clone_metadata_size",
+		  "clone_metadata_size: --device-size and --region-size are both required" },
+		{ "clone_dump --region-size 8 --nr-regions 5 x.img", "clone_dump",
+		  "clone_dump: the geometry options go with --repair" },
+		/* --force overrides no refusal but those it is documented for */
+		{ "clone_repair --force -i x -o y", "clone_repair",
+		  "clone_repair: --force goes with the geometry (--region-size and --nr-regions or --device-size)" },
+		{ "clone_convert --force -i x -o y", "clone_convert",
+		  "clone_convert: --force goes with --format (a dump to a block device)" },
+	};
 	char what[64];
 
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
@@ -441,25 +458,10 @@ static void test_versions(void)
 		snprintf(what, sizeof(what), "%s: unexpected argument 'b.img'", tools[i]);
 		usage_only(tools[i], what);
 	}
-	EXPECT(EXIT_ERROR, "", "clone_dump");
-	usage_only("clone_dump", "clone_dump: no device or file given");
-	EXPECT(EXIT_ERROR, "", "clone_check -q");
-	usage_only("clone_check", "clone_check: no device or file given");
-	EXPECT(EXIT_ERROR, "", "clone_restore -i x");
-	usage_only("clone_restore", "clone_restore: -i and -o are both required");
-	EXPECT(EXIT_ERROR, "", "clone_repair -o x");
-	usage_only("clone_repair", "clone_repair: -i and -o are both required");
-	EXPECT(EXIT_ERROR, "", "clone_convert");
-	usage_only("clone_convert", "clone_convert: -i and -o are both required");
-	EXPECT(EXIT_ERROR, "", "clone_metadata_size -d 1G");
-	usage_only("clone_metadata_size", "clone_metadata_size: --device-size and --region-size are both required");
-	EXPECT(EXIT_ERROR, "", "clone_dump --region-size 8 --nr-regions 5 x.img");
-	usage_only("clone_dump", "clone_dump: the geometry options go with --repair");
-	/* --force overrides no refusal but those it is documented for */
-	EXPECT(EXIT_ERROR, "", "clone_repair --force -i x -o y");
-	usage_only("clone_repair", "clone_repair: --force goes with the geometry (--region-size and --nr-regions or --device-size)");
-	EXPECT(EXIT_ERROR, "", "clone_convert --force -i x -o y");
-	usage_only("clone_convert", "clone_convert: --force goes with --format (a dump to a block device)");
+	for (size_t i = 0; i < sizeof(usage_errors) / sizeof(usage_errors[0]); i++) {
+		EXPECT(EXIT_ERROR, "", "%s", usage_errors[i].cmd);
+		usage_only(usage_errors[i].tool, usage_errors[i].msg);
+	}
 	/* the option errors some of them share (util.c) */
 	EXPECT(EXIT_ERROR, "clone_dump: unknown format 'auto' (text, xml, json)", "clone_dump -f auto x.img");
 	EXPECT(EXIT_ERROR, "clone_convert: unknown format 'x' (text, xml, json)", "clone_convert -f x -i x -o y");
