@@ -44,7 +44,7 @@ resolve_kernel() {
 
 # ---------------------------------------------------------------- VMs
 
-VM_SMP=${VM_SMP:-1}
+VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-2048}
 # panic=-1 + oops=panic + -no-reboot: any crash ends the boot at once.
 # printk.devkmsg=on: the runner's markers in /dev/kmsg must never be dropped.
