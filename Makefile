@@ -11,6 +11,8 @@
 #   make bench           benchmarks against dm-linear, a raw copy and the in-kernel dm-clone
 #   make deb             Debian packages dm-clone-dkms and dm-clone-tools in build/deb/
 #   make check-host      only the host-side tests: tools unit tests, packages, DKMS
+#   make check-model     check the model of the metadata commit protocol (SPIN;
+#                        MODEL_ARGS=--long for the larger configurations)
 #   make clean
 
 PREFIX ?= /usr/local
@@ -70,4 +72,7 @@ deb:
 check-host:
 	./tests/check host
 
-.PHONY: all modules install tools clean check check-long demo bench deb check-host
+check-model:
+	./tests/model/run $(MODEL_ARGS)
+
+.PHONY: all modules install tools clean check check-long demo bench deb check-host check-model

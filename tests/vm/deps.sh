@@ -13,6 +13,8 @@ pkgs=(
 	initramfs-tools udev zstd
 	# host tests: make deb, lintian, dkms build, the bench arithmetic (tests/host/)
 	dpkg-dev debhelper dh-dkms dkms lintian file jq
+	# the model of the metadata commit protocol (make check-model)
+	spin
 )
 # The long run also fuzzes the metadata parser (libFuzzer).
 [ "${LONG:-0}" = 1 ] && pkgs+=(clang)
