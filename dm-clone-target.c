@@ -874,6 +874,7 @@ static void start_background_copy(struct clone *clone, unsigned long r,
 {
 	struct busy_range *br, *busy;
 	unsigned long n, max_n;
+	bool held;
 
 	br = mempool_alloc(&clone->range_pool, GFP_NOIO);
 	spin_lock_irq(&clone->lock);
@@ -883,11 +884,9 @@ static void start_background_copy(struct clone *clone, unsigned long r,
 	 * it again would overwrite writes that followed), or free to copy.
 	 */
 	busy = busy_find(clone, r, r + 1);
-	if (busy || clone_md_hydrated(clone->cmd, r) ||
-	    discard_held(clone, r, r + 1)) {
-		clone->cursor = busy ? busy->end : r + 1;
-		if (!busy && discard_held(clone, r, r + 1))
-			clone->cursor = clone->discard_hi;
+	held = !busy && discard_held(clone, r, r + 1);
+	if (busy || held || clone_md_hydrated(clone->cmd, r)) {
+		clone->cursor = busy ? busy->end : held ? clone->discard_hi : r + 1;
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
 		return;
