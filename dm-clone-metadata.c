@@ -377,7 +377,7 @@ static int refuse_device(struct clone_metadata *cmd, const void *blocks,
 	unsigned int i;
 
 	if (le64_to_cpu(*upstream) == CLONE_UPSTREAM_MAGIC) {
-		DMERR("%pg: metadata device holds in-kernel dm-clone (persistent-data) metadata; this module keeps its own format: convert it with the metadata tools or give a zeroed device",
+		DMERR("%pg: metadata device holds in-kernel dm-clone (persistent-data) metadata; this module keeps its own format: convert it with clone_convert, or give a zeroed device",
 		      cmd->bdev);
 		*error = "Metadata of the in-kernel dm-clone found";
 		return -EINVAL;
@@ -388,7 +388,7 @@ static int refuse_device(struct clone_metadata *cmd, const void *blocks,
 			break;
 	}
 	if (i < CLONE_SB_BLOCKS) {
-		DMERR("%pg: no valid superblock: copy 0 %s, copy 1 %s; check/repair the metadata",
+		DMERR("%pg: no valid superblock: copy 0 %s, copy 1 %s; see clone_check, clone_repair rebuilds it",
 		      cmd->bdev, why[0], why[1]);
 		*error = "No valid metadata superblock";
 		return -EILSEQ;
@@ -447,7 +447,7 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 	    memcmp(cmd->buf + CLONE_HEADER_SIZE,
 		   cmd->buf + CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE,
 		   CLONE_PAYLOAD_SIZE)) {
-		DMERR("%pg: the two superblock copies disagree; check/repair the metadata",
+		DMERR("%pg: the two superblock copies disagree; see clone_check",
 		      cmd->bdev);
 		*error = "Metadata superblock copies disagree";
 		return -EILSEQ;
@@ -513,10 +513,11 @@ static void set_lagging(struct clone_metadata *cmd, unsigned long k,
 
 /*
  * Merge the two copies of bitmap block @k (@a and @b, whose headers were
- * checked into @state) into the in-core bitmap. Returns -EILSEQ if both are
- * lost. A copy that is unusable, or holds less than the other, is the one
- * the next write replaces; copies that each hold bits the other lacks were
- * not written by us, and the block is rewritten whole by the next commit.
+ * checked into @state) into the in-core bitmap. Returns -EIO if neither is
+ * usable and one could not be read, -EILSEQ if both are damaged. A copy that
+ * is unusable, or holds less than the other, is the one the next write
+ * replaces; copies that each hold bits the other lacks were not written by
+ * us, and the block is rewritten whole by the next commit.
  */
 static int merge_block(struct clone_metadata *cmd, unsigned long k,
 		       void *a, const void *b, enum block_state *state,
@@ -535,7 +536,14 @@ static int merge_block(struct clone_metadata *cmd, unsigned long k,
 	for (i = 0; i < CLONE_COPIES; i++)
 		usable[i] = state[i] == BLOCK_VALID || state[i] == BLOCK_ZERO;
 	if (!usable[0] && !usable[1]) {
-		DMERR("%pg: bitmap block %lu (regions %lu-%lu) is lost: copy A %s, copy B %s; check/repair the metadata",
+		if (state[0] == BLOCK_IO_ERROR || state[1] == BLOCK_IO_ERROR) {
+			/* A read error says nothing of what the block holds. */
+			DMERR("%pg: cannot read bitmap block %lu (regions %lu-%lu): copy A %s, copy B %s",
+			      cmd->bdev, k, first, first + nbits - 1,
+			      why[0], why[1]);
+			return -EIO;
+		}
+		DMERR("%pg: bitmap block %lu (regions %lu-%lu) is lost: copy A %s, copy B %s; clone_check tells what was lost, clone_repair salvages the rest",
 		      cmd->bdev, k, first, first + nbits - 1, why[0], why[1]);
 		return -EILSEQ;
 	}
@@ -590,6 +598,7 @@ static int load_bitmap(struct clone_metadata *cmd, char **error)
 	const char *why[CLONE_COPIES];
 	unsigned int i, c;
 	void *blk[CLONE_COPIES];
+	int r;
 
 	for (start = 0; start < cmd->nr_blocks; start += n) {
 		n = min(step, cmd->nr_blocks - start);
@@ -612,9 +621,12 @@ static int load_bitmap(struct clone_metadata *cmd, char **error)
 						       where, &cmd->nonce, k, c,
 						       &why[c]);
 			}
-			if (merge_block(cmd, k, blk[0], blk[1], state, why)) {
-				*error = "Metadata bitmap block lost in both copies";
-				return -EILSEQ;
+			r = merge_block(cmd, k, blk[0], blk[1], state, why);
+			if (r) {
+				*error = r == -EIO ?
+					 "Cannot read metadata device" :
+					 "Metadata bitmap block lost in both copies";
+				return r;
 			}
 		}
 		cond_resched();
@@ -1092,25 +1104,42 @@ out:
 	return r;
 }
 
+/*
+ * A readable superblock copy that is not ours at all: zeroed, or a header
+ * of another kind or format. Ours with a bad checksum or at the wrong place
+ * is damage (a media fault, a torn sector), not proof of an overwrite.
+ */
+static bool foreign_superblock(const struct clone_metadata *cmd,
+			       const void *block)
+{
+	const struct clone_block_header *h = block;
+
+	return !memchr_inv(block, 0, CLONE_BLOCK_SIZE) ||
+	       le32_to_cpu(h->kind) != CLONE_KIND_SUPER ||
+	       le64_to_cpu(h->nonce) != cmd->nonce;
+}
+
 int clone_md_check_superblock(struct clone_metadata *cmd)
 {
 	DECLARE_BITMAP(failed, CLONE_SB_BLOCKS);
 	int r = -EIO;
 	const char *why;
+	void *b;
 	u32 i;
 
 	mutex_lock(&cmd->commit_lock);
 	md_read(cmd, 0, CLONE_SB_BLOCKS, cmd->buf, failed);
 	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		b = cmd->buf + i * CLONE_BLOCK_SIZE;
 		if (test_bit(i, failed))
 			continue;
-		if (check_block(cmd->buf + i * CLONE_BLOCK_SIZE,
-				CLONE_KIND_SUPER, i, &cmd->nonce, 0, i,
+		if (check_block(b, CLONE_KIND_SUPER, i, &cmd->nonce, 0, i,
 				&why) == BLOCK_VALID) {
 			r = 0;
 			break;
 		}
-		r = -EILSEQ;
+		if (foreign_superblock(cmd, b))
+			r = -EILSEQ;
 	}
 	mutex_unlock(&cmd->commit_lock);
 	return r;

@@ -73,8 +73,9 @@ bool clone_md_changed(struct clone_metadata *cmd);
 int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 		    bool quick, bool *dest_flushed);
 /*
- * After a failed commit: is our superblock still there? 0 if so, -EIO if it
- * cannot be read, -EILSEQ if the device now holds something else.
+ * After a failed commit: is our superblock still there? 0 if a copy is valid,
+ * -EILSEQ if a readable copy is no longer ours (the device was written over),
+ * else -EIO (unreadable, or damaged copies of ours: maybe a transient fault).
  */
 int clone_md_check_superblock(struct clone_metadata *cmd);
 

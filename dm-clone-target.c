@@ -466,8 +466,11 @@ static void metadata_failed(struct clone *clone, int r)
 
 	if (clone_md_check_superblock(clone->cmd) == -EILSEQ)
 		mode = CLONE_MD_FAIL;
-	DMERR("%s: metadata commit failed (error %d): switching to %s mode",
-	      clone_name(clone), r, mode_name(mode));
+	DMERR("%s: metadata commit failed (error %d): switching to %s mode; %s",
+	      clone_name(clone), r, mode_name(mode),
+	      mode == CLONE_MD_FAIL ?
+	      "the metadata device no longer holds this clone's superblock (see clone_check)" :
+	      "reload the table once the metadata device works again");
 	clone_md_set_mode(clone->cmd, mode);
 }
 

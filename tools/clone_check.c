@@ -154,8 +154,9 @@ int main(int argc, char **argv)
 		if (!mo.super_only)
 			printf(", %llu hydrated (%.1f%%)", (unsigned long long)m.hydrated,
 			       100.0 * (double)m.hydrated / (double)m.nr_regions);
-		printf(": %s\n", rc == 0 ? "clean" : rc == 1 ?
-		       "damaged, nothing lost" :
+		printf(": %s\n", rc == 0 ? "clean" : rc == 1 && m.damaged_copies ?
+		       "damaged, loads; one copy of a bitmap block lost (see above)" :
+		       rc == 1 ? "damaged, nothing lost" :
 		       m.lost_blocks ? "hydration state LOST (see clone_repair)" :
 		       "the module refuses this metadata");
 	}

@@ -663,11 +663,15 @@ static void report_bitmap(struct ctx *c, const struct md_opts *o)
 		} else {
 			int bad = ua ? 1 : 0;
 
-			say(c, 1, "bitmap block%s %s (regions %s): copy %c (block%s %s) %s, copy %c intact: nothing lost, the module rewrites copy %c at the next commit",
+			/*
+			 * Not "nothing lost": a commit for a flush writes one
+			 * copy, and nothing on disk says which copy was last.
+			 */
+			say(c, 1, "bitmap block%s %s (regions %s): copy %c (block%s %s) %s, copy %c intact: the module uses copy %c and rewrites copy %c at the next commit; regions that only copy %c held (the last commits for flushes before a crash write one copy) would be lost, which the metadata cannot tell",
 			    blocks, range(k, e - 1), range(first, last),
 			    'A' + bad, blocks,
 			    range(cs[bad] + k, cs[bad] + e - 1), b->why[bad],
-			    'A' + !bad, 'A' + bad);
+			    'A' + !bad, 'A' + !bad, 'A' + bad, 'A' + bad);
 		}
 	}
 	for (k = 0; k < n; k = e) {

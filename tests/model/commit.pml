@@ -527,7 +527,7 @@ inline load()
 		printf("load: block %d: copy A usable %d bits %x, copy B usable %d bits %x\n",
 		       k, ua, dBits[SLOT(0, k)], ub, dBits[SLOT(1, k)]);
 		if
-		:: !ua && !ub -> refused = 1	/* "Metadata bitmap block lost in both copies" */
+		:: !ua && !ub -> refused = 1	/* -EILSEQ "lost in both copies", or -EIO "Cannot read" */
 		:: else ->
 			x = (ua -> dBits[SLOT(0, k)] : 0);
 			y = (ub -> dBits[SLOT(1, k)] : 0);
@@ -780,7 +780,8 @@ end_idle:
 		:: else -> committer_idle()
 		fi
 	   }
-	/* commit(): metadata_failed() (our superblock is there: read-only);
+	/* commit(): metadata_failed() (no readable superblock copy is foreign,
+	 * i.e. the device was not written over: read-only);
 	 * clone_resume(): read-only again */
 	:: d_step { cpc == C_FAILED ->
 		mode = RO;
