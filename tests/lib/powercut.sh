@@ -31,6 +31,13 @@
 # PREFLUSH from the clone's bios to it as it does on such a disk, and
 # replays keep every write to it that completed (lwreplay --write-through;
 # dm-log-writes under it cannot say "write through" itself).
+#
+# One log for both devices means a flush of either is replayed as a flush of
+# both, so these tests alone would miss code that counted on the metadata
+# device's flush for the destination's data (or the reverse). The commit
+# model (tests/model, docs/commit-model.md "Two devices") keeps a cache and
+# a flush per device and catches exactly that mutant (no-dest-flush), which
+# is why the replay keeps one log, and the order of all writes with it.
 
 PC_LOG=${PC_LOG:-$SCRATCH2}
 
