@@ -307,6 +307,51 @@ static int cmd_mkmap(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * merge BASE OUT MAP...: the MAPs started as copies of BASE and were written
+ * by concurrent writers on disjoint blocks (write -L); OUT takes from each
+ * block the one MAP that changed it (BASE's value where none did).
+ */
+static int cmd_merge(int argc, char **argv)
+{
+	struct map base, out, m;
+	uint64_t i;
+	uint32_t *from;
+	int k;
+
+	if (argc < 3)
+		die("usage: merge BASE OUT MAP...");
+	map_load(&base, argv[0]);
+	map_load(&out, argv[0]);
+	from = calloc(base.nblocks ? base.nblocks : 1, sizeof(*from));
+	if (!from)
+		die("out of memory");
+	for (k = 2; k < argc; k++) {
+		map_load(&m, argv[k]);
+		if (m.seed != base.seed || m.nblocks != base.nblocks)
+			die("%s is not a copy of %s (seed or size)", argv[k], argv[0]);
+		for (i = 0; i < m.nblocks; i++) {
+			if (m.gen[i] == base.gen[i])
+				continue;
+			if (from[i])
+				die("block %" PRIu64 " changed in both %s and %s", i,
+				    argv[from[i]], argv[k]);
+			from[i] = (uint32_t)k;
+		}
+		for (i = 0; i < m.nblocks; i++)
+			if (from[i] == (uint32_t)k)
+				out.gen[i] = m.gen[i];
+		if (m.next_gen > out.next_gen)
+			out.next_gen = m.next_gen;
+		free(m.gen);
+	}
+	map_save(&out, argv[1]);
+	free(from);
+	free(out.gen);
+	free(base.gen);
+	return 0;
+}
+
 /* mark MAP FIRST:END any|zero|GEN */
 static int cmd_mark(int argc, char **argv)
 {
@@ -341,17 +386,19 @@ static int cmd_write(int argc, char **argv)
 {
 	struct map m;
 	uint64_t count = 1000, a = 0, b = 0, bpw = 1, every = 0, seed = 0, rng;
+	uint64_t lane = 0, lanes = 1;
 	int align = 0, seq = 0, have_range = 0, have_seed = 0, opt, fd, ret = 0;
 	const char *range = NULL;
+	char *slash;
 	uint8_t *buf;
 	uint64_t done, pos = 0, slots;
 
 	if (argc < 2)
-		die("usage: write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED]");
+		die("usage: write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED] [-L I/N]");
 	optind = 3;	/* getopt counts argv[0] as the program */
 	argv -= 1;
 	argc += 1;
-	while ((opt = getopt(argc, argv, "n:r:b:aSf:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:b:aSf:s:L:")) != -1) {
 		switch (opt) {
 		case 'n': count = num(optarg); break;
 		case 'r': range = optarg; have_range = 1; break;
@@ -360,6 +407,15 @@ static int cmd_write(int argc, char **argv)
 		case 'S': seq = 1; break;
 		case 'f': every = num(optarg); break;
 		case 's': seed = num(optarg); have_seed = 1; break;
+		case 'L':
+			slash = strchr(optarg, '/');
+			if (!slash)
+				die("-L wants I/N");
+			*slash = 0;
+			lane = num(optarg);
+			lanes = num(slash + 1);
+			align = 1;
+			break;
 		default: die("bad option");
 		}
 	}
@@ -373,12 +429,16 @@ static int cmd_write(int argc, char **argv)
 		die("-b %" PRIu64 " does not fit the range", bpw);
 	if (align && (a % bpw || (b - a) % bpw))
 		die("-a: range must be a multiple of -b");
+	if (!lanes || lane >= lanes || lane >= (b - a) / bpw || (seq && lanes > 1))
+		die("-L %" PRIu64 "/%" PRIu64 ": no such lane in the range (or with -S)", lane, lanes);
 	rng = have_seed ? seed : m.seed ^ mix64(m.next_gen);
 	fd = open_dev(argv[1], O_RDWR);
 	if (dev_blocks(fd, argv[1]) < b)
 		die("%s is smaller than the range", argv[1]);
 	buf = xalloc(bpw * BS);
 	slots = align ? (b - a) / bpw : b - a - bpw + 1;
+	/* lane I of N: the aligned chunks j with j % N == I */
+	slots = lanes > 1 ? (slots - lane + lanes - 1) / lanes : slots;
 	for (done = 0; done < count; done++) {
 		uint64_t start, i;
 		uint32_t g = m.next_gen++;
@@ -389,7 +449,8 @@ static int cmd_write(int argc, char **argv)
 			pos = pos + bpw + bpw > b - a ? 0 : pos + bpw;
 		} else {
 			rng = mix64(rng);
-			start = a + (rng % slots) * (align ? bpw : 1);
+			start = lanes > 1 ? a + (lane + (rng % slots) * lanes) * bpw :
+			       a + (rng % slots) * (align ? bpw : 1);
 		}
 		for (i = 0; i < bpw; i++)
 			make_block(buf + i * BS, m.seed, start + i, g);
@@ -1160,9 +1221,12 @@ static int usage(void)
 		"  fill DEV MAP SEED [BLOCKS]     write the gen-0 pattern, create MAP\n"
 		"  mkmap MAP SEED BLOCKS          MAP of a device holding the gen-0 pattern\n"
 		"  mark MAP FIRST:END any|zero|GEN  set expectations by hand\n"
-		"  write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED]\n"
+		"  write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED] [-L I/N]\n"
 		"                                 O_DIRECT writes of new generations (-a aligned,\n"
-		"                                 -S sequential, -f fsync every K), MAP updated\n"
+		"                                 -S sequential, -f fsync every K, -L only the\n"
+		"                                 aligned chunks j with j %% N == I), MAP updated\n"
+		"  merge BASE OUT MAP...          OUT: BASE with each block some MAP changed\n"
+		"                                 (writers on disjoint lanes); a clash is an error\n"
 		"  verify DEV MAP [-r FIRST:END]  every block holds what MAP says\n"
 		"  dsync FILE BLOCK SEED GEN      overwrite one block of an existing file with one\n"
 		"                                 O_DIRECT|O_DSYNC write (a FUA write, no flush)\n"
@@ -1186,6 +1250,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(int, char **); } verbs[] = {
 		{ "fill", cmd_fill }, { "mkmap", cmd_mkmap }, { "mark", cmd_mark },
+		{ "merge", cmd_merge },
 		{ "write", cmd_write }, { "verify", cmd_verify },
 		{ "dsync", cmd_dsync }, { "expect", cmd_expect }, { "jcommit", cmd_jcommit },
 		{ "readcheck", cmd_readcheck },

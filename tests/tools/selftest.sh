@@ -44,6 +44,21 @@ expect 2 "write outside the device" "$CV" write "$D" "$W/map" -r 4096:5000
 expect 2 "unknown verb" "$CV" frob
 expect 2 "missing map" "$CV" verify "$D" "$W/nomap"
 
+# lanes: concurrent writers on disjoint chunks of the same range, merged
+"$CV" fill "$D" "$W/base" 7 >/dev/null
+for i in 0 1 2; do cp "$W/base" "$W/lane$i"; done
+"$CV" write "$D" "$W/lane0" -n 300 -b 2 -L 0/3 -r 0:600 -s 1 >/dev/null &
+"$CV" write "$D" "$W/lane1" -n 300 -b 2 -L 1/3 -r 0:600 -s 2 >/dev/null &
+"$CV" write "$D" "$W/lane2" -n 300 -b 2 -L 2/3 -r 0:600 -s 3 >/dev/null &
+wait
+expect 0 "merge three lanes" "$CV" merge "$W/base" "$W/lanes" "$W/lane0" "$W/lane1" "$W/lane2"
+expect 0 "verify the merged lanes" "$CV" verify "$D" "$W/lanes"
+expect 1 "one lane's map alone misses the others' writes" "$CV" verify "$D" "$W/lane0" -r 0:600
+expect 2 "merge: a block changed in two maps" "$CV" merge "$W/base" "$W/bad" "$W/lane0" "$W/lane0"
+out_has "changed in both"
+expect 2 "write -L: no such lane" "$CV" write "$D" "$W/lane0" -b 2 -L 3/3
+expect 2 "write -L with -S" "$CV" write "$D" "$W/lane0" -L 0/2 -S
+
 # crash journal: complete run, then a run cut after batch 5
 J=$W/journal
 truncate -s 1M "$J"
