@@ -4,6 +4,7 @@
 #   tests/host/deb.sh WORKDIR
 # tests/check runs it in the background while the VMs run (results/host/deb.*).
 set -uo pipefail
+# shellcheck disable=SC1091 # ../vm/lib.sh: REPO
 . "$(dirname "$0")/../vm/lib.sh"
 
 work=${1:?usage: deb.sh WORKDIR}
@@ -49,7 +50,7 @@ has() {
 echo "== dm-clone-dkms: the module sources and dkms.conf in /usr/src/dm-clone-$ver"
 dpkg-deb -c "$dkms_deb" | awk '{ print "  " $1, $6 }'
 src=usr/src/dm-clone-$ver
-has "$dkms_deb" - $src/dkms.conf $src/Kbuild
+has "$dkms_deb" - "$src/dkms.conf" "$src/Kbuild"
 for f in "$REPO"/dm-clone-*.c "$REPO"/dm-clone-*.h; do has "$dkms_deb" - "$src/${f##*/}"; done
 dpkg-deb --fsys-tarfile "$dkms_deb" | tar -xOf - "./$src/dkms.conf" >"$work/dkms.conf"
 grep -qx "PACKAGE_VERSION=\"$ver\"" "$work/dkms.conf" || bad "dkms.conf: PACKAGE_VERSION is not \"$ver\""
@@ -65,8 +66,8 @@ dpkg-deb -c "$tools_deb" | awk '{ print "  " $1, $6 }'
 tools=$(sed -n 's/^TOOLS *:= *//p' "$REPO/tools/Makefile")
 [ -n "$tools" ] || bad "cannot read TOOLS from tools/Makefile"
 for t in $tools; do
-	has "$tools_deb" x usr/sbin/$t
-	has "$tools_deb" - usr/share/man/man8/$t.8.gz
+	has "$tools_deb" x "usr/sbin/$t"
+	has "$tools_deb" - "usr/share/man/man8/$t.8.gz"
 done
 has "$tools_deb" x usr/sbin/clone-migrate usr/sbin/clone-activate \
 	usr/share/initramfs-tools/hooks/dm-clone usr/share/initramfs-tools/scripts/local-top/dm-clone
@@ -79,6 +80,13 @@ file -b "$work/tools-root/usr/sbin/clone_check" 2>/dev/null | grep -q 'ELF' || [
 	bad "usr/sbin/clone_check is not an ELF executable"
 "$work/tools-root/usr/sbin/clone_metadata_size" --device-size 1G --region-size 64k >/dev/null 2>&1 ||
 	bad "the packaged clone_metadata_size does not run"
+# the units run the packaged clone-activate; the hook looks in /usr/sbin
+for u in clone-activate clone-finish; do
+	grep -q '^ExecStart=/usr/sbin/clone-activate ' "$work/tools-root/lib/systemd/system/$u.service" 2>/dev/null ||
+		bad "$u.service does not run /usr/sbin/clone-activate"
+done
+grep -qx 'sbindir=/usr/sbin' "$work/tools-root/usr/share/initramfs-tools/hooks/dm-clone" 2>/dev/null ||
+	bad "the hook's sbindir is not /usr/sbin"
 dpkg-deb -f "$tools_deb" Depends | grep -q dmsetup || bad "dm-clone-tools does not depend on dmsetup"
 
 echo "== lintian"
@@ -89,7 +97,7 @@ sed 's/^/  /' "$work/lintian.out"
 e=$(grep -c '^E: ' "$work/lintian.out")
 w=$(grep -c '^W: ' "$work/lintian.out")
 echo "lintian: $e errors, $w warnings (exit $rc, $((SECONDS - t0))s)"
-[ "$rc" = 0 ] && [ "$e" = 0 ] || bad "lintian reports $e errors (exit $rc)"
+if [ "$rc" != 0 ] || [ "$e" != 0 ]; then bad "lintian reports $e errors (exit $rc)"; fi
 
 [ $fails = 0 ] || { echo "FAIL: $fails checks failed"; exit 1; }
 echo "ok: both packages built, contents as expected, lintian clean of errors"
