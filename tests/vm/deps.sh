@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the VM tests need on a Debian 12 host (run as root).
 # Idempotent and quiet: apt runs only when a package is missing.
+#   deps.sh [--list]    --list: print the missing packages, install nothing
 set -euo pipefail
 
 pkgs=(
@@ -24,6 +25,8 @@ for p in "${pkgs[@]}"; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = installed ] || missing+=("$p")
 done
+# --list: print what is missing (one line), install nothing
+[ "${1:-}" = --list ] && { echo "${missing[*]}"; exit 0; }
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo ">>> installing: ${missing[*]}" >&2
