@@ -24,7 +24,7 @@ static void usage(FILE *f)
 		"  -h, --help             this help\n"
 		"  -V, --version          the tool and format versions\n"
 		"\n"
-		"Exit status: 0 clean; 1 damage that loses nothing (the module repairs it);\n"
+		"Exit status: 0 clean; 1 damage the module repairs by itself (see the man page);\n"
 		"2 hydration state lost or metadata the module refuses; 3 cannot open or\n"
 		"read, usage error; 4 unformatted (zeroed).\n",
 		prog);
