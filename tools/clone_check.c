@@ -14,12 +14,13 @@ static const char *prog = "clone_check";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s [-q] [-v] [--super-block-only] DEV|FILE\n"
+		"Usage: %s [-q] [-v] [--json] [--super-block-only] DEV|FILE\n"
 		"Check dm-clone metadata: both superblock copies, every bitmap block of\n"
 		"both copies, the copies against each other, the geometry and the size.\n"
 		"\n"
 		"  -q, --quiet            print nothing; the exit status says it all\n"
 		"  -v, --verbose          the superblock fields and every bitmap block\n"
+		"      --json             the verdict and every problem as one JSON object\n"
 		"      --super-block-only check the superblocks (and the size) only\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          the tool and format versions\n"
@@ -83,6 +84,66 @@ static void verbose(const struct md *m)
 	}
 }
 
+/* --json: the problems, kept until the verdict is known */
+struct json_report {
+	int n, cap;
+	int *sev;
+	char **msg;
+};
+
+static void json_collect(void *ctx, int sev, const char *msg)
+{
+	struct json_report *j = ctx;
+
+	if (j->n == j->cap) {
+		j->cap = j->cap ? 2 * j->cap : 16;
+		j->sev = xrealloc(j->sev, (size_t)j->cap * sizeof(*j->sev));
+		j->msg = xrealloc(j->msg, (size_t)j->cap * sizeof(*j->msg));
+	}
+	j->sev[j->n] = sev;
+	j->msg[j->n] = xstrdup(msg);
+	j->n++;
+}
+
+static const char *verdict(const struct md *m, int rc)
+{
+	if (m->found == FOUND_ZEROED)
+		return "unformatted";
+	return rc == 0 ? "clean" : rc == 1 ? "damaged" :
+	       m->lost_blocks ? "lost" : "refused";
+}
+
+static void json_print(const char *path, const struct md *m, const struct md_opts *mo,
+		       struct json_report *j, int rc)
+{
+	static const char *const sev[] = { "note", "warning", "error" };
+
+	printf("{\"device\":");
+	json_put_string(stdout, path);
+	printf(",\"verdict\":\"%s\",\"exit_status\":%d", verdict(m, rc), rc);
+	if (m->found == FOUND_OK) {
+		printf(",\"regions\":%llu,\"region_sectors\":%llu,\"metadata_blocks\":%llu",
+		       (unsigned long long)m->nr_regions, (unsigned long long)m->region_size,
+		       (unsigned long long)layout_blocks(m->nr_regions));
+		if (!mo->super_only)
+			printf(",\"hydrated\":%llu,\"lost_blocks\":%llu,\"damaged_copies\":%llu",
+			       (unsigned long long)m->hydrated,
+			       (unsigned long long)m->lost_blocks,
+			       (unsigned long long)m->damaged_copies);
+	}
+	printf(",\"problems\":[");
+	for (int i = 0; i < j->n; i++) {
+		printf("%s{\"severity\":\"%s\",\"message\":", i ? "," : "",
+		       sev[j->sev[i] < 0 ? 0 : j->sev[i] > 2 ? 2 : j->sev[i]]);
+		json_put_string(stdout, j->msg[i]);
+		printf("}");
+		free(j->msg[i]);
+	}
+	printf("]}\n");
+	free(j->sev);
+	free(j->msg);
+}
+
 /* The layouts a zeroed device can take (the module formats only zeroes). */
 static void zeroed(const struct printer *p, const struct dev *d, const struct md *m)
 {
@@ -109,12 +170,14 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "super-block-only", no_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct md_opts mo = { .use_sb = -1 };
-	int quiet = 0, verb = 0, c, rc;
+	int quiet = 0, verb = 0, json = 0, c, rc;
+	struct json_report jr = { 0 };
 	struct printer p;
 	struct dev d;
 	struct md m;
@@ -124,29 +187,48 @@ int main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'v': verb = 1; break;
 		case 's': mo.super_only = 1; break;
+		case 'j': json = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
 	if (end_of_args(argc, argv, 1, prog))
 		return EXIT_ERROR;
+	if (json && (quiet || verb))
+		return usage_error(prog, "--json does not go with -q or -v");
 	p = (struct printer){ stdout, argv[optind], quiet };
 	if (dev_open(&d, p.path, DEV_READ, 0) < 0) {
 		if (!quiet)
 			open_error(p.path, 0, prog);
+		if (json) {
+			printf("{\"device\":");
+			json_put_string(stdout, p.path);
+			printf(",\"verdict\":\"unreadable\",\"exit_status\":%d,\"problems\":[]}\n",
+			       EXIT_ERROR);
+		}
 		return EXIT_ERROR;
 	}
 	if (d.busy)
-		print_report(&p, 0, "in use (by a live clone?): what is on disk can lag behind it by the commit in progress");
-	md_analyze(&d, &mo, &m, print_report, &p);
+		(json ? json_collect : print_report)(json ? (void *)&jr : (void *)&p, 0,
+			"in use (by a live clone?): what is on disk can lag behind it by the commit in progress");
+	md_analyze(&d, &mo, &m, json ? json_collect : print_report, json ? (void *)&jr : (void *)&p);
 	dev_close(&d);
 	if (verb && !quiet)
 		verbose(&m);
 
 	if (m.found == FOUND_ZEROED) {
-		zeroed(&p, &d, &m);
+		if (json)
+			json_print(p.path, &m, &mo, &jr, EXIT_UNFORMATTED);
+		else
+			zeroed(&p, &d, &m);
+		md_free(&m);
 		return EXIT_UNFORMATTED;
 	}
 	rc = m.severity;
+	if (json) {
+		json_print(p.path, &m, &mo, &jr, rc);
+		md_free(&m);
+		return rc;
+	}
 	if (!quiet && m.found == FOUND_OK) {
 		printf("%s: %llu regions of %llu sectors, %llu blocks of metadata", p.path,
 		       (unsigned long long)m.nr_regions, (unsigned long long)m.region_size,

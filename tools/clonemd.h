@@ -141,6 +141,8 @@ int same_file(const char *in, const char *out);
 /* 4 KiB-aligned buffer (O_DIRECT), zeroed; exits on failure. */
 void *xalloc_blocks(size_t n);
 void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
 
 /* ---- messages ---- */
 
@@ -375,6 +377,8 @@ struct printer {
 	int quiet;
 };
 void print_report(void *ctx, int sev, const char *msg);
+/* @s as a JSON string, quotes and escapes included */
+void json_put_string(FILE *f, const char *s);
 /* slurp a whole file ("-": stdin); NULL and errno on failure */
 char *read_all(const char *path, size_t *len);
 

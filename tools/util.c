@@ -202,6 +202,22 @@ void print_report(void *ctx, int sev, const char *msg)
 		fprintf(p->f, "%s: %s%s\n", p->path, label[sev < 0 ? 0 : sev > 2 ? 2 : sev], msg);
 }
 
+void json_put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 int salvage_opt(const char *name, const char *arg, struct md_opts *o,
 		uint64_t *device_sectors, const char *prog)
 {

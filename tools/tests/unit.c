@@ -559,6 +559,10 @@ static void test_bitmap_damage(void)
 	/* 70000 regions: N = 3, copy A blocks 2-4, copy B blocks 5-7 */
 	make_image("bm.img", 8, 70000, 5);
 	EXPECT(0, "70000 regions of 8 sectors|14000 hydrated|clean", "clone_check bm.img");
+	EXPECT(0, "{\"device\":\"bm.img\",\"verdict\":\"clean\",\"exit_status\":0,\"regions\":70000,"
+	       "\"region_sectors\":8,|\"hydrated\":14000,\"lost_blocks\":0,|\"problems\":[]}",
+	       "clone_check --json bm.img");
+	EXPECT(3, "--json does not go with -q", "clone_check --json -q bm.img");
 	EXPECT(0, "", "clone_check -q bm.img");
 	CHECK(!out[0], "-q prints nothing: %s", out);
 	flip("bm.img", 3, 2000);
@@ -566,6 +570,10 @@ static void test_bitmap_damage(void)
 	       "clone_check bm.img");
 	EXPECT(1, "", "clone_check -q bm.img");
 	CHECK(!out[0], "-q prints nothing: %s", out);
+	EXPECT(1, "\"verdict\":\"damaged\",\"exit_status\":1|\"damaged_copies\":1|"
+	       "{\"severity\":\"warning\",\"message\":\"bitmap block 1 (regions 32512-65023): copy A",
+	       "clone_check --json bm.img");
+	EXPECT(0, "", "clone_check --json bm.img | jq -e '.problems | length == 1' >/dev/null || exit 9");
 	EXPECT(0, "range 0-0|range 5-5", "clone_dump bm.img");
 	flip("bm.img", 6, 40);
 	EXPECT(2, "regions 32512-65023|LOST|copy B (block 6) checksum mismatch", "clone_check bm.img");
