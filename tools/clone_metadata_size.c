@@ -14,7 +14,7 @@ static const char *prog = "clone_metadata_size";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s --device-size S --region-size R [--unit U]\n"
+		"Usage: %s --device-size S --region-size R [--unit U | --json]\n"
 		"The metadata device size a dm-clone device needs.\n"
 		"\n"
 		"  -d, --device-size S    the clone's length (its table's length)\n"
@@ -23,6 +23,7 @@ static void usage(FILE *f)
 		"  -u, --unit U           print only the size, rounded up to whole U:\n"
 		"                         b (bytes), s (sectors), k, m, g (KiB, MiB, GiB)\n"
 		"                         or blocks (4 KiB)\n"
+		"      --json             the figures as one JSON object\n"
 		"  -h, --help / -V, --version\n"
 		"\n"
 		"Sizes are 512-byte sectors, as in dmsetup tables and blockdev --getsz,\n"
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
 		{ "device-size", required_argument, NULL, 'd' },
 		{ "region-size", required_argument, NULL, 'r' },
 		{ "unit", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -47,7 +49,7 @@ int main(int argc, char **argv)
 	};
 	uint64_t dev = 0, reg = 0, unit = 0, regions, blocks, bytes;
 	const char *why;
-	int c;
+	int c, json = 0;
 
 	while ((c = getopt_long(argc, argv, "d:r:u:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -69,9 +71,12 @@ int main(int argc, char **argv)
 				return usage_error(prog, "unknown unit '%s' (b, s, k, m, g, blocks)",
 						   optarg);
 			break;
+		case 'j': json = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
+	if (json && unit)
+		return usage_error(prog, "--json and --unit exclude each other");
 	if (!dev || !reg)
 		return usage_error(prog, "--device-size and --region-size are both required");
 	if (end_of_args(argc, argv, 0, prog))
@@ -89,7 +94,12 @@ int main(int argc, char **argv)
 				   (unsigned long long)regions, (unsigned long long)reg, why);
 	blocks = layout_blocks(regions);
 	bytes = blocks * CLONE_BLOCK_SIZE;
-	if (unit)
+	if (json)
+		printf("{\"bytes\":%llu,\"sectors\":%llu,\"blocks\":%llu,\"regions\":%llu,\"region_sectors\":%llu,\"device_sectors\":%llu}\n",
+		       (unsigned long long)bytes, (unsigned long long)(bytes / 512),
+		       (unsigned long long)blocks, (unsigned long long)regions,
+		       (unsigned long long)reg, (unsigned long long)dev);
+	else if (unit)
 		printf("%llu\n", (unsigned long long)((bytes + unit - 1) / unit));
 	else
 		printf("%llu bytes = %llu sectors (%llu blocks of 4 KiB) for %llu regions of %llu sectors\n",

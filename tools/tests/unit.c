@@ -1096,6 +1096,11 @@ static void test_metadata_size(void)
 	EXPECT(0, "4243456 bytes = 8288 sectors (1036 blocks of 4 KiB) for 16777216 regions of 128 sectors",
 	       "clone_metadata_size --device-size 1T --region-size 64k");
 	EXPECT(0, "8288\n", "clone_metadata_size -d 2147483648 -r 128 --unit s");
+	EXPECT(0, "{\"bytes\":4243456,\"sectors\":8288,\"blocks\":1036,\"regions\":16777216,"
+	       "\"region_sectors\":128,\"device_sectors\":2147483648}\n",
+	       "clone_metadata_size -d 1T -r 64k --json");
+	EXPECT(0, "", "clone_metadata_size -d 1T -r 64k --json | jq -e '.sectors == 8288' >/dev/null || exit 9");
+	EXPECT(3, "--json and --unit exclude each other", "clone_metadata_size -d 1T -r 64k --json -u s");
 	EXPECT(0, "132128\n", "clone_metadata_size -d 16T -r 64k -u s");
 	EXPECT(0, "67649536\n", "clone_metadata_size -d 16T -r 64k -u b");
 	EXPECT(0, "65\n", "clone_metadata_size -d 16T -r 64k -u m");
