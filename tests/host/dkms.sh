@@ -50,6 +50,19 @@ for k in $KERNELS; do
 done
 echo "\$ dkms status -m dm-clone"
 dkms status -m dm-clone $D
+# A kernel with a dm-clone of its own: the headers of the first test
+# kernel, with CONFIG_DM_CLONE=m in a .config of their own. DKMS must skip
+# it (BUILD_EXCLUSIVE_CONFIG, exit 77) and build nothing.
+k=${KERNELS%% *}
+mkdir -p "$W/own"
+for f in /lib/modules/$k/build/* /lib/modules/$k/build/.[!.]*; do
+	[ "${f##*/}" = .config ] || ln -s "$f" "$W/own/"
+done
+{ grep -v '^# CONFIG_DM_CLONE is not set' "/lib/modules/$k/build/.config"; echo CONFIG_DM_CLONE=m; } >"$W/own/.config"
+echo "\$ dkms build -m dm-clone -v $V -k $k-own --kernelsourcedir $W/own (CONFIG_DM_CLONE=m)"
+dkms build -m dm-clone -v "$V" -k "$k-own" --kernelsourcedir "$W/own" $D >"$W/own.log" 2>&1
+echo "exit $?" >>"$W/own.log"
+cat "$W/own.log"
 EOF
 W=$work V=$ver KERNELS="${kernels[*]}" unshare -m bash "$work/run.sh" 2>&1
 rc=$?
@@ -71,6 +84,12 @@ for k in "${kernels[@]}"; do
 	fi
 	echo "ok: ${ko#"$work"/} (vermagic $vm, $(stat -c %s "$ko") bytes)"
 done
+if grep -qx 'exit 77' "$work/own.log" && grep -q BUILD_EXCLUSIVE "$work/own.log"; then
+	echo "ok: dkms skips a kernel that has CONFIG_DM_CLONE (exit 77, BUILD_EXCLUSIVE)"
+else
+	echo "FAIL: dkms did not skip a kernel that has CONFIG_DM_CLONE: $(tail -n 3 "$work/own.log" | tr '\n' ' ')"
+	fails=$((fails + 1))
+fi
 dkms status -m dm-clone --dkmstree "$work/tree" --sourcetree "$work/src" | grep -c ': built' |
 	{ read -r n; [ "$n" = ${#kernels[@]} ] || { echo "FAIL: dkms status shows $n built, not ${#kernels[@]}"; exit 1; }; } ||
 	fails=$((fails + 1))
