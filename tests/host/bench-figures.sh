@@ -15,6 +15,7 @@ work=${1:?usage: bench-figures.sh WORKDIR}
 rm -rf "$work"
 mkdir -p "$work"
 T=$(cd "$work" && pwd)
+# shellcheck disable=SC1091 # ../bench/figures.sh: the functions under test
 . "$here/../bench/figures.sh"
 
 failed=0

@@ -10,6 +10,7 @@
 # its module signing key. tests/check runs it in the background while the
 # VMs run (results/host/dkms.*).
 set -uo pipefail
+# shellcheck disable=SC1091 # ../vm/lib.sh: REPO, default_kernels
 . "$(dirname "$0")/../vm/lib.sh"
 
 work=${1:?usage: dkms.sh WORKDIR [KVER...]}
