@@ -88,15 +88,6 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
 /* Print at most 300 bytes of @s, with non-printing bytes as \xNN. */
 static const char *shown(const char *s)
 {
@@ -2422,8 +2413,9 @@ static void case_err(const struct mspec *s, struct mcase *c)
 	} else if (a < 2 && b < 2) {
 		expect(c, C_REFUSE, "superblock", "unreadable");
 	} else if ((uint64_t)(b - a) == G.N) {
-		snprintf(pat, sizeof(pat), "bitmap block %" PRIu64 " ", (uint64_t)(a - 2));
-		expect(c, C_REFUSE, pat, "lost");
+		/* a read error, not damage: -EIO, and "cannot read", not "lost" */
+		snprintf(pat, sizeof(pat), "cannot read bitmap block %" PRIu64 " ", (uint64_t)(a - 2));
+		expect(c, C_REFUSE, pat, "unreadable");
 	} else {
 		expect(c, C_INTACT, NULL, NULL);
 	}
