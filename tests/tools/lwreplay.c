@@ -350,6 +350,41 @@ static int cmd_list(struct log *lg, uint64_t start, uint64_t end, int only_point
 	return EX_OK;
 }
 
+/*
+ * Every entry in [start, end) that writes, discards or marks around SECTOR:
+ * the writes and discards covering it, with the first 24 bytes the write
+ * puts there (as little-endian u32 u32 u64 u64: a cverify block header is
+ * magic, generation, block, seed), and the marks, so the order is plain.
+ */
+static int cmd_history(struct log *lg, uint64_t start, uint64_t end, uint64_t sector)
+{
+	unsigned char *buf = alloc_aligned(lg->ss);
+	char fl[64];
+
+	for (uint64_t i = start; i < end; i++) {
+		const struct entry *e = &lg->e[i];
+
+		flag_names(e->flags, fl, sizeof(fl));
+		if (e->flags & F_MARK) {
+			printf("%" PRIu64 " MARK %s\n", i, e->name);
+			continue;
+		}
+		if (!e->count || sector < e->sector || sector - e->sector >= e->count)
+			continue;
+		printf("%" PRIu64 " %s %" PRIu64 " %" PRIu64, i, fl, e->sector, e->count);
+		if (!(e->flags & F_DISCARD)) {
+			read_log(lg, buf, lg->ss, e->off + lg->ss + (sector - e->sector) * lg->ss,
+				 "entry data");
+			printf(" data %08" PRIx32 " %" PRIu32 " %" PRIu64 " %" PRIu64,
+			       (uint32_t)get_le32(buf), (uint32_t)get_le32(buf + 4),
+			       get_le64(buf + 8), get_le64(buf + 16));
+		}
+		printf("\n");
+	}
+	free(buf);
+	return EX_OK;
+}
+
 static int cmd_info(struct log *lg)
 {
 	uint64_t top = 0, writes = 0, discards = 0, flushes = 0, fuas = 0, marks = 0;
@@ -608,6 +643,10 @@ static int usage(int code)
 		"  points LOG               INDEX FLAGS [MARK] of every FLUSH, FUA and MARK entry;\n"
 		"                           replaying with --end INDEX+1 cuts just after it\n"
 		"  find LOG NAME            the index of the first mark called NAME\n"
+		"  history LOG SECTOR [--start N] [--end N]\n"
+		"                           the entries that write SECTOR (in the log's sectorsize),\n"
+		"                           each with the first 24 bytes it writes there as\n"
+		"                           u32 (hex) u32 u64 u64, and every mark\n"
 		"  replay LOG DEV [--start N] (--end N | --mark NAME | --all)\n"
 		"         [--torn SEED | --torn-blocks SEED [--tear-unit BYTES]]\n"
 		"         [--discard zero|keep|ioctl] [--write-through FIRST:END]\n"
@@ -709,6 +748,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "list")) {
 		if (pos != 1 || mark || torn || all)
 			return usage(EX_USAGE);
+	} else if (!strcmp(cmd, "history")) {
+		if (pos != 2 || mark || torn || all)
+			return usage(EX_USAGE);
 	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "points")) {
 		if (pos != 1 || have_end || start || mark || torn || all)
 			return usage(EX_USAGE);
@@ -736,6 +778,8 @@ int main(int argc, char **argv)
 		return cmd_info(&lg);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(&lg, start, end, 0);
+	if (!strcmp(cmd, "history"))
+		return cmd_history(&lg, start, end, parse_u64(args[1], "SECTOR"));
 	if (!strcmp(cmd, "points"))
 		return cmd_list(&lg, 0, lg.n, 1);
 	return cmd_replay(&lg, dev, start, end, dmode, torn, seed, tear, wt_first, wt_end);

@@ -123,6 +123,16 @@ out_has "^8 FLUSH 100 2$"
 out_has "^3 MARK 0 0 m1$"
 expect 0 "list a window" "$LW" list "$W/log" --start 4 --end 6
 [ "$(cut -d' ' -f1 "$W/out" | tr '\n' ' ')" = "4 5 " ] && ok "list window is 4 5" || bad "list window: $(cat "$W/out")"
+expect 0 "history" "$LW" history "$W/log" 4
+# sector 4: byte 2048 of entry 0's "e0.e0..." pattern, byte 0 of entry 4's
+if [ "$(cut -d' ' -f1-6 "$W/out" | tr '\n' ';')" = "0 WRITE 0 8 data 2e30652e;3 MARK m1;4 WRITE 4 8 data 652e3465;9 MARK mark two;16 MARK end;" ]; then
+	ok "history of sector 4: its writes with their data, and the marks"
+else
+	bad "history of sector 4: $(tr '\n' ';' <"$W/out")"
+fi
+expect 0 "history of a discarded sector" "$LW" history "$W/log" 33 --start 4 --end 9
+[ "$(tr '\n' ';' <"$W/out")" = "5 DISCARD 32 8;" ] && ok "history: a discard, no data" || bad "history of sector 33: $(tr '\n' ';' <"$W/out")"
+expect 2 "history needs a sector" "$LW" history "$W/log"
 expect 0 "find" "$LW" find "$W/log" "mark two"
 out_has "^9$"
 
