@@ -23,12 +23,9 @@ static void usage(FILE *f)
 		"      --json             the verdict and every problem as one JSON object\n"
 		"      --super-block-only check the superblocks (and the size) only\n"
 		"  -h, --help             this help\n"
-		"  -V, --version          the tool and format versions\n"
-		"\n"
-		"Exit status: 0 clean; 1 damage the module repairs by itself (see the man page);\n"
-		"2 hydration state lost or metadata the module refuses; 3 cannot open or\n"
-		"read, usage error; 4 unformatted (zeroed).\n",
+		"  -V, --version          the tool and format versions\n",
 		prog);
+	print_exit_status(f);
 }
 
 static const char *state_name(int s, const char *why)
@@ -192,7 +189,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (end_of_args(argc, argv, 1, prog))
-		return EXIT_ERROR;
+		return EXIT_USAGE;
 	if (json && (quiet || verb))
 		return usage_error(prog, "--json does not go with -q or -v");
 	p = (struct printer){ stdout, argv[optind], quiet };
@@ -203,9 +200,9 @@ int main(int argc, char **argv)
 			printf("{\"device\":");
 			json_put_string(stdout, p.path);
 			printf(",\"verdict\":\"unreadable\",\"exit_status\":%d,\"problems\":[]}\n",
-			       EXIT_ERROR);
+			       EXIT_FAILED);
 		}
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	}
 	if (d.busy)
 		(json ? json_collect : print_report)(json ? (void *)&jr : (void *)&p, 0,

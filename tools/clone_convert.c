@@ -26,12 +26,9 @@ static void usage(FILE *f)
 		"  -f, --format FMT       write a clone_dump dump (text, xml, json) instead\n"
 		"      --force            write the dump to a block device (not in use)\n"
 		"  -q, --quiet            no summary\n"
-		"  -h, --help / -V, --version\n"
-		"\n"
-		"Exit status: 0 converted; 2 DEV holds no usable in-kernel dm-clone metadata,\n"
-		"or OUT is too small; 3 cannot open, read or write, refused output, usage\n"
-		"error.\n",
+		"  -h, --help / -V, --version\n",
 		prog);
+	print_exit_status(f);
 }
 
 int main(int argc, char **argv)
@@ -59,7 +56,7 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'f':
 			if (format_opt(optarg, &fmt, 0, prog))
-				return EXIT_ERROR;
+				return EXIT_USAGE;
 			break;
 		case 'F': force = 1; break;
 		case 'q': quiet = 1; break;
@@ -67,14 +64,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (in_out_args(argc, argv, in, out, prog))
-		return EXIT_ERROR;
+		return EXIT_USAGE;
 	if (force && fmt == FMT_AUTO)
 		return usage_error(prog, "--force goes with --format (a dump to a block device)");
-	if (refuse_output(in, out, fmt == FMT_AUTO, "convert to another device, check it, then copy it back", prog))
-		return EXIT_ERROR;
+	rc = refuse_output(in, out, fmt == FMT_AUTO, "convert to another device, check it, then copy it back", prog);
+	if (rc)
+		return rc;
 	if (dev_open(&d, in, DEV_READ, 0) < 0) {
 		open_error(in, 0, prog);
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	}
 	if (d.busy)
 		fprintf(stderr, "%s: %s is in use: convert the metadata of a clone that is not running\n",

@@ -26,13 +26,9 @@ static void usage(FILE *f)
 		"      --superblock 0|1   the superblock copy to trust when they disagree\n"
 		"      --force            write to a block device (one not in use); with\n"
 		"                         GEOMETRY, use it though the bitmap contradicts it\n"
-		"  -h, --help / -V, --version\n"
-		"\n"
-		"Exit status: 0 dumped; 1 dumped with lost regions (--repair); 2 refused\n"
-		"(metadata the module refuses, without --repair; a geometry the bitmap\n"
-		"contradicts); 3 cannot open, read or write, refused output, usage error;\n"
-		"4 unformatted.\n",
+		"  -h, --help / -V, --version\n",
 		prog);
+	print_exit_status(f);
 }
 
 int main(int argc, char **argv)
@@ -65,30 +61,30 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'f':
 			if (format_opt(optarg, &fmt, 0, prog))
-				return EXIT_ERROR;
+				return EXIT_USAGE;
 			break;
 		case 'r': mo.salvage = 1; break;
 		case 'G':
 			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
-				return EXIT_ERROR;
+				return EXIT_USAGE;
 			break;
 		case 'F': force = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (end_of_args(argc, argv, 1, prog))
-		return EXIT_ERROR;
-	if (salvage_finish(&mo, dev_sectors, prog))
-		return EXIT_ERROR;
+	if (end_of_args(argc, argv, 1, prog) ||
+	    salvage_finish(&mo, dev_sectors, prog))
+		return EXIT_USAGE;
 	if ((mo.region_size || mo.use_sb >= 0) && !mo.salvage)
 		return usage_error(prog, "the geometry options go with --repair");
 	mo.trust_geometry = force;
 	p = (struct printer){ stderr, argv[optind], 0 };
-	if (refuse_output(p.path, out, 0, "the dump would overwrite the metadata it reads", prog))
-		return EXIT_ERROR;
+	rc = refuse_output(p.path, out, 0, "the dump would overwrite the metadata it reads", prog);
+	if (rc)
+		return rc;
 	if (dev_open(&d, p.path, DEV_READ, 0) < 0) {
 		open_error(p.path, 0, prog);
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	}
 	md_analyze(&d, &mo, &m, print_report, &p);
 	dev_close(&d);
@@ -118,7 +114,7 @@ int main(int argc, char **argv)
 		rc = EXIT_FIXABLE;
 	}
 	if (write_dump(out, fmt, &dm, force, prog))
-		rc = EXIT_ERROR;
+		rc = EXIT_FAILED;
 	free(dm.lost);
 	md_free(&m);
 	return rc;

@@ -18,7 +18,7 @@ static void usage(FILE *f)
 		"The metadata device size a dm-clone device needs.\n"
 		"\n"
 		"  -d, --device-size S    the clone's length (its table's length)\n"
-		"  -r, --region-size R    its region size, a power of two from 8 to 2097152\n"
+		"  -R, --region-size R    its region size, a power of two from 8 to 2097152\n"
 		"                         sectors (4 KiB to 1 GiB)\n"
 		"  -u, --unit U           print only the size, rounded up to whole U:\n"
 		"                         b (bytes), s (sectors), k, m, g (KiB, MiB, GiB)\n"
@@ -28,15 +28,16 @@ static void usage(FILE *f)
 		"\n"
 		"Sizes are 512-byte sectors, as in dmsetup tables and blockdev --getsz,\n"
 		"unless a unit follows: s (sectors), b (bytes), k, M, G, T, P (KiB ...,\n"
-		"also K, KiB, m, MiB, ...). Exit status: 0, or 3 for invalid arguments.\n",
+		"also K, KiB, m, MiB, ...).\n",
 		prog);
+	print_exit_status(f);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "device-size", required_argument, NULL, 'd' },
-		{ "region-size", required_argument, NULL, 'r' },
+		{ "region-size", required_argument, NULL, 'R' },
 		{ "unit", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -51,14 +52,14 @@ int main(int argc, char **argv)
 	const char *why;
 	int c, json = 0;
 
-	while ((c = getopt_long(argc, argv, "d:r:u:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:R:u:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_size(optarg, 512, &dev) || !dev || dev % 512)
 				return usage_error(prog, "device size '%s': not a positive whole number of sectors",
 						   optarg);
 			break;
-		case 'r':
+		case 'R':
 			if (parse_size(optarg, 512, &reg) || reg % 512)
 				return usage_error(prog, "region size '%s': not a whole number of sectors",
 						   optarg);
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
 	if (!dev || !reg)
 		return usage_error(prog, "--device-size and --region-size are both required");
 	if (end_of_args(argc, argv, 0, prog))
-		return EXIT_ERROR;
+		return EXIT_USAGE;
 	dev /= 512;
 	reg /= 512;
 	why = check_region_size(reg);

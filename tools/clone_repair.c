@@ -35,13 +35,9 @@ static void usage(FILE *f)
 		"      --force            use GEOMETRY though the bitmap contradicts it\n"
 		"                         (bits set past the last region it makes)\n"
 		"  -q, --quiet            only errors\n"
-		"  -h, --help / -V, --version\n"
-		"\n"
-		"Exit status: 0 repaired, nothing lost; 1 repaired, lost regions guessed;\n"
-		"2 refused (state lost without --assume-*, unusable metadata, a geometry\n"
-		"the bitmap contradicts, output too small); 3 cannot open, read or write,\n"
-		"refused output, usage error; 4 DEV is unformatted.\n",
+		"  -h, --help / -V, --version\n",
 		prog, prog);
+	print_exit_status(f);
 }
 
 int main(int argc, char **argv)
@@ -76,11 +72,11 @@ int main(int argc, char **argv)
 		case 'H':
 		case 'U':
 			if (assume_opt(c, &assume, prog))
-				return EXIT_ERROR;
+				return EXIT_USAGE;
 			break;
 		case 'G':
 			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
-				return EXIT_ERROR;
+				return EXIT_USAGE;
 			break;
 		case 'F': mo.trust_geometry = 1; break;
 		case 'q': quiet = 1; break;
@@ -89,15 +85,16 @@ int main(int argc, char **argv)
 	}
 	if (in_out_args(argc, argv, in, out, prog) ||
 	    salvage_finish(&mo, dev_sectors, prog))
-		return EXIT_ERROR;
+		return EXIT_USAGE;
 	if (mo.trust_geometry && !mo.region_size)
 		return usage_error(prog, "--force goes with the geometry (--region-size and --nr-regions or --device-size)");
-	if (refuse_output(in, out, 1, "write the repaired metadata elsewhere, check it, then copy it back", prog))
-		return EXIT_ERROR;
+	rc = refuse_output(in, out, 1, "write the repaired metadata elsewhere, check it, then copy it back", prog);
+	if (rc)
+		return rc;
 	p = (struct printer){ stderr, in, quiet };
 	if (dev_open(&d, in, DEV_READ, 0) < 0) {
 		open_error(in, 0, prog);
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	}
 	md_analyze(&d, &mo, &m, print_report, &p);
 	dev_close(&d);

@@ -26,12 +26,9 @@ static void usage(FILE *f)
 		"                         what to make of \"lost\" ranges (clone_dump --repair);\n"
 		"                         a dump with lost ranges is refused without one\n"
 		"  -q, --quiet            no summary\n"
-		"  -h, --help / -V, --version\n"
-		"\n"
-		"Exit status: 0 written; 1 written, lost regions guessed; 2 invalid dump,\n"
-		"lost regions without --assume-*, output too small; 3 cannot read or\n"
-		"write, refused output, usage error.\n",
+		"  -h, --help / -V, --version\n",
 		prog);
+	print_exit_status(f);
 }
 
 int main(int argc, char **argv)
@@ -61,24 +58,26 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'f':
 			if (format_opt(optarg, &fmt, 1, prog))
-				return EXIT_ERROR;
+				return EXIT_USAGE;
 			break;
 		case 'H':
 		case 'U':
 			if (assume_opt(c, &assume, prog))
-				return EXIT_ERROR;
+				return EXIT_USAGE;
 			break;
 		case 'q': quiet = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
-	if (in_out_args(argc, argv, in, out, prog) ||
-	    refuse_output(in, out, 1, "the metadata would overwrite the dump it is made from", prog))
-		return EXIT_ERROR;
+	rc = in_out_args(argc, argv, in, out, prog);
+	if (!rc)
+		rc = refuse_output(in, out, 1, "the metadata would overwrite the dump it is made from", prog);
+	if (rc)
+		return rc;
 	text = read_all(in, &len);
 	if (!text) {
 		fprintf(stderr, "%s: cannot read %s: %s\n", prog, in, strerror(errno));
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	}
 	rc = dump_parse(text, len, fmt, CLONE_MAX_REGIONS, &dm, err, sizeof(err));
 	free(text);

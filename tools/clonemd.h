@@ -24,13 +24,19 @@
 #define REGION_SIZE_MIN 8ULL
 #define REGION_SIZE_MAX 2097152ULL
 
-/* Exit codes shared by the tools (see the man pages). */
+/*
+ * Exit codes: one table for every tool and both scripts (clone-migrate,
+ * clone-activate name the same numbers), printed by print_exit_status()
+ * and in the EXIT STATUS of every man page.
+ */
 enum {
-	EXIT_CLEAN = 0,		/* nothing wrong / done */
-	EXIT_FIXABLE = 1,	/* damage that loses nothing / state guessed */
-	EXIT_LOST = 2,		/* state lost or metadata unusable; refused */
-	EXIT_ERROR = 3,		/* cannot open or read, usage error */
-	EXIT_UNFORMATTED = 4,	/* zeroed: never formatted */
+	EXIT_CLEAN = 0,		/* success: clean, done */
+	EXIT_FIXABLE = 1,	/* damage that loses nothing; a lost state guessed */
+	EXIT_LOST = 2,		/* hydration state lost, or metadata refused */
+	EXIT_USAGE = 3,		/* a bad option or argument */
+	EXIT_UNFORMATTED = 4,	/* the metadata device is zeroed */
+	EXIT_FAILED = 5,	/* cannot open, read or write a device or file */
+	EXIT_INTERRUPTED = 130,	/* SIGINT, SIGTERM: the scripts (no tool traps them) */
 };
 
 /* ---- little-endian access (the format is little-endian everywhere) ---- */
@@ -298,7 +304,7 @@ void dump_free(struct dump *dm);
  * dump_write() to @path, created or truncated, or to standard output when
  * @path is NULL or "-". A block device (standard output too) is refused
  * unless @force, and then opened exclusively (refused in use). 0, or
- * EXIT_ERROR having said why.
+ * EXIT_FAILED having said why.
  */
 int write_dump(const char *path, enum dump_format fmt, const struct dump *dm,
 	       int force, const char *prog);
@@ -326,7 +332,7 @@ uint32_t pd_csum(const void *block, uint32_t xor);
 void print_version(const char *prog);
 /*
  * A usage error: "PROG: WHAT" and where help is (PROG --help) on stderr,
- * not the whole help. Returns EXIT_ERROR.
+ * not the whole help. Returns EXIT_USAGE.
  */
 __attribute__((format(printf, 2, 3)))
 int usage_error(const char *prog, const char *fmt, ...);
@@ -334,9 +340,11 @@ int usage_error(const char *prog, const char *fmt, ...);
  * The end of every tool's getopt switch (default:): -h/--help prints the
  * usage on stdout, -V/--version the versions, both exit status 0; any
  * other option (getopt said what is wrong with it), where help is and
- * EXIT_ERROR. Returns the status.
+ * EXIT_USAGE. Returns the status.
  */
 int common_opt(int c, const char *prog, void (*usage)(FILE *));
+/* The exit status table, the same in every tool's and script's --help. */
+void print_exit_status(FILE *f);
 /*
  * After the options: @operands (0, or 1: the device or file) left; 0, or
  * usage_error().
@@ -361,9 +369,10 @@ int assume_opt(int c, int *assume, const char *prog);
 const char *assume_lost(int assume, uint64_t *bits, const uint64_t *lost,
 			uint64_t nr_regions);
 /*
- * The outputs no tool writes, said so on stderr (returns -1; else 0): the
- * input itself (same_file(); @why: what it would destroy), and, for
- * @metadata (binary) output, "-": standard output is only for dumps.
+ * The outputs no tool writes, said so on stderr: for @metadata (binary)
+ * output "-", as standard output is only for dumps (EXIT_USAGE), and the
+ * input itself (same_file(); @why: what it would destroy; EXIT_FAILED).
+ * 0 for any other output.
  */
 int refuse_output(const char *in, const char *out, int metadata,
 		  const char *why, const char *prog);

@@ -24,7 +24,7 @@ void *xcalloc(size_t n, size_t size)
 
 	if (!p) {
 		fprintf(stderr, "out of memory\n");
-		exit(EXIT_ERROR);
+		exit(EXIT_FAILED);
 	}
 	return p;
 }
@@ -34,7 +34,7 @@ void *xrealloc(void *p, size_t size)
 	p = realloc(p, size ? size : 1);
 	if (!p) {
 		fprintf(stderr, "out of memory\n");
-		exit(EXIT_ERROR);
+		exit(EXIT_FAILED);
 	}
 	return p;
 }
@@ -52,7 +52,7 @@ void *xalloc_blocks(size_t n)
 
 	if (posix_memalign(&p, CLONE_BLOCK_SIZE, (n ? n : 1) * CLONE_BLOCK_SIZE)) {
 		fprintf(stderr, "out of memory\n");
-		exit(EXIT_ERROR);
+		exit(EXIT_FAILED);
 	}
 	memset(p, 0, (n ? n : 1) * CLONE_BLOCK_SIZE);
 	return p;

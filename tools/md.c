@@ -799,7 +799,7 @@ int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
 			(unsigned long long)nr_regions, (unsigned long long)need,
 			(unsigned long long)(need * CLONE_BLOCK_SIZE),
 			(unsigned long long)(need * CLONE_BLOCK_SECTORS));
-		return EXIT_LOST;
+		return EXIT_FAILED;
 	}
 	buf = chunk_buf(n < CLONE_SB_BLOCKS ? CLONE_SB_BLOCKS : n);
 	/*
@@ -847,7 +847,7 @@ int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
 fail:
 	fprintf(stderr, "%s: writing %s: %s\n", prog, d->path, strerror(errno));
 	free(buf);
-	return EXIT_ERROR;
+	return EXIT_FAILED;
 }
 
 uint64_t *md_lost_bits(const struct md *m)

@@ -18,8 +18,8 @@ void print_version(const char *prog)
 
 static int try_help(const char *prog)
 {
-	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-	return EXIT_ERROR;
+	fprintf(stderr, "Try '%s --help'.\n", prog);
+	return EXIT_USAGE;
 }
 
 int usage_error(const char *prog, const char *fmt, ...)
@@ -43,6 +43,21 @@ int common_opt(int c, const char *prog, void (*usage)(FILE *))
 	else
 		return try_help(prog);
 	return EXIT_CLEAN;
+}
+
+void print_exit_status(FILE *f)
+{
+	fputs("\n"
+	      "Exit status, the same for every dm-clone tool and script:\n"
+	      "  0    success (clean, done)\n"
+	      "  1    damage that loses nothing found or repaired; a lost state guessed\n"
+	      "  2    hydration state lost, or metadata refused\n"
+	      "  3    usage error (a bad option or argument)\n"
+	      "  4    the metadata device is unformatted (zeroed)\n"
+	      "  5    failed: cannot open, read or write a device or file; a device-mapper\n"
+	      "       call failed; an entry failed, or a script refused\n"
+	      "  130  interrupted (SIGINT, SIGTERM), where a tool or script handles it\n",
+	      f);
 }
 
 int end_of_args(int argc, char **argv, int operands, const char *prog)
@@ -96,16 +111,13 @@ const char *assume_lost(int assume, uint64_t *bits, const uint64_t *lost,
 int refuse_output(const char *in, const char *out, int metadata,
 		  const char *why, const char *prog)
 {
-	if (metadata && out && !strcmp(out, "-")) {
-		fprintf(stderr, "%s: -: metadata is not written to standard output (only dumps are): give a device or file (./- for a file named -)\n",
-			prog);
-		return -1;
-	}
+	if (metadata && out && !strcmp(out, "-"))
+		return usage_error(prog, "-: metadata is not written to standard output (only dumps are): give a device or file (./- for a file named -)");
 	if (!same_file(in, out))
 		return 0;
 	fprintf(stderr, "%s: %s and %s are the same file or device: %s\n", prog,
 		in, out ? out : "standard output", why);
-	return -1;
+	return EXIT_FAILED;
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -293,7 +305,7 @@ int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
 
 	if (dev_open(&d, path, DEV_CREATE, need) < 0) {
 		open_error(path, 1, prog);
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	}
 	rc = md_write(&d, region_size, nr_regions, format_time, bits, prog);
 	if (!rc) {
@@ -303,13 +315,13 @@ int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
 		    m.region_size != region_size || m.nr_regions != nr_regions) {
 			fprintf(stderr, "%s: %s: the metadata written does not read back right\n",
 				prog, path);
-			rc = EXIT_ERROR;
+			rc = EXIT_FAILED;
 		}
 		md_free(&m);
 	}
 	if (d.fd >= 0 && close(d.fd) < 0 && !rc) {
 		fprintf(stderr, "%s: closing %s: %s\n", prog, path, strerror(errno));
-		rc = EXIT_ERROR;
+		rc = EXIT_FAILED;
 	}
 	return rc;
 }
@@ -355,12 +367,12 @@ int write_dump(const char *path, enum dump_format fmt, const struct dump *dm,
 		path = NULL;
 	f = open_dump(path, force, prog);
 	if (!f)
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	dump_write(f, fmt, dm);
 	if (fflush(f) || ferror(f) || (path && fclose(f))) {
 		fprintf(stderr, "%s: writing %s: %s\n", prog,
 			path ? path : "standard output", strerror(errno));
-		return EXIT_ERROR;
+		return EXIT_FAILED;
 	}
 	return 0;
 }

@@ -412,7 +412,7 @@ static void usage_only(const char *tool, const char *what)
 	char want[512];
 	size_t n = strlen(out), w, lines = 0;
 
-	w = (size_t)snprintf(want, sizeof(want), "%s\nTry '%s --help' for more information.\n",
+	w = (size_t)snprintf(want, sizeof(want), "%s\nTry '%s --help'.\n",
 			     what, tool);
 	for (const char *c = out; *c; c++)
 		lines += *c == '\n';
@@ -428,7 +428,7 @@ static void test_versions(void)
 				       "clone_repair", "clone_metadata_size", "clone_convert" };
 	/* one argument too many for each */
 	static const char *extra[] = { "a.img b.img", "a.img b.img", "-i a -o b b.img",
-				       "-i a -o b b.img", "-d 1G -r 8 b.img", "-i a -o b b.img" };
+				       "-i a -o b b.img", "-d 1G -R 8 b.img", "-i a -o b b.img" };
 	/* usage errors: the command, its tool and its one-line message */
 	static const struct { const char *cmd, *tool, *msg; } usage_errors[] = {
 		{ "clone_dump", "clone_dump", "clone_dump: no device or file given" },
@@ -452,24 +452,24 @@ static void test_versions(void)
 		EXPECT(0, TOOLS_VERSION "|format version 1", "%s --version", tools[i]);
 		EXPECT(0, "Usage", "%s --help", tools[i]);
 		/* a usage error: what was wrong and where help is, not the help */
-		EXPECT(EXIT_ERROR, "", "%s --no-such-option", tools[i]);
+		EXPECT(EXIT_USAGE, "", "%s --no-such-option", tools[i]);
 		usage_only(tools[i], "unrecognized option '--no-such-option'");
-		EXPECT(EXIT_ERROR, "", "%s %s", tools[i], extra[i]);
+		EXPECT(EXIT_USAGE, "", "%s %s", tools[i], extra[i]);
 		snprintf(what, sizeof(what), "%s: unexpected argument 'b.img'", tools[i]);
 		usage_only(tools[i], what);
 	}
 	for (size_t i = 0; i < sizeof(usage_errors) / sizeof(usage_errors[0]); i++) {
-		EXPECT(EXIT_ERROR, "", "%s", usage_errors[i].cmd);
+		EXPECT(EXIT_USAGE, "", "%s", usage_errors[i].cmd);
 		usage_only(usage_errors[i].tool, usage_errors[i].msg);
 	}
 	/* the option errors some of them share (util.c) */
-	EXPECT(EXIT_ERROR, "clone_dump: unknown format 'auto' (text, xml, json)", "clone_dump -f auto x.img");
-	EXPECT(EXIT_ERROR, "clone_convert: unknown format 'x' (text, xml, json)", "clone_convert -f x -i x -o y");
-	EXPECT(EXIT_ERROR, "clone_restore: unknown format 'x' (auto, text, xml, json)", "clone_restore -f x -i x -o y");
-	EXPECT(EXIT_ERROR, "clone_restore: --assume-hydrated or --assume-unhydrated, not both",
+	EXPECT(EXIT_USAGE, "clone_dump: unknown format 'auto' (text, xml, json)", "clone_dump -f auto x.img");
+	EXPECT(EXIT_USAGE, "clone_convert: unknown format 'x' (text, xml, json)", "clone_convert -f x -i x -o y");
+	EXPECT(EXIT_USAGE, "clone_restore: unknown format 'x' (auto, text, xml, json)", "clone_restore -f x -i x -o y");
+	EXPECT(EXIT_USAGE, "clone_restore: --assume-hydrated or --assume-unhydrated, not both",
 	       "clone_restore -i x -o y --assume-hydrated --assume-unhydrated");
-	EXPECT(EXIT_ERROR, "clone_dump: bad --region-size '12x'", "clone_dump --repair --region-size 12x x.img");
-	EXPECT(EXIT_ERROR, "clone_repair: bad --superblock '2'", "clone_repair -i x -o y --superblock 2");
+	EXPECT(EXIT_USAGE, "clone_dump: bad --region-size '12x'", "clone_dump --repair --region-size 12x x.img");
+	EXPECT(EXIT_USAGE, "clone_repair: bad --superblock '2'", "clone_repair -i x -o y --superblock 2");
 }
 
 /* Every superblock field, in both copies (resealed) or in one. */
@@ -562,7 +562,7 @@ static void test_bitmap_damage(void)
 	EXPECT(0, "{\"device\":\"bm.img\",\"verdict\":\"clean\",\"exit_status\":0,\"regions\":70000,"
 	       "\"region_sectors\":8,|\"hydrated\":14000,\"lost_blocks\":0,|\"problems\":[]}",
 	       "clone_check --json bm.img");
-	EXPECT(3, "--json does not go with -q", "clone_check --json -q bm.img");
+	EXPECT(EXIT_USAGE, "--json does not go with -q", "clone_check --json -q bm.img");
 	EXPECT(0, "", "clone_check -q bm.img");
 	CHECK(!out[0], "-q prints nothing: %s", out);
 	flip("bm.img", 3, 2000);
@@ -650,7 +650,7 @@ static void test_truncation_and_foreign(void)
 	if (truncate(path("tr.img"), 4096))
 		CHECK(0, "truncate");
 	EXPECT(2, "too small to hold", "clone_check tr.img");
-	EXPECT(EXIT_ERROR, "cannot open", "clone_check no-such-file");
+	EXPECT(EXIT_FAILED, "cannot open", "clone_check no-such-file");
 
 	/* zeroed: unformatted */
 	fclose(fopen(path("z.img"), "w"));
@@ -721,10 +721,10 @@ static void test_round_trip(void)
 	/* an output too small is refused with the size it needs */
 	if (truncate(path("min.img"), 3 * CLONE_BLOCK_SIZE))
 		CHECK(0, "truncate");
-	EXPECT(2, "too small|at least 16384 bytes (32 sectors)", "clone_restore -i min.text -o min.img");
-	EXPECT(2, "too small|at least 40960 bytes (80 sectors)", "clone_restore -i rt.text -o min.img");
+	EXPECT(EXIT_FAILED, "too small|at least 16384 bytes (32 sectors)", "clone_restore -i min.text -o min.img");
+	EXPECT(EXIT_FAILED, "too small|at least 40960 bytes (80 sectors)", "clone_restore -i rt.text -o min.img");
 	EXPECT(2, "not a valid dump", "clone_restore -i rt.img -o new.img");
-	EXPECT(EXIT_ERROR, "cannot read", "clone_restore -i no-such -o new.img");
+	EXPECT(EXIT_FAILED, "cannot read", "clone_restore -i no-such -o new.img");
 	unlink(path("min.img"));
 	unlink(path("min.text"));
 }
@@ -741,7 +741,7 @@ static void test_repair(void)
 	EXPECT(0, "clean", "clone_check rp1.img");
 	EXPECT(0, "", "clone_dump -o rp1.text rp1.img");
 	CHECK(file_eq("rp.text", "rp1.text"), "repair of one damaged copy changes the state");
-	EXPECT(EXIT_ERROR, "the same", "clone_repair -i rp.img -o rp.img");
+	EXPECT(EXIT_FAILED, "the same", "clone_repair -i rp.img -o rp.img");
 
 	/* both copies of block 1 damaged: refused without --assume-* */
 	flip("rp.img", 7, 500);
@@ -755,7 +755,7 @@ static void test_repair(void)
 	unlink(path("rp1.img"));
 	EXPECT(1, "writing them as unhydrated", "clone_repair -i rp.img -o rp1.img --assume-unhydrated");
 	EXPECT(0, "hydrated 22497", "clone_dump rp1.img");
-	EXPECT(EXIT_ERROR, "not both", "clone_repair -i rp.img -o rp2.img --assume-unhydrated --assume-hydrated");
+	EXPECT(EXIT_USAGE, "not both", "clone_repair -i rp.img -o rp2.img --assume-unhydrated --assume-hydrated");
 
 	/* clone_dump --repair records the loss; clone_restore makes you choose */
 	EXPECT(1, "is lost", "clone_dump --repair -o rp.lost rp.img");
@@ -778,8 +778,8 @@ static void test_repair(void)
 	EXPECT(0, "hydrated", "clone_repair -i rp.img -o rp1.img --region-size 64k --device-size 12799873");
 	EXPECT(0, "", "clone_dump -o rp1.text rp1.img");
 	EXPECT(0, "hydrated 33334", "cat rp1.text");
-	EXPECT(EXIT_ERROR, "makes 100000 regions", "clone_repair -i rp.img -o rp3.img --region-size 128 --device-size 12799873 --nr-regions 5");
-	EXPECT(EXIT_ERROR, "needs --region-size", "clone_repair -i rp.img -o rp3.img --nr-regions 5");
+	EXPECT(EXIT_USAGE, "makes 100000 regions", "clone_repair -i rp.img -o rp3.img --region-size 128 --device-size 12799873 --nr-regions 5");
+	EXPECT(EXIT_USAGE, "needs --region-size", "clone_repair -i rp.img -o rp3.img --nr-regions 5");
 	/*
 	 * A wrong --nr-regions: bits set past the last region it makes. 70000
 	 * regions, every fifth hydrated: the last hydrated is 69995.
@@ -868,6 +868,12 @@ static int hold_loop(char *dev, size_t len)
 
 static void test_outputs(void)
 {
+	/* %s: where a tool reads or writes metadata */
+	static const char *const not_md[] = {
+		"clone_check %s", "clone_check --json %s", "clone_dump %s",
+		"clone_repair -i %s -o rp9.img", "clone_convert -i %s -o cv.img",
+		"clone_restore -i out.text -o %s", "clone_repair -i out.img -o %s",
+	};
 	char dev[32];
 	int fd;
 
@@ -880,42 +886,56 @@ static void test_outputs(void)
 	unlink(path("out-sym.img"));
 	if (link(path("out.img"), path("out-link.img")) || symlink("out.img", path("out-sym.img")))
 		CHECK(0, "link, symlink");
-	EXPECT(EXIT_ERROR, "out.img and out.img are the same|the dump would overwrite the metadata",
+	EXPECT(EXIT_FAILED, "out.img and out.img are the same|the dump would overwrite the metadata",
 	       "clone_dump -o out.img out.img");
-	EXPECT(EXIT_ERROR, "are the same", "clone_dump -o out-link.img out.img");
-	EXPECT(EXIT_ERROR, "are the same", "clone_dump out-sym.img -f json -o out.img");
+	EXPECT(EXIT_FAILED, "are the same", "clone_dump -o out-link.img out.img");
+	EXPECT(EXIT_FAILED, "are the same", "clone_dump out-sym.img -f json -o out.img");
 	EXPECT(0, "70000 regions of 8 sectors|14000 hydrated|clean", "clone_check out.img");
 	/* a dump as large as the metadata needs: it would be overwritten */
-	EXPECT(EXIT_ERROR, "out.text and out.text are the same|would overwrite the dump",
+	EXPECT(EXIT_FAILED, "out.text and out.text are the same|would overwrite the dump",
 	       "clone_restore -i out.text -o out.text");
-	EXPECT(EXIT_ERROR, "- and out.text are the same", "clone_restore -i - -o out.text < out.text");
+	EXPECT(EXIT_FAILED, "- and out.text are the same", "clone_restore -i - -o out.text < out.text");
 	CHECK(file_eq("out.text", "out2.text"), "a refused restore changed its dump");
-	EXPECT(EXIT_ERROR, "are the same", "clone_repair -i out.img -o out-sym.img");
+	EXPECT(EXIT_FAILED, "are the same", "clone_repair -i out.img -o out-sym.img");
 
 	/* metadata is binary: - is standard output only for dumps */
 	unlink(path("-"));
-	EXPECT(EXIT_ERROR, "-: metadata is not written to standard output", "clone_restore -i out.text -o -");
-	EXPECT(EXIT_ERROR, "-: metadata is not written to standard output", "clone_repair -i out.img -o -");
+	EXPECT(EXIT_USAGE, "-: metadata is not written to standard output", "clone_restore -i out.text -o -");
+	EXPECT(EXIT_USAGE, "-: metadata is not written to standard output", "clone_repair -i out.img -o -");
 	CHECK(access(path("-"), F_OK) != 0, "metadata written to a file named -");
 	EXPECT(0, "version 1\nregion_size 8\nnr_regions 70000", "clone_dump -o - out.img");
 	CHECK(access(path("-"), F_OK) != 0, "clone_dump -o - wrote a file named -");
 	unlink(path("-"));
 
-	/* metadata goes to a block device or a regular file, nothing else */
-	EXPECT(EXIT_ERROR, "/dev/null is not a block device or regular file", "clone_restore -i out.text -o /dev/null");
-	EXPECT(EXIT_ERROR, "/dev/null is not a block device or regular file", "clone_repair -i out.img -o /dev/null");
-	EXPECT(EXIT_ERROR, "/dev/null is not a block device or regular file", "clone_check /dev/null");
+	/*
+	 * metadata is read from and written to a block device or a regular
+	 * file, nothing else: a directory or a character device fails (5)
+	 */
+	if (mkdir(path("dir"), 0755) && errno != EEXIST)
+		CHECK(0, "mkdir dir");
+	for (size_t i = 0; i < sizeof(not_md) / sizeof(not_md[0]); i++) {
+		for (int j = 0; j < 2; j++) {
+			const char *what = j ? "/dev/null" : "dir";
+			char want[128];
+
+			snprintf(want, sizeof(want), "%s is not a block device or regular file", what);
+			EXPECT(EXIT_FAILED, want, not_md[i], what);
+		}
+	}
+	EXPECT(EXIT_FAILED, "\"verdict\":\"unreadable\",\"exit_status\":5", "clone_check --json dir");
+	EXPECT(EXIT_FAILED, "cannot read dir", "clone_restore -i dir -o new.img");
+	CHECK(access(path("new.img"), F_OK) != 0, "clone_restore of an unreadable dump wrote its output");
 	EXPECT(0, "", "clone_dump -o /dev/null out.img");	/* a dump: anywhere but a block device */
 
 	/* a dump never goes to a block device without --force */
 	if (fake_bdev("fake.blk") || fake_bdev("fake2.blk")) {
 		printf("skipped: block device outputs (no mknod here)\n");
 	} else {
-		EXPECT(EXIT_ERROR, "fake.blk is a block device|--force", "clone_dump -o fake.blk out.img");
-		EXPECT(EXIT_ERROR, "cannot open fake.blk for writing", "clone_dump --force -o fake.blk out.img");
+		EXPECT(EXIT_FAILED, "fake.blk is a block device|--force", "clone_dump -o fake.blk out.img");
+		EXPECT(EXIT_FAILED, "cannot open fake.blk for writing", "clone_dump --force -o fake.blk out.img");
 		/* two nodes of one device are the same device */
-		EXPECT(EXIT_ERROR, "fake.blk and fake2.blk are the same", "clone_repair -i fake.blk -o fake2.blk");
-		EXPECT(EXIT_ERROR, "fake2.blk and fake.blk are the same", "clone_dump --force -o fake.blk fake2.blk");
+		EXPECT(EXIT_FAILED, "fake.blk and fake2.blk are the same", "clone_repair -i fake.blk -o fake2.blk");
+		EXPECT(EXIT_FAILED, "fake2.blk and fake.blk are the same", "clone_dump --force -o fake.blk fake2.blk");
 		unlink(path("fake2.blk"));
 	}
 
@@ -924,11 +944,11 @@ static void test_outputs(void)
 	if (fd < 0) {
 		printf("skipped: a block device in use (no unbound loop device to hold)\n");
 	} else {
-		EXPECT(EXIT_ERROR, "is in use (a live clone table?); deactivate it first",
+		EXPECT(EXIT_FAILED, "is in use (a live clone table?); deactivate it first",
 		       "clone_restore -i out.text -o %s", dev);
-		EXPECT(EXIT_ERROR, "is in use (a live clone table?); deactivate it first",
+		EXPECT(EXIT_FAILED, "is in use (a live clone table?); deactivate it first",
 		       "clone_repair -i out.img -o %s", dev);
-		EXPECT(EXIT_ERROR, "is in use (a live clone table?); deactivate it first",
+		EXPECT(EXIT_FAILED, "is in use (a live clone table?); deactivate it first",
 		       "clone_dump --force -o %s out.img", dev);
 		close(fd);
 	}
@@ -1037,14 +1057,18 @@ static void test_convert(void)
 	md_free(&m);
 	EXPECT(0, "hydrated 22857|range 50000-59999", "clone_convert -q -i up.img -o - -f text");
 	EXPECT(0, "\"hydrated\": 22857", "clone_convert -q -i up.img -o - -f json");
-	EXPECT(EXIT_ERROR, "the same", "clone_convert -i up.img -o up.img");
+	EXPECT(EXIT_FAILED, "the same", "clone_convert -i up.img -o up.img");
 	unlink(path("-"));
-	EXPECT(EXIT_ERROR, "-: metadata is not written to standard output", "clone_convert -i up.img -o -");
+	EXPECT(EXIT_USAGE, "-: metadata is not written to standard output", "clone_convert -i up.img -o -");
+	EXPECT(EXIT_FAILED, "/dev/null is not a block device or regular file", "clone_convert -q -i up.img -o /dev/null");
+	mkdir(path("cvdir"), 0755);
+	EXPECT(EXIT_FAILED, "cvdir is not a block device or regular file", "clone_convert -q -i up.img -o cvdir");
+	rmdir(path("cvdir"));
 	CHECK(access(path("-"), F_OK) != 0, "clone_convert -o - wrote a file named -");
 	unlink(path("-"));
 	if (!fake_bdev("fake.blk")) {
-		EXPECT(EXIT_ERROR, "fake.blk is a block device", "clone_convert -q -f json -i up.img -o fake.blk");
-		EXPECT(EXIT_ERROR, "cannot open fake.blk for writing", "clone_convert -q -f json --force -i up.img -o fake.blk");
+		EXPECT(EXIT_FAILED, "fake.blk is a block device", "clone_convert -q -f json -i up.img -o fake.blk");
+		EXPECT(EXIT_FAILED, "cannot open fake.blk for writing", "clone_convert -q -f json --force -i up.img -o fake.blk");
 		unlink(path("fake.blk"));
 	}
 	EXPECT(2, "no in-kernel dm-clone superblock", "clone_convert -i upm.img -o x.img");
@@ -1095,25 +1119,27 @@ static void test_metadata_size(void)
 {
 	EXPECT(0, "4243456 bytes = 8288 sectors (1036 blocks of 4 KiB) for 16777216 regions of 128 sectors",
 	       "clone_metadata_size --device-size 1T --region-size 64k");
-	EXPECT(0, "8288\n", "clone_metadata_size -d 2147483648 -r 128 --unit s");
+	EXPECT(0, "8288\n", "clone_metadata_size -d 2147483648 -R 128 --unit s");
 	EXPECT(0, "{\"bytes\":4243456,\"sectors\":8288,\"blocks\":1036,\"regions\":16777216,"
 	       "\"region_sectors\":128,\"device_sectors\":2147483648}\n",
-	       "clone_metadata_size -d 1T -r 64k --json");
-	EXPECT(0, "", "clone_metadata_size -d 1T -r 64k --json | jq -e '.sectors == 8288' >/dev/null || exit 9");
-	EXPECT(3, "--json and --unit exclude each other", "clone_metadata_size -d 1T -r 64k --json -u s");
-	EXPECT(0, "132128\n", "clone_metadata_size -d 16T -r 64k -u s");
-	EXPECT(0, "67649536\n", "clone_metadata_size -d 16T -r 64k -u b");
-	EXPECT(0, "65\n", "clone_metadata_size -d 16T -r 64k -u m");
-	EXPECT(0, "4\n", "clone_metadata_size -d 1 -r 8 -u blocks");
-	EXPECT(0, "6\n", "clone_metadata_size -d 262144s -r 8 -u blocks");	/* 012's case */
-	EXPECT(0, "4\n", "clone_metadata_size -d 260096 -r 8 -u blocks");	/* exactly 32512 */
-	EXPECT(0, "6\n", "clone_metadata_size -d 260097 -r 8 -u blocks");	/* one more */
-	EXPECT(0, "132108\n", "clone_metadata_size -d 2048P -r 1G -u blocks");	/* 2^31 */
-	EXPECT(EXIT_ERROR, "more than 2^31", "clone_metadata_size -d 4P -r 1M");
-	EXPECT(EXIT_ERROR, "power of two", "clone_metadata_size -d 1G -r 12");
-	EXPECT(EXIT_ERROR, "power of two", "clone_metadata_size -d 1G -r 2G");
-	EXPECT(EXIT_ERROR, "whole number of sectors", "clone_metadata_size -d 1000b -r 8");
-	EXPECT(EXIT_ERROR, "unknown unit", "clone_metadata_size -d 1G -r 8 -u x");
+	       "clone_metadata_size -d 1T -R 64k --json");
+	EXPECT(0, "", "clone_metadata_size -d 1T -R 64k --json | jq -e '.sectors == 8288' >/dev/null || exit 9");
+	EXPECT(EXIT_USAGE, "--json and --unit exclude each other", "clone_metadata_size -d 1T -R 64k --json -u s");
+	EXPECT(0, "132128\n", "clone_metadata_size -d 16T -R 64k -u s");
+	EXPECT(0, "67649536\n", "clone_metadata_size -d 16T -R 64k -u b");
+	EXPECT(0, "65\n", "clone_metadata_size -d 16T -R 64k -u m");
+	EXPECT(0, "4\n", "clone_metadata_size -d 1 -R 8 -u blocks");
+	EXPECT(0, "6\n", "clone_metadata_size -d 262144s -R 8 -u blocks");	/* 012's case */
+	EXPECT(0, "4\n", "clone_metadata_size -d 260096 -R 8 -u blocks");	/* exactly 32512 */
+	EXPECT(0, "6\n", "clone_metadata_size -d 260097 -R 8 -u blocks");	/* one more */
+	EXPECT(0, "132108\n", "clone_metadata_size -d 2048P -R 1G -u blocks");	/* 2^31 */
+	EXPECT(EXIT_USAGE, "more than 2^31", "clone_metadata_size -d 4P -R 1M");
+	EXPECT(EXIT_USAGE, "power of two", "clone_metadata_size -d 1G -R 12");
+	EXPECT(EXIT_USAGE, "power of two", "clone_metadata_size -d 1G -R 2G");
+	EXPECT(EXIT_USAGE, "whole number of sectors", "clone_metadata_size -d 1000b -R 8");
+	EXPECT(EXIT_USAGE, "unknown unit", "clone_metadata_size -d 1G -R 8 -u x");
+	/* -r was --region-size; it is --repair (clone_dump) now, and refused here */
+	EXPECT(EXIT_USAGE, "invalid option -- 'r'", "clone_metadata_size -d 1G -r 8");
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Host test of the command lines of every tool and script, run by
+# `make -C tools test` after the unit tests:
+#   cli.sh BINDIR WORKDIR
+# - one exit status table: the same lines in every --help, the same EXIT
+#   STATUS table in every man page;
+# - one set of short options: a letter means one long option in every
+#   --help and man page, and each program's --help and man page list the same;
+# - the scripts' usage errors: one line saying what is wrong, then
+#   "Try 'PROG --help'.", exit 3; a clonetab that cannot be read, exit 5;
+# - the short letters that changed are refused where they went away.
+set -u
+BIN=$1
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck disable=SC1091 # ../../tests/tools/selftest-lib.sh: W, ok, bad, expect, out_has
+. "$TOP/tests/tools/selftest-lib.sh"
+
+TOOLS=$(sed -n 's/^TOOLS *:= *//p' "$TOP/tools/Makefile")
+SCRIPTS="clone-migrate clone-activate"
+[ -n "$TOOLS" ] || { echo "FAIL: no TOOLS in tools/Makefile"; exit 1; }
+
+# cmd PROG: how to run PROG (a tool from BINDIR, a script from scripts/)
+cmd() {
+	case $1 in
+	clone-migrate) echo "bash $TOP/scripts/$1" ;;
+	clone-*) echo "sh $TOP/scripts/$1" ;;
+	*) echo "$BIN/$1" ;;
+	esac
+}
+man_of() {
+	case $1 in clone-*) echo "$TOP/scripts/man/$1.8" ;; *) echo "$TOP/tools/man/$1.8" ;; esac
+}
+
+# same WHAT GOT WANT: the file GOT is not empty and the same as WANT
+same() {
+	if [ -s "$2" ] && cmp -s "$2" "$3"; then
+		ok "$1"
+	else
+		bad "$1 (> it, < ${3##*/}):"
+		diff "$3" "$2"
+	fi
+}
+# lists WHAT REGEX FILE: a line of FILE matches REGEX
+lists() {
+	if grep -qE -- "$2" "$3"; then ok "$1"; else bad "$1: no line matches '$2'"; fi
+}
+
+# ---- one exit status table
+ref=''
+for p in $TOOLS $SCRIPTS; do
+	# shellcheck disable=SC2046 # the words of the command
+	$(cmd "$p") --help >"$W/help.$p" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then ok "$p --help: exit 0"; else bad "$p --help: exit $rc"; fi
+	sed -n '/^Exit status, the same for every dm-clone tool and script:$/,$p' "$W/help.$p" >"$W/exit.$p"
+	# the man page's common table: from the section's start to the first .PP
+	sed -n '/^\.SH EXIT STATUS$/,/^\.PP$/p' "$(man_of "$p")" >"$W/man.$p"
+	[ -n "$ref" ] || ref=$p
+	same "$p --help: the exit status table" "$W/exit.$p" "$W/exit.$ref"
+	same "$p(8): the EXIT STATUS table" "$W/man.$p" "$W/man.$ref"
+done
+for code in 0 1 2 3 4 5 130; do
+	lists "--help lists exit status $code" "^  $code " "$W/exit.$ref"
+	lists "the man pages list exit status $code" "^\.B $code\$" "$W/man.$ref"
+done
+
+# ---- one set of short options: "PROG LETTER LONG" lines, from --help and man
+for p in $TOOLS $SCRIPTS; do
+	grep -oE '(^|[ /,])-[A-Za-z], --[a-z][a-z-]*' "$W/help.$p" |
+		sed -E "s/^[ \\/,]?-(.), --(.*)/$p \\1 \\2/" | sort -u >"$W/opts.help.$p"
+	# shellcheck disable=SC1003 # a backslash, not an escaped quote
+	grep -oE '\\-[A-Za-z] ", " \\-\\-[a-z][a-z\\-]*' "$(man_of "$p")" | tr -d '\\' |
+		sed -E "s/^-(.) \", \" --(.*)/$p \\1 \\2/" | sort -u >"$W/opts.man.$p"
+	same "$p: $p(8) lists the short options of --help" "$W/opts.man.$p" "$W/opts.help.$p"
+done
+cat "$W"/opts.help.* "$W"/opts.man.* | sort -u >"$W/opts"
+clash=$(awk '{ print $2, $3 }' "$W/opts" | sort -u | awk '{ n[$1]++ } n[$1] == 2 { print $1 }')
+if [ -z "$clash" ]; then
+	ok "every short option means one long option everywhere"
+else
+	for l in $clash; do bad "-$l means several options: $(awk -v l="$l" '$2 == l { printf "%s --%s; ", $1, $3 }' "$W/opts")"; done
+fi
+# the letters thin-provisioning-tools and lvm2 use, where ours have them
+for want in "i input" "o output" "q quiet" "v verbose" "f format" "r repair" "R region-size" \
+	"y yes" "t test" "b background" "h help" "V version"; do
+	l=${want%% *} long=${want#* }
+	got=$(awk -v l="$l" '$2 == l { print $3; exit }' "$W/opts")
+	if [ "$got" = "$long" ]; then ok "-$l is --$long"; else bad "-$l is --${got:-nothing}, want --$long"; fi
+done
+
+# ---- usage errors: what is wrong in one line, then where help is; exit 3
+# usage PROG WHAT ARGS...: PROG ARGS is a usage error whose line says WHAT
+usage() {
+	local p=$1 what=$2
+	shift 2
+	# shellcheck disable=SC2046 # the words of the command
+	$(cmd "$p") "$@" >"$W/out" 2>"$W/err"
+	local rc=$?
+	if [ $rc = 3 ] && [ ! -s "$W/out" ] && [ "$(wc -l <"$W/err")" = 2 ] &&
+		grep -q -- "$what" "$W/err" && [ "$(tail -n 1 "$W/err" | sed 's/^ *//')" = "Try '$p --help'." ]; then
+		ok "$p $*: a usage error"
+	else
+		bad "$p $*: exit $rc, want 3 and '$what', then Try '$p --help'.:"
+		cat "$W/out" "$W/err"
+	fi
+}
+usage clone-migrate "Unknown option -x" -x
+usage clone-migrate "Unknown option -r" -r 64k mig /dev/null
+usage clone-migrate "Unknown option -i" -i 2 mig /dev/null
+usage clone-migrate "Unknown option -f" -f mig /dev/null
+usage clone-migrate "needs an argument" --region-size
+usage clone-migrate "Invalid region size 3k" -R 3k mig /dev/null
+usage clone-migrate "works only with --status" --json
+usage clone-activate "Unknown option -x" -x
+usage clone-activate "needs an argument" -c
+usage clone-activate "works only with --finish" --wait
+usage clone-activate "exclude each other" --status --remove x
+usage clone_metadata_size "invalid option -- 'r'" -d 1G -r 8
+usage clone_check "unexpected argument" a b
+usage clone_dump "no device or file given"
+
+# ---- what cannot be read or opened: exit 5
+mkdir -p "$W/dir"
+for c in "clone-activate -c $W/no-such-file" "clone-activate -c $W/dir" "clone-activate --config=$W/dir --status"; do
+	# shellcheck disable=SC2046,SC2086 # the words of the command
+	expect 5 "$c: exit 5" $(cmd "${c%% *}") ${c#* }
+done
+expect 5 "clone-migrate --status of an unknown migration: exit 5" \
+	env CLONE_MIGRATE_RUNDIR="$W/run" CLONE_MIGRATE_STATEDIR="$W/state" bash "$TOP/scripts/clone-migrate" --status nosuch
+out_has "No migration nosuch"
+for t in $TOOLS; do
+	[ "$t" = clone_metadata_size ] && continue	# opens nothing
+	case $t in clone_check | clone_dump) a="$W/dir" ;; *) a="-i $W/dir -o $W/o.img" ;; esac
+	# shellcheck disable=SC2086 # the words of the arguments
+	expect 5 "$t $a: exit 5" "$BIN/$t" $a
+	out_has "is not a block device or regular file\|cannot read"
+done
+
+# shellcheck disable=SC2154 # counted by selftest-lib.sh
+echo "tools command-line tests: $pass passed, $failed failed"
+[ "$failed" = 0 ]
