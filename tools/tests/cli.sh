@@ -20,11 +20,12 @@ TOOLS=$(sed -n 's/^TOOLS *:= *//p' "$TOP/tools/Makefile")
 SCRIPTS="clone-migrate clone-activate"
 [ -n "$TOOLS" ] || { echo "FAIL: no TOOLS in tools/Makefile"; exit 1; }
 
-# cmd PROG: how to run PROG (a tool from BINDIR, a script from scripts/)
+# cmd PROG: how to run PROG (a tool from BINDIR, a script from scripts/,
+# never with the machine's clonetab or migration records)
 cmd() {
 	case $1 in
-	clone-migrate) echo "bash $TOP/scripts/$1" ;;
-	clone-*) echo "sh $TOP/scripts/$1" ;;
+	clone-migrate) echo "env CLONE_MIGRATE_RUNDIR=$W/run CLONE_MIGRATE_STATEDIR=$W/state bash $TOP/scripts/$1" ;;
+	clone-*) echo "env CLONETAB=$W/no-clonetab sh $TOP/scripts/$1" ;;
 	*) echo "$BIN/$1" ;;
 	esac
 }
@@ -81,6 +82,16 @@ if [ -z "$clash" ]; then
 else
 	for l in $clash; do bad "-$l means several options: $(awk -v l="$l" '$2 == l { printf "%s --%s; ", $1, $3 }' "$W/opts")"; done
 fi
+# every short option documented is one the program takes
+while read -r p l long; do
+	# shellcheck disable=SC2046 # the words of the command
+	$(cmd "$p") "-$l" </dev/null >"$W/out" 2>&1
+	if grep -q -e "invalid option -- '$l'" -e "Unknown option -$l\." "$W/out"; then
+		bad "$p: -$l (--$long) is documented, but refused"
+	else
+		ok "$p takes -$l"
+	fi
+done <"$W/opts"
 # the letters thin-provisioning-tools and lvm2 use, where ours have them
 for want in "i input" "o output" "q quiet" "v verbose" "f format" "r repair" "R region-size" \
 	"y yes" "t test" "b background" "h help" "V version"; do
@@ -126,8 +137,8 @@ for c in "clone-activate -c $W/no-such-file" "clone-activate -c $W/dir" "clone-a
 	# shellcheck disable=SC2046,SC2086 # the words of the command
 	expect 5 "$c: exit 5" $(cmd "${c%% *}") ${c#* }
 done
-expect 5 "clone-migrate --status of an unknown migration: exit 5" \
-	env CLONE_MIGRATE_RUNDIR="$W/run" CLONE_MIGRATE_STATEDIR="$W/state" bash "$TOP/scripts/clone-migrate" --status nosuch
+# shellcheck disable=SC2046 # the words of the command
+expect 5 "clone-migrate --status of an unknown migration: exit 5" $(cmd clone-migrate) --status nosuch
 out_has "No migration nosuch"
 for t in $TOOLS; do
 	[ "$t" = clone_metadata_size ] && continue	# opens nothing
