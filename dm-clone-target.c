@@ -41,6 +41,7 @@
 
 #include <linux/device-mapper.h>
 #include <linux/jiffies.h>
+#include <linux/math64.h>
 #include <linux/mempool.h>
 #include <linux/module.h>
 #include <linux/rbtree.h>
@@ -104,12 +105,19 @@
 #define COPY_CHUNK_PAGES		(COPY_CHUNK_SECTORS >> (PAGE_SHIFT - SECTOR_SHIFT))
 #define COPY_CHUNKS			8		/* 8 MiB in all */
 
+/*
+ * The stats message's hydration rate: the bytes copied over the last
+ * RATE_SAMPLES - 1 seconds, from samples the waker takes once a second.
+ */
+#define RATE_SAMPLES			11
+
 enum clone_flag {
 	CLONE_HYDRATION_ENABLED,
 	CLONE_DISCARD_PASSDOWN,
 	CLONE_SUSPENDED,	/* no new background copies */
 	CLONE_HYDRATED_REPORTED,
 	CLONE_PACED,		/* the worker waits for a tick to copy */
+	CLONE_SOURCE_FAILING,	/* the last source read of a copy failed */
 };
 
 struct clone {
@@ -169,6 +177,19 @@ struct clone {
 	unsigned int nr_chunks;		/* allocated, free or not */
 	wait_queue_head_t copies_done;
 	atomic_t copy_errors;		/* failed background copies this pass */
+
+	/*
+	 * Statistics for the stats message: counters, and the samples of
+	 * ->copied the waker takes (under ->lock) to tell the rate.
+	 */
+	atomic64_t copied;		/* sectors copied to the destination */
+	atomic64_t source_errors;	/* failed source reads of copies */
+	atomic64_t dest_errors;		/* failed destination writes of copies */
+	atomic64_t metadata_errors;	/* failed commits */
+	u64 rate_sectors[RATE_SAMPLES];
+	unsigned long rate_jiffies[RATE_SAMPLES];
+	unsigned int rate_count;	/* samples taken, up to RATE_SAMPLES */
+	unsigned int rate_next;		/* where the next one goes */
 
 	unsigned int nr_ctr_args;
 	char **ctr_args;
@@ -464,6 +485,7 @@ static void metadata_failed(struct clone *clone, int r)
 {
 	enum clone_md_mode mode = CLONE_MD_RO;
 
+	atomic64_inc(&clone->metadata_errors);
 	if (clone_md_check_superblock(clone->cmd) == -EILSEQ)
 		mode = CLONE_MD_FAIL;
 	DMERR("%s: metadata commit failed (error %d): switching to %s mode; %s",
@@ -771,8 +793,17 @@ static void chunk_done(struct clone *clone, struct copy_chunk *c)
 	bool failed = c->bio.bi_status != BLK_STS_OK;
 
 	if (read && !failed && !br->read_err && !br->write_err) {
+		clear_bit(CLONE_SOURCE_FAILING, &clone->flags);
 		submit_chunk(clone, c, REQ_OP_WRITE);
 		return;
+	}
+	if (failed && read) {
+		atomic64_inc(&clone->source_errors);
+		set_bit(CLONE_SOURCE_FAILING, &clone->flags);
+	} else if (failed) {
+		atomic64_inc(&clone->dest_errors);
+	} else if (!read) {
+		atomic64_add(c->sectors, &clone->copied);
 	}
 	list_add(&c->list, &clone->free_chunks);
 	if (failed && !br->read_err && !br->write_err) {
@@ -1247,17 +1278,135 @@ static void do_committer(struct work_struct *ws)
 		wake_worker(clone);
 }
 
+/*
+ * Take a sample of the sectors copied, for the rate (the waker, once a
+ * second). After a gap (the clone was suspended), start over.
+ */
+static void sample_rate(struct clone *clone)
+{
+	unsigned int last = (clone->rate_next + RATE_SAMPLES - 1) % RATE_SAMPLES;
+	unsigned long now = jiffies;
+
+	spin_lock_irq(&clone->lock);
+	if (clone->rate_count &&
+	    time_after(now, clone->rate_jiffies[last] + 2 * COMMIT_PERIOD))
+		clone->rate_count = 0;
+	clone->rate_sectors[clone->rate_next] = atomic64_read(&clone->copied);
+	clone->rate_jiffies[clone->rate_next] = now;
+	clone->rate_next = (clone->rate_next + 1) % RATE_SAMPLES;
+	if (clone->rate_count < RATE_SAMPLES)
+		clone->rate_count++;
+	spin_unlock_irq(&clone->lock);
+}
+
 /* Once a second: commit, and restart background hydration if it paused. */
 static void do_waker(struct work_struct *ws)
 {
 	struct clone *clone = container_of(to_delayed_work(ws), struct clone,
 					   waker);
 
+	sample_rate(clone);
 	wake_worker(clone);
 	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
 }
 
 /* ---- Status and messages ---- */
+
+enum clone_state {
+	STATE_HYDRATING,
+	STATE_PAUSED,
+	STATE_SOURCE_FAILING,
+	STATE_HYDRATED,
+	STATE_READ_ONLY,
+	STATE_FAILED,
+};
+
+static const char * const state_names[] = {
+	[STATE_HYDRATING] = "hydrating",
+	[STATE_PAUSED] = "paused",
+	[STATE_SOURCE_FAILING] = "source_failing",
+	[STATE_HYDRATED] = "hydrated",
+	[STATE_READ_ONLY] = "read_only",
+	[STATE_FAILED] = "failed",
+};
+
+static enum clone_state clone_state(struct clone *clone)
+{
+	switch (clone_md_mode(clone->cmd)) {
+	case CLONE_MD_FAIL:
+		return STATE_FAILED;
+	case CLONE_MD_RO:
+		return STATE_READ_ONLY;
+	default:
+		break;
+	}
+	if (clone_md_nr_hydrated(clone->cmd) == clone->nr_regions)
+		return STATE_HYDRATED;
+	if (test_bit(CLONE_SOURCE_FAILING, &clone->flags))
+		return STATE_SOURCE_FAILING;
+	if (!hydration_allowed(clone))
+		return STATE_PAUSED;
+	return STATE_HYDRATING;
+}
+
+/*
+ * Bytes copied a second, from the oldest sample the waker took to now; 0
+ * while there is none, or the newest is stale (suspended).
+ */
+static u64 hydration_rate(struct clone *clone)
+{
+	unsigned long flags, now = jiffies, first, last;
+	unsigned int oldest;
+	u64 sectors;
+
+	spin_lock_irqsave(&clone->lock, flags);
+	if (!clone->rate_count) {
+		spin_unlock_irqrestore(&clone->lock, flags);
+		return 0;
+	}
+	oldest = (clone->rate_next + RATE_SAMPLES - clone->rate_count) %
+		 RATE_SAMPLES;
+	sectors = clone->rate_sectors[oldest];
+	first = clone->rate_jiffies[oldest];
+	last = clone->rate_jiffies[(clone->rate_next + RATE_SAMPLES - 1) %
+				   RATE_SAMPLES];
+	spin_unlock_irqrestore(&clone->lock, flags);
+
+	if (now == first || time_after(now, last + 2 * COMMIT_PERIOD))
+		return 0;
+	sectors = atomic64_read(&clone->copied) - sectors;
+	return div64_u64(sectors * SECTOR_SIZE * HZ, now - first);
+}
+
+/*
+ * The stats message: one line of key=value pairs, in a fixed order (new
+ * keys go at the end). Counters run from the table's load. No I/O.
+ */
+static void emit_stats(struct clone *clone, char *result, unsigned int maxlen)
+{
+	unsigned long hydrated = clone_md_nr_hydrated(clone->cmd);
+	enum clone_state state = clone_state(clone);
+	u64 rate = hydration_rate(clone), left;
+	long long eta = -1;
+	ssize_t sz = 0;
+
+	if (state == STATE_HYDRATED) {
+		eta = 0;
+	} else if (state == STATE_HYDRATING && rate) {
+		left = (u64)(clone->nr_regions - hydrated) * clone->region_size *
+		       SECTOR_SIZE;
+		eta = div64_u64(left + rate - 1, rate);
+	}
+	DMEMIT("hydrated_regions=%lu total_regions=%lu copied_bytes=%llu hydration_rate=%llu eta_seconds=%lld ",
+	       hydrated, clone->nr_regions,
+	       (unsigned long long)atomic64_read(&clone->copied) << SECTOR_SHIFT,
+	       (unsigned long long)rate, eta);
+	DMEMIT("source_read_errors=%llu dest_write_errors=%llu metadata_errors=%llu state=%s",
+	       (unsigned long long)atomic64_read(&clone->source_errors),
+	       (unsigned long long)atomic64_read(&clone->dest_errors),
+	       (unsigned long long)atomic64_read(&clone->metadata_errors),
+	       state_names[state]);
+}
 
 /* The tunable a core argument or message names, or NULL. */
 static unsigned int *core_arg(struct clone *clone, const char *key)
@@ -1334,6 +1483,10 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 	struct clone *clone = ti->private;
 	unsigned int value, *field;
 
+	if (argc == 1 && !strcasecmp(argv[0], "stats")) {
+		emit_stats(clone, result, maxlen);
+		return 1;	/* the result goes back to user space */
+	}
 	if (argc == 1 && !strcasecmp(argv[0], "enable_hydration")) {
 		set_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
 		wake_worker(clone);
@@ -1356,7 +1509,7 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		queue_copier(clone);	/* threshold 0 drops queued copies */
 		return 0;
 	}
-	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, hydration_threshold <#regions> or hydration_batch_size <#regions>",
+	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, stats, hydration_threshold <#regions> or hydration_batch_size <#regions>",
 	      clone_name(clone), MSG_WORD_MAX, argc ? argv[0] : "",
 	      argc ? argc - 1 : 0);
 	return -EINVAL;
