@@ -11,11 +11,13 @@
  *
  * Locking:
  * - clone->lock (spinlock, interrupts off: ranges are released from bio
- *   completion) protects the busy tree, the bio lists and ->hydrating.
+ *   completion) protects the busy tree, the bio lists, ->hydrating and the
+ *   stats message's rate samples.
  *   It nests outside the metadata's own lock.
  * - The hydrated-region fast path (clone_map -> remap) takes no lock.
  * - clone->copy_lock (spinlock, interrupts off: chunks end in bio
- *   completion) protects the copier's two queues, ->copies and ->chunks_done.
+ *   completion) protects the copier's two queues, ->copies and ->chunks_done,
+ *   and the max_hydration_rate budget (charged as copies start).
  *   It nests inside clone->lock (a write that waits for a queued copy moves
  *   it to the front while it holds the busy range), never the other way.
  *   Everything else of the copier (the free chunks, the progress of each
@@ -111,6 +113,17 @@
  */
 #define RATE_SAMPLES			11
 
+/*
+ * max_hydration_rate: copies start while the budget (in sectors, refilled
+ * at the rate) is positive, and take it below zero by their size; it holds
+ * a quarter of a second's worth at most, and a copy is a tenth of a
+ * second's worth at most (one region at least), so that over any 5 s the
+ * rate holds within 10 %. Copies a write waits for count too, but never
+ * wait.
+ */
+#define RATE_BURST_DIV			4
+#define RATE_COPY_DIV			10
+
 enum clone_flag {
 	CLONE_HYDRATION_ENABLED,
 	CLONE_DISCARD_PASSDOWN,
@@ -133,6 +146,7 @@ struct clone {
 	unsigned long flags;
 	unsigned int hydration_threshold;	/* READ_ONCE/WRITE_ONCE */
 	unsigned int hydration_batch_size;	/* READ_ONCE/WRITE_ONCE */
+	unsigned int max_hydration_rate;	/* KiB/s, 0: none; READ/WRITE_ONCE */
 
 	/* Protected by ->lock. */
 	spinlock_t lock;
@@ -157,6 +171,7 @@ struct clone {
 	unsigned long cursor;		/* next region background hydration tries */
 	unsigned long next_pass;	/* jiffies: retry failed copies after */
 	unsigned long next_copy;	/* jiffies: under foreground I/O, copy after */
+	unsigned long refilled;		/* jiffies: the rate budget's last refill */
 	enum clone_md_mode reported_mode;
 
 	unsigned long last_commit;	/* jiffies, last full commit; READ/WRITE_ONCE */
@@ -167,14 +182,19 @@ struct clone {
 	struct work_struct committer;
 	struct work_struct copier;
 	struct delayed_work waker;
+	struct delayed_work pacer;	/* wakes the worker when the budget allows */
 	mempool_t range_pool;
 
-	/* The copier: queues under ->copy_lock, free chunks its own. */
+	/*
+	 * The copier: queues under ->copy_lock, free chunks its own; ->budget
+	 * under ->copy_lock too.
+	 */
 	spinlock_t copy_lock;
 	struct list_head copies;	/* copies with chunks still to start */
 	struct list_head chunks_done;	/* chunks whose bio ended */
 	struct list_head free_chunks;
 	unsigned int nr_chunks;		/* allocated, free or not */
+	s64 budget;			/* max_hydration_rate: sectors to copy */
 	wait_queue_head_t copies_done;
 	atomic_t copy_errors;		/* failed background copies this pass */
 
@@ -644,6 +664,8 @@ static void start_copy(struct clone *clone, struct busy_range *br)
 		list_add(&br->copy_list, &clone->copies);
 	else
 		list_add_tail(&br->copy_list, &clone->copies);
+	if (READ_ONCE(clone->max_hydration_rate))
+		clone->budget -= br->stop - br->next;
 	spin_unlock_irq(&clone->copy_lock);
 	queue_copier(clone);
 }
@@ -941,6 +963,38 @@ static void start_background_copy(struct clone *clone, unsigned long r,
 }
 
 /*
+ * With max_hydration_rate set: refill the budget for the time since the
+ * last refill and tell whether a copy may start now; if not, have the
+ * pacer wake the worker once it may. *@batch shrinks to a tenth of a
+ * second's worth. Worker only.
+ */
+static bool rate_allows(struct clone *clone, unsigned long *batch)
+{
+	unsigned int kib = READ_ONCE(clone->max_hydration_rate);
+	unsigned long now = jiffies, wait;
+	u64 per_sec = (u64)kib << 1;	/* sectors a second */
+	s64 budget, burst;
+
+	if (!kib)
+		return true;
+	*batch = min(*batch, min_regions(clone, div_u64(per_sec, RATE_COPY_DIV)));
+	burst = max_t(s64, div_u64(per_sec, RATE_BURST_DIV), clone->region_size);
+	spin_lock_irq(&clone->copy_lock);
+	/* More than a second's worth would only be capped to the burst. */
+	budget = clone->budget +
+		 div_u64(per_sec * min(now - clone->refilled, (unsigned long)HZ), HZ);
+	clone->budget = min(budget, burst);
+	clone->refilled = now;
+	budget = clone->budget;
+	spin_unlock_irq(&clone->copy_lock);
+	if (budget > 0)
+		return true;
+	wait = div64_u64((u64)(1 - budget) * HZ + per_sec - 1, per_sec);
+	queue_delayed_work(clone->wq, &clone->pacer, max(wait, 1UL));
+	return false;
+}
+
+/*
  * Keep up to the threshold of regions copying, walking the device from the
  * cursor; one pass over the end at most, so that a device whose remaining
  * regions are all busy does not keep the worker spinning.
@@ -971,6 +1025,8 @@ static void do_hydration(struct clone *clone)
 				}
 				clone->next_copy = jiffies + FOREGROUND_PACE;
 			}
+			if (!rate_allows(clone, &batch))
+				break;
 			start_background_copy(clone, r, batch, limit);
 			continue;
 		}
@@ -1310,6 +1366,12 @@ static void do_waker(struct work_struct *ws)
 	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
 }
 
+/* max_hydration_rate: the budget allows a copy again. */
+static void do_pacer(struct work_struct *ws)
+{
+	wake_worker(container_of(to_delayed_work(ws), struct clone, pacer));
+}
+
 /* ---- Status and messages ---- */
 
 enum clone_state {
@@ -1409,13 +1471,37 @@ static void emit_stats(struct clone *clone, char *result, unsigned int maxlen)
 }
 
 /* The tunable a core argument or message names, or NULL. */
-static unsigned int *core_arg(struct clone *clone, const char *key)
+/*
+ * The core arguments, which are also messages: the in-kernel target's two,
+ * and ours, max_hydration_rate (in status only when set).
+ */
+static const struct core_arg_def {
+	const char *name;
+	size_t offset;
+	char *invalid;			/* the table load's error (ti->error) */
+} core_args[] = {
+	{ "hydration_threshold", offsetof(struct clone, hydration_threshold),
+	  "Invalid value for argument `hydration_threshold'" },
+	{ "hydration_batch_size", offsetof(struct clone, hydration_batch_size),
+	  "Invalid value for argument `hydration_batch_size'" },
+	{ "max_hydration_rate", offsetof(struct clone, max_hydration_rate),
+	  "Invalid value for argument `max_hydration_rate'" },
+};
+
+static const struct core_arg_def *core_arg(const char *key)
 {
-	if (!strcasecmp(key, "hydration_threshold"))
-		return &clone->hydration_threshold;
-	if (!strcasecmp(key, "hydration_batch_size"))
-		return &clone->hydration_batch_size;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(core_args); i++)
+		if (!strcasecmp(key, core_args[i].name))
+			return &core_args[i];
 	return NULL;
+}
+
+static unsigned int *core_field(struct clone *clone,
+				const struct core_arg_def *def)
+{
+	return (unsigned int *)((char *)clone + def->offset);
 }
 
 static void clone_status(struct dm_target *ti, status_type_t type,
@@ -1426,7 +1512,7 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 	unsigned long long used, total;
 	bool no_hydration, no_passdown;
 	enum clone_md_mode mode;
-	unsigned int i;
+	unsigned int i, rate;
 	ssize_t sz = 0;
 
 	switch (type) {
@@ -1446,10 +1532,13 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 		DMEMIT("%u %s%s", no_hydration + no_passdown,
 		       no_hydration ? "no_hydration " : "",
 		       no_passdown ? "no_discard_passdown " : "");
-		DMEMIT("4 hydration_threshold %u hydration_batch_size %u %s",
-		       READ_ONCE(clone->hydration_threshold),
-		       READ_ONCE(clone->hydration_batch_size),
-		       mode == CLONE_MD_RW ? "rw" : "ro");
+		rate = READ_ONCE(clone->max_hydration_rate);
+		DMEMIT("%u hydration_threshold %u hydration_batch_size %u ",
+		       rate ? 6 : 4, READ_ONCE(clone->hydration_threshold),
+		       READ_ONCE(clone->hydration_batch_size));
+		if (rate)
+			DMEMIT("max_hydration_rate %u ", rate);
+		DMEMIT("%s", mode == CLONE_MD_RW ? "rw" : "ro");
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -1481,7 +1570,8 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
 	struct clone *clone = ti->private;
-	unsigned int value, *field;
+	const struct core_arg_def *def;
+	unsigned int value;
 
 	if (argc == 1 && !strcasecmp(argv[0], "stats")) {
 		emit_stats(clone, result, maxlen);
@@ -1497,19 +1587,19 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		queue_copier(clone);	/* to drop queued copies */
 		return 0;
 	}
-	field = argc == 2 ? core_arg(clone, argv[0]) : NULL;
-	if (field) {
+	def = argc == 2 ? core_arg(argv[0]) : NULL;
+	if (def) {
 		if (kstrtouint(argv[1], 10, &value)) {
 			DMERR("%s: invalid value `%.*s' for %s", clone_name(clone),
-			      MSG_WORD_MAX, argv[1], argv[0]);
+			      MSG_WORD_MAX, argv[1], def->name);
 			return -EINVAL;
 		}
-		WRITE_ONCE(*field, value);
+		WRITE_ONCE(*core_field(clone, def), value);
 		wake_worker(clone);
 		queue_copier(clone);	/* threshold 0 drops queued copies */
 		return 0;
 	}
-	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, stats, hydration_threshold <#regions> or hydration_batch_size <#regions>",
+	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, stats, hydration_threshold <#regions>, hydration_batch_size <#regions> or max_hydration_rate <KiB/s>",
 	      clone_name(clone), MSG_WORD_MAX, argc ? argv[0] : "",
 	      argc ? argc - 1 : 0);
 	return -EINVAL;
@@ -1667,11 +1757,12 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 static int parse_core_args(struct clone *clone, struct dm_arg_set *as)
 {
 	struct dm_target *ti = clone->ti;
-	unsigned int argc, *field;
-	const char *key;
+	const struct core_arg_def *def;
+	unsigned int argc;
 	int r;
 
-	r = read_group(ti, as, 4, "Invalid number of core arguments", &argc);
+	r = read_group(ti, as, 2 * ARRAY_SIZE(core_args),
+		       "Invalid number of core arguments", &argc);
 	if (r)
 		return r;
 	if (argc & 1) {
@@ -1679,16 +1770,13 @@ static int parse_core_args(struct clone *clone, struct dm_arg_set *as)
 		return -EINVAL;
 	}
 	for (; argc; argc -= 2) {
-		key = dm_shift_arg(as);
-		field = core_arg(clone, key);
-		if (!field) {
+		def = core_arg(dm_shift_arg(as));
+		if (!def) {
 			ti->error = "Invalid core argument";
 			return -EINVAL;
 		}
-		if (kstrtouint(dm_shift_arg(as), 10, field)) {
-			ti->error = field == &clone->hydration_threshold ?
-				"Invalid value for argument `hydration_threshold'" :
-				"Invalid value for argument `hydration_batch_size'";
+		if (kstrtouint(dm_shift_arg(as), 10, core_field(clone, def))) {
+			ti->error = def->invalid;
 			return -EINVAL;
 		}
 	}
@@ -1850,6 +1938,7 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_LIST_HEAD(&clone->chunks_done);
 	INIT_LIST_HEAD(&clone->free_chunks);
 	INIT_DELAYED_WORK(&clone->waker, do_waker);
+	INIT_DELAYED_WORK(&clone->pacer, do_pacer);
 
 	r = open_device(clone, &as, &clone->metadata_dev, true, "metadata");
 	if (!r)
@@ -1919,7 +2008,9 @@ static void clone_dtr(struct dm_target *ti)
 {
 	struct clone *clone = ti->private;
 
+	/* Suspended: the worker no longer queues the pacer. */
 	cancel_delayed_work_sync(&clone->waker);
+	cancel_delayed_work_sync(&clone->pacer);
 	free_clone(clone);
 }
 

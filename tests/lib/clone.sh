@@ -139,7 +139,8 @@ clone_create() {
 
 # clone_status NAME: parse `dmsetup status` into
 #   CS_LINE CS_LEN CS_MUSED CS_MTOTAL CS_REGION CS_HYD CS_REGIONS CS_HYDRATING
-#   CS_FEATURES ("" or "no_hydration ...") CS_THRESH CS_BATCH CS_MODE
+#   CS_FEATURES ("" or "no_hydration ...") CS_THRESH CS_BATCH CS_MODE, and
+#   CS_RATE (max_hydration_rate, 0 when not set)
 # Returns 1 (and says why) if the line does not have the documented form.
 clone_status() {
 	CS_LINE=$(dmsetup status "$1") || { fail "dmsetup status $1 failed"; return 1; }
@@ -160,11 +161,17 @@ _clone_parse() {
 		shift
 		_nf=$((_nf - 1))
 	done
+	# the in-kernel target's two core args, then ours when set
+	CS_RATE=0
+	if [ $# = 8 ] && [ "$1" = 6 ] && [ "$6" = max_hydration_rate ]; then
+		CS_RATE=$7
+		set -- 4 "$2" "$3" "$4" "$5" "$8"
+	fi
 	[ $# = 6 ] && [ "$1" = 4 ] && [ "$2" = hydration_threshold ] &&
 		[ "$4" = hydration_batch_size ] || return 1
 	CS_THRESH=$3 CS_BATCH=$5 CS_MODE=$6
 	for _v in "$CS_LEN" "$CS_MUSED" "$CS_MTOTAL" "$CS_REGION" "$CS_HYD" "$CS_REGIONS" \
-		"$CS_HYDRATING" "$CS_THRESH" "$CS_BATCH"; do
+		"$CS_HYDRATING" "$CS_THRESH" "$CS_BATCH" "$CS_RATE"; do
 		case $_v in ''|*[!0-9]*) return 1 ;; esac
 	done
 	case $CS_MODE in rw|ro) ;; *) return 1 ;; esac

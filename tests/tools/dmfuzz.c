@@ -965,7 +965,7 @@ struct verdict {
 	int v;
 	const char *why;
 	struct vdev *meta, *dest, *src;
-	uint32_t rs, thr, batch;
+	uint32_t rs, thr, batch, rate;
 	uint64_t len, R, hyd;
 	int no_hyd, no_pass, formats;
 	struct toks tk;
@@ -984,6 +984,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 	vd->v = INVALID;
 	vd->meta = vd->dest = vd->src = NULL;
 	vd->thr = vd->batch = 1;
+	vd->rate = 0;
 	vd->no_hyd = vd->no_pass = vd->formats = 0;
 	vd->hyd = vd->R = vd->rs = 0;
 #define BAD(w) do { vd->why = (w); return; } while (0)
@@ -1031,7 +1032,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 		}
 	}
 	if (pos < t->n) {
-		if (k_strtou32(t->v[pos++], &nc) || nc > 4 || nc > (uint32_t)(t->n - pos) ||
+		if (k_strtou32(t->v[pos++], &nc) || nc > 6 || nc > (uint32_t)(t->n - pos) ||
 		    (nc & 1))
 			BAD("bad core argument count");
 		for (; nc; nc -= 2) {
@@ -1042,6 +1043,8 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 				field = &vd->thr;
 			else if (!strcasecmp(k, "hydration_batch_size"))
 				field = &vd->batch;
+			else if (!strcasecmp(k, "max_hydration_rate"))
+				field = &vd->rate;
 			else
 				BAD("bad core argument");
 			if (k_strtou32(t->v[pos++], &val))
@@ -1067,8 +1070,11 @@ static void expect_status(const struct verdict *vd, struct sbuf *info, struct sb
 		  vd->hyd, vd->R, vd->no_hyd + vd->no_pass);
 	sb_add(info, vd->no_hyd ? "no_hydration " : "");
 	sb_add(info, vd->no_pass ? "no_discard_passdown " : "");
-	sb_printf(info, "4 hydration_threshold %u hydration_batch_size %u rw", vd->thr,
-		  vd->batch);
+	sb_printf(info, "%d hydration_threshold %u hydration_batch_size %u ", vd->rate ? 6 : 4,
+		  vd->thr, vd->batch);
+	if (vd->rate)
+		sb_printf(info, "max_hydration_rate %u ", vd->rate);
+	sb_add(info, "rw");
 	sb_reset(table);
 	sb_printf(table, "%u:%u %u:%u %u:%u", major(vd->meta->rdev), minor(vd->meta->rdev),
 		  major(vd->dest->rdev), minor(vd->dest->rdev), major(vd->src->rdev),
@@ -1357,14 +1363,15 @@ static void base_args(struct toks *t, uint64_t len)
 			tk_push(t, f);
 		}
 		if (chance(45)) {
-			uint64_t nc = 2 * rnd(3);
+			uint64_t nc = 2 * rnd(4);
 
 			sb_reset(&s);
 			sb_printf(&s, "%" PRIu64, nc);
 			tk_push(t, s.p);
 			for (; nc; nc -= 2) {
-				const char *k = chance(50) ? "hydration_threshold" :
-							     "hydration_batch_size";
+				const char *k = chance(40) ? "hydration_threshold" :
+						chance(67) ? "hydration_batch_size" :
+							     "max_hydration_rate";
 
 				if (chance(20)) {
 					random_case(&s, k);
@@ -1849,7 +1856,7 @@ static int cmd_table(int argc, char **argv)
 
 struct clone_state {
 	int no_hyd, no_pass;
-	uint32_t thr, batch;
+	uint32_t thr, batch, rate;
 	char mode[8];
 };
 
@@ -1864,7 +1871,9 @@ static int parse_status(const char *st, struct clone_state *cs)
 	if (t.n < 12 || strcmp(t.v[0], "8"))
 		goto out;
 	nf = atoi(t.v[5]);
-	if (nf < 0 || nf > 2 || 6 + nf + 6 != t.n)
+	/* the core args: 4, or 6 with max_hydration_rate */
+	cs->rate = 0;
+	if (nf < 0 || nf > 2 || (6 + nf + 6 != t.n && 6 + nf + 8 != t.n))
 		goto out;
 	for (p = 6; p < 6 + nf; p++) {
 		if (!strcmp(t.v[p], "no_hydration"))
@@ -1874,10 +1883,17 @@ static int parse_status(const char *st, struct clone_state *cs)
 		else
 			goto out;
 	}
-	if (strcmp(t.v[p], "4") || strcmp(t.v[p + 1], "hydration_threshold") ||
+	if (strcmp(t.v[p], 6 + nf + 8 == t.n ? "6" : "4") ||
+	    strcmp(t.v[p + 1], "hydration_threshold") ||
 	    strcmp(t.v[p + 3], "hydration_batch_size") || k_strtou32(t.v[p + 2], &cs->thr) ||
 	    k_strtou32(t.v[p + 4], &cs->batch))
 		goto out;
+	if (6 + nf + 8 == t.n) {
+		if (strcmp(t.v[p + 5], "max_hydration_rate") || k_strtou32(t.v[p + 6], &cs->rate) ||
+		    !cs->rate)
+			goto out;
+		p += 2;
+	}
 	snprintf(cs->mode, sizeof(cs->mode), "%s", t.v[p + 5]);
 	r = 0;
 out:
@@ -1910,6 +1926,11 @@ static int judge_msg(const char *msg, uint64_t sector, uint64_t len, struct clon
 	else if (t.n == 2 && !strcasecmp(t.v[0], "hydration_batch_size") &&
 		 !k_strtou32(t.v[1], &val))
 		cs->batch = val, v = VALID, *why = "hydration_batch_size";
+	else if (t.n == 2 && !strcasecmp(t.v[0], "max_hydration_rate") &&
+		 !k_strtou32(t.v[1], &val))
+		cs->rate = val, v = VALID, *why = "max_hydration_rate";
+	else if (t.n == 1 && !strcasecmp(t.v[0], "stats"))
+		v = VALID, *why = "stats";
 	else
 		*why = "not a message of the target";
 	tk_free(&t);
@@ -1918,14 +1939,21 @@ static int judge_msg(const char *msg, uint64_t sector, uint64_t len, struct clon
 
 static const char *const msg_names[] = {
 	"enable_hydration", "disable_hydration", "hydration_threshold", "hydration_batch_size",
+	"max_hydration_rate", "stats",
 };
+
+/* Does message msg_names[k] take a number? */
+static int msg_takes_value(int k)
+{
+	return k >= 2 && k <= 4;
+}
 
 static void gen_msg(struct sbuf *out, uint64_t *sector, uint64_t len)
 {
 	struct toks t = { 0 };
 	struct sbuf s = { 0 };
 	uint64_t r = rnd(100), n;
-	int k = (int)rnd(4);
+	int k = (int)rnd(ARRAY_SIZE(msg_names));
 	const char *name = msg_names[k];
 
 	if (chance(30)) {
@@ -1934,21 +1962,21 @@ static void gen_msg(struct sbuf *out, uint64_t *sector, uint64_t len)
 	}
 	tk_push(&t, name);
 	if (r < 30) {			/* a valid form */
-		if (k >= 2) {
+		if (msg_takes_value(k)) {
 			fmt_num(&s, edge_u32());
 			tk_push(&t, s.p);
 		}
 	} else if (r < 45) {		/* the wrong number of arguments */
-		n = k >= 2 ? (chance(40) ? 0 : 2 + rnd(3)) : 1 + rnd(3);
+		n = msg_takes_value(k) ? (chance(40) ? 0 : 2 + rnd(3)) : 1 + rnd(3);
 		while (n--)
 			tk_push(&t, chance(50) ? "1" : pick(words, ARRAY_SIZE(words)));
 	} else if (r < 57) {		/* a number at or beyond a limit */
-		tk_set(&t, 0, msg_names[2 + rnd(2)]);
+		tk_set(&t, 0, msg_names[2 + rnd(3)]);
 		tk_push(&t, pick(special_nums, ARRAY_SIZE(special_nums)));
 	} else if (r < 65) {		/* a name misspelt */
 		typo(&s, msg_names[k]);
 		tk_set(&t, 0, s.p);
-		if (k >= 2)
+		if (msg_takes_value(k))
 			tk_push(&t, "1");
 	} else if (r < 80) {		/* random words */
 		tk_clear(&t);
@@ -1968,7 +1996,7 @@ static void gen_msg(struct sbuf *out, uint64_t *sector, uint64_t len)
 				sb_addc(&s, (char)('a' + rnd(26)));
 			tk_set(&t, 0, s.p);
 		} else {
-			tk_set(&t, 0, msg_names[2 + rnd(2)]);
+			tk_set(&t, 0, msg_names[2 + rnd(3)]);
 			for (n = 1000 + rnd(30000); n; n--)
 				sb_addc(&s, chance(90) ? '0' : (char)('0' + rnd(10)));
 			tk_push(&t, s.p);
@@ -2067,10 +2095,11 @@ static int cmd_msg(int argc, char **argv)
 		accepted += !r;
 		if (dm_status(name, 0, 0, &st, NULL) != 1 || parse_status(st.p, &got) ||
 		    got.no_hyd != want.no_hyd || got.no_pass != want.no_pass ||
-		    got.thr != want.thr || got.batch != want.batch || strcmp(got.mode, "rw")) {
-			mismatch(what, "after '%s': status %s, want %sthreshold %u batch %u rw",
+		    got.thr != want.thr || got.batch != want.batch || got.rate != want.rate ||
+		    strcmp(got.mode, "rw")) {
+			mismatch(what, "after '%s': status %s, want %sthreshold %u batch %u rate %u rw",
 				 shown(m.p), shown(st.p ? st.p : ""), want.no_hyd ? "no_hydration " : "",
-				 want.thr, want.batch);
+				 want.thr, want.batch, want.rate);
 			want = got;
 		}
 	}
@@ -3255,7 +3284,8 @@ static int cmd_selftest(void)
 			"M D S 4294967304", "M D S -8", "M D S 0x8", "M D S 8 1", "M D S 8 3 a b c",
 			"M D S 8 1 foo", "M D S 8 0 1 hydration_threshold",
 			"M D S 8 0 2 hydration_threshold 4294967296", "M D S 8 0 2 foo 1",
-			"M D S 8 0 6 hydration_threshold 1 hydration_threshold 1 hydration_threshold 1",
+			"M D S 8 0 8 hydration_threshold 1 hydration_threshold 1 hydration_threshold 1 max_hydration_rate 1",
+			"M D S 8 0 2 max_hydration_rate 4294967296",
 			"M D S 8 0 0 0", "M D S 8 0 0 x", "M M S 8", "M D 253:2 8", "M D D 8",
 			"M s S 8", "T D S 8", "X D S 8", "F D S 8", "nosuch D S 8", "M D nosuch 8",
 			"M D S 8\\ 8", "M D S 8 4294967297 no_hydration",
@@ -3296,15 +3326,28 @@ static int cmd_selftest(void)
 			 "table: %s", table.p);
 		tk_free(&vd.tk);
 	}
+	{
+		struct verdict vd = { 0 };
+
+		judge_target(131072, "M D S 8 0 6 hydration_threshold 2 max_hydration_rate 512 hydration_batch_size 3",
+			     &vd);
+		expect_status(&vd, &info, &table);
+		st_check(vd.v == VALID && strstr(info.p, " 6 hydration_threshold 2 hydration_batch_size 3 max_hydration_rate 512 rw"),
+			 "status with max_hydration_rate: %s", info.p);
+		tk_free(&vd.tk);
+	}
 	/* messages */
 	st_msg("enable_hydration", 0, VALID, 1);
 	st_msg("ENABLE_hydration", 999, VALID, 1);
 	st_msg("hydration_threshold 5", 0, VALID, 5);
 	st_msg("hydration_threshold\t+0005\\\n", 0, VALID, 5);
+	st_msg("max_hydration_rate 1024", 0, VALID, 1);
+	st_msg("stats", 0, VALID, 1);
 	{
 		const char *bad[] = { "", "  ", "enable_hydration 1", "hydration_threshold",
 				      "hydration_threshold 4294967296", "hydration_threshold 1 2",
-				      "hydration_threshold=1", "foo", "no_hydration" };
+				      "hydration_threshold=1", "foo", "no_hydration", "stats 1",
+				      "max_hydration_rate", "max_hydration_rate -1" };
 
 		for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 			st_msg(bad[i], 0, INVALID, 1);
@@ -3322,6 +3365,11 @@ static int cmd_selftest(void)
 		st_check(!parse_status("8 4/16384 8 1/8192 3 2 no_hydration no_discard_passdown 4 hydration_threshold 0 hydration_batch_size 4294967295 rw", &cs) &&
 			 cs.no_hyd && cs.no_pass && cs.thr == 0 && cs.batch == UINT32_MAX,
 			 "parse_status, two features");
+		st_check(!parse_status("8 6/16384 8 5/32768 0 0 6 hydration_threshold 3 hydration_batch_size 4 max_hydration_rate 2048 rw", &cs) &&
+			 cs.thr == 3 && cs.batch == 4 && cs.rate == 2048 && !strcmp(cs.mode, "rw"),
+			 "parse_status, max_hydration_rate");
+		st_check(parse_status("8 6/16384 8 5/32768 0 0 6 hydration_threshold 3 hydration_batch_size 4 max_hydration_rate 0 rw", &cs) != 0,
+			 "parse_status, max_hydration_rate 0 is never shown");
 		st_check(parse_status("Fail", &cs) != 0, "parse_status Fail");
 		st_check(parse_status("8 4/16384 8 1/8192 3 1 no_hydration 4 hydration_threshold 0 hydration_batch_size 4 rw x", &cs) != 0,
 			 "parse_status, one word too many");
