@@ -131,6 +131,7 @@ enum clone_flag {
 	CLONE_HYDRATED_REPORTED,
 	CLONE_PACED,		/* the worker waits for a tick to copy */
 	CLONE_SOURCE_FAILING,	/* the last source read of a copy failed */
+	CLONE_RETRY,		/* the retry message: retry failed copies now */
 };
 
 struct clone {
@@ -807,6 +808,26 @@ static void drop_discarded_copies(struct clone *clone)
 	}
 }
 
+/*
+ * A source read of a copy failed (@failing) or worked: on a change, one
+ * kernel line and a dm event (dmsetup wait returns), not one per error.
+ * Copier context.
+ */
+static void source_state(struct clone *clone, bool failing)
+{
+	if (failing == test_bit(CLONE_SOURCE_FAILING, &clone->flags))
+		return;
+	if (failing) {
+		set_bit(CLONE_SOURCE_FAILING, &clone->flags);
+		DMERR("%s: source reads fail: failed copies are retried every %u s (or at the retry message); reads of regions not hydrated fail",
+		      clone_name(clone), HYDRATION_RETRY_DELAY / HZ);
+	} else {
+		clear_bit(CLONE_SOURCE_FAILING, &clone->flags);
+		DMINFO("%s: source reads work again", clone_name(clone));
+	}
+	dm_table_event(clone->ti->table);
+}
+
 /* A chunk's bio ended: write what was read, or retire the chunk. */
 static void chunk_done(struct clone *clone, struct copy_chunk *c)
 {
@@ -814,19 +835,16 @@ static void chunk_done(struct clone *clone, struct copy_chunk *c)
 	bool read = bio_op(&c->bio) == REQ_OP_READ;
 	bool failed = c->bio.bi_status != BLK_STS_OK;
 
+	if (read)
+		source_state(clone, failed);
 	if (read && !failed && !br->read_err && !br->write_err) {
-		clear_bit(CLONE_SOURCE_FAILING, &clone->flags);
 		submit_chunk(clone, c, REQ_OP_WRITE);
 		return;
 	}
-	if (failed && read) {
-		atomic64_inc(&clone->source_errors);
-		set_bit(CLONE_SOURCE_FAILING, &clone->flags);
-	} else if (failed) {
-		atomic64_inc(&clone->dest_errors);
-	} else if (!read) {
+	if (failed)
+		atomic64_inc(read ? &clone->source_errors : &clone->dest_errors);
+	else if (!read)
 		atomic64_add(c->sectors, &clone->copied);
-	}
 	list_add(&c->list, &clone->free_chunks);
 	if (failed && !br->read_err && !br->write_err) {
 		/* Start no more of it: off the queue if still there. */
@@ -1006,6 +1024,8 @@ static void do_hydration(struct clone *clone)
 	unsigned long limit, r;
 	bool wrapped = false, busy;
 
+	if (test_and_clear_bit(CLONE_RETRY, &clone->flags))
+		clone->next_pass = jiffies;
 	if (!hydration_allowed(clone) || time_before(jiffies, clone->next_pass))
 		return;
 
@@ -1577,6 +1597,11 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		emit_stats(clone, result, maxlen);
 		return 1;	/* the result goes back to user space */
 	}
+	if (argc == 1 && !strcasecmp(argv[0], "retry")) {
+		set_bit(CLONE_RETRY, &clone->flags);
+		wake_worker(clone);
+		return 0;
+	}
 	if (argc == 1 && !strcasecmp(argv[0], "enable_hydration")) {
 		set_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
 		wake_worker(clone);
@@ -1599,7 +1624,7 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		queue_copier(clone);	/* threshold 0 drops queued copies */
 		return 0;
 	}
-	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, stats, hydration_threshold <#regions>, hydration_batch_size <#regions> or max_hydration_rate <KiB/s>",
+	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, stats, retry, hydration_threshold <#regions>, hydration_batch_size <#regions> or max_hydration_rate <KiB/s>",
 	      clone_name(clone), MSG_WORD_MAX, argc ? argv[0] : "",
 	      argc ? argc - 1 : 0);
 	return -EINVAL;

@@ -1931,6 +1931,8 @@ static int judge_msg(const char *msg, uint64_t sector, uint64_t len, struct clon
 		cs->rate = val, v = VALID, *why = "max_hydration_rate";
 	else if (t.n == 1 && !strcasecmp(t.v[0], "stats"))
 		v = VALID, *why = "stats";
+	else if (t.n == 1 && !strcasecmp(t.v[0], "retry"))
+		v = VALID, *why = "retry";
 	else
 		*why = "not a message of the target";
 	tk_free(&t);
@@ -1939,7 +1941,7 @@ static int judge_msg(const char *msg, uint64_t sector, uint64_t len, struct clon
 
 static const char *const msg_names[] = {
 	"enable_hydration", "disable_hydration", "hydration_threshold", "hydration_batch_size",
-	"max_hydration_rate", "stats",
+	"max_hydration_rate", "stats", "retry",
 };
 
 /* Does message msg_names[k] take a number? */
@@ -3343,10 +3345,11 @@ static int cmd_selftest(void)
 	st_msg("hydration_threshold\t+0005\\\n", 0, VALID, 5);
 	st_msg("max_hydration_rate 1024", 0, VALID, 1);
 	st_msg("stats", 0, VALID, 1);
+	st_msg("RETRY", 0, VALID, 1);
 	{
 		const char *bad[] = { "", "  ", "enable_hydration 1", "hydration_threshold",
 				      "hydration_threshold 4294967296", "hydration_threshold 1 2",
-				      "hydration_threshold=1", "foo", "no_hydration", "stats 1",
+				      "hydration_threshold=1", "foo", "no_hydration", "stats 1", "retry now",
 				      "max_hydration_rate", "max_hydration_rate -1" };
 
 		for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
