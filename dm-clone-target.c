@@ -132,6 +132,7 @@ enum clone_flag {
 	CLONE_PACED,		/* the worker waits for a tick to copy */
 	CLONE_SOURCE_FAILING,	/* the last source read of a copy failed */
 	CLONE_RETRY,		/* the retry message: retry failed copies now */
+	CLONE_HYDRATE_ON_READ,	/* feature: a read queues its regions' copy */
 };
 
 struct clone {
@@ -228,6 +229,7 @@ struct busy_range {
 	unsigned long start;
 	unsigned long end;		/* exclusive */
 	bool copy;			/* counted in clone->hydrating */
+	bool urgent;			/* a copy a read asked for (hydrate_on_read) */
 	struct bio *bio;		/* the write that asked for this copy */
 	struct bio_list waiters;
 
@@ -407,6 +409,7 @@ static void init_range(struct busy_range *br, struct clone *clone,
 	br->end = end;
 	br->copy = copy;
 	br->bio = bio;
+	br->urgent = false;
 	bio_list_init(&br->waiters);
 	INIT_LIST_HEAD(&br->copy_list);
 	br->dropping = false;
@@ -661,7 +664,7 @@ static void start_copy(struct clone *clone, struct busy_range *br)
 	br->write_err = false;
 
 	spin_lock_irq(&clone->copy_lock);
-	if (br->bio)
+	if (br->bio || br->urgent)
 		list_add(&br->copy_list, &clone->copies);
 	else
 		list_add_tail(&br->copy_list, &clone->copies);
@@ -756,7 +759,7 @@ static void start_chunks(struct clone *clone)
 				return;
 			continue;
 		}
-		drop = br && !br->bio &&
+		drop = br && !br->bio && !br->urgent &&
 		       br->next == region_to_sector(clone, br->start) &&
 		       !hydration_allowed(clone);
 		if (br && (drop || br->stop - br->next <= COPY_CHUNK_SECTORS))
@@ -930,6 +933,42 @@ static int process_unhydrated_write(struct clone *clone, struct bio *bio,
 	}
 	start_copy(clone, br);
 	return DM_MAPIO_SUBMITTED;
+}
+
+/*
+ * hydrate_on_read: a read of unhydrated regions from @r up to @end queues
+ * the copy of those regions ahead of background hydration, also while it is
+ * paused. Best effort, and the read never waits: none if @r is busy or
+ * hydrated meanwhile, or no busy range is free at once.
+ */
+static void copy_on_read(struct clone *clone, unsigned long r,
+			 unsigned long end)
+{
+	struct busy_range *br;
+	unsigned long n;
+
+	if (clone_md_mode(clone->cmd) != CLONE_MD_RW)
+		return;
+	br = mempool_alloc(&clone->range_pool, GFP_NOWAIT);
+	if (!br)
+		return;
+	spin_lock_irq(&clone->lock);
+	if (busy_find(clone, r, r + 1) || discard_held(clone, r, r + 1) ||
+	    clone_md_hydrated(clone->cmd, r)) {
+		spin_unlock_irq(&clone->lock);
+		mempool_free(br, &clone->range_pool);
+		return;
+	}
+	end = min(end, busy_next_start(clone, r));
+	if (clone->discards_held && r < clone->discard_lo)
+		end = min(end, clone->discard_lo);
+	n = clone_md_next_hydrated(clone->cmd, r + 1, end) - r;
+	init_range(br, clone, r, r + n, true, NULL);
+	br->urgent = true;
+	busy_insert(clone, br);
+	clone->hydrating += n;
+	spin_unlock_irq(&clone->lock);
+	start_copy(clone, br);
 }
 
 /* ---- Background hydration ---- */
@@ -1241,9 +1280,11 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 		return DM_MAPIO_REMAPPED;
 	}
 	if (!op_is_write(bio_op(bio))) {
+		stop = clone_md_next_hydrated(clone->cmd, start + 1, end);
 		if (in_map)
-			trim_bio(clone, bio,
-				 clone_md_next_hydrated(clone->cmd, start + 1, end));
+			trim_bio(clone, bio, stop);
+		if (test_bit(CLONE_HYDRATE_ON_READ, &clone->flags))
+			copy_on_read(clone, start, stop);
 		remap(clone, bio, clone->source_dev);
 		return DM_MAPIO_REMAPPED;
 	}
@@ -1530,7 +1571,7 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 {
 	struct clone *clone = ti->private;
 	unsigned long long used, total;
-	bool no_hydration, no_passdown;
+	bool no_hydration, no_passdown, on_read;
 	enum clone_md_mode mode;
 	unsigned int i, rate;
 	ssize_t sz = 0;
@@ -1549,9 +1590,11 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 		       used, total, (unsigned long long)clone->region_size,
 		       clone_md_nr_hydrated(clone->cmd), clone->nr_regions,
 		       READ_ONCE(clone->hydrating));
-		DMEMIT("%u %s%s", no_hydration + no_passdown,
+		on_read = test_bit(CLONE_HYDRATE_ON_READ, &clone->flags);
+		DMEMIT("%u %s%s%s", no_hydration + no_passdown + on_read,
 		       no_hydration ? "no_hydration " : "",
-		       no_passdown ? "no_discard_passdown " : "");
+		       no_passdown ? "no_discard_passdown " : "",
+		       on_read ? "hydrate_on_read " : "");
 		rate = READ_ONCE(clone->max_hydration_rate);
 		DMEMIT("%u hydration_threshold %u hydration_batch_size %u ",
 		       rate ? 6 : 4, READ_ONCE(clone->hydration_threshold),
@@ -1762,7 +1805,7 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 	const char *arg;
 	int r;
 
-	r = read_group(ti, as, 2, "Invalid number of feature arguments", &argc);
+	r = read_group(ti, as, 3, "Invalid number of feature arguments", &argc);
 	if (r)
 		return r;
 	while (argc--) {
@@ -1771,6 +1814,8 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 			__clear_bit(CLONE_HYDRATION_ENABLED, &clone->flags);
 		} else if (!strcasecmp(arg, "no_discard_passdown")) {
 			__clear_bit(CLONE_DISCARD_PASSDOWN, &clone->flags);
+		} else if (!strcasecmp(arg, "hydrate_on_read")) {
+			__set_bit(CLONE_HYDRATE_ON_READ, &clone->flags);
 		} else {
 			ti->error = "Invalid feature argument";
 			return -EINVAL;

@@ -967,7 +967,7 @@ struct verdict {
 	struct vdev *meta, *dest, *src;
 	uint32_t rs, thr, batch, rate;
 	uint64_t len, R, hyd;
-	int no_hyd, no_pass, formats;
+	int no_hyd, no_pass, on_read, formats;
 	struct toks tk;
 };
 
@@ -985,7 +985,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 	vd->meta = vd->dest = vd->src = NULL;
 	vd->thr = vd->batch = 1;
 	vd->rate = 0;
-	vd->no_hyd = vd->no_pass = vd->formats = 0;
+	vd->no_hyd = vd->no_pass = vd->on_read = vd->formats = 0;
 	vd->hyd = vd->R = vd->rs = 0;
 #define BAD(w) do { vd->why = (w); return; } while (0)
 	if (!len)
@@ -1018,7 +1018,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 		BAD("too many regions");
 	pos = 4;
 	if (pos < t->n) {
-		if (k_strtou32(t->v[pos++], &nf) || nf > 2 || nf > (uint32_t)(t->n - pos))
+		if (k_strtou32(t->v[pos++], &nf) || nf > 3 || nf > (uint32_t)(t->n - pos))
 			BAD("bad feature count");
 		while (nf--) {
 			const char *f = t->v[pos++];
@@ -1027,6 +1027,8 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 				vd->no_hyd = 1;
 			else if (!strcasecmp(f, "no_discard_passdown"))
 				vd->no_pass = 1;
+			else if (!strcasecmp(f, "hydrate_on_read"))
+				vd->on_read = 1;
 			else
 				BAD("bad feature");
 		}
@@ -1067,9 +1069,10 @@ static void expect_status(const struct verdict *vd, struct sbuf *info, struct sb
 	sb_reset(info);
 	sb_printf(info, "8 %" PRIu64 "/%" PRIu64 " %u %" PRIu64 "/%" PRIu64 " 0 %d ",
 		  (uint64_t)clone_metadata_blocks(vd->R), vd->meta->sectors / 8, vd->rs,
-		  vd->hyd, vd->R, vd->no_hyd + vd->no_pass);
+		  vd->hyd, vd->R, vd->no_hyd + vd->no_pass + vd->on_read);
 	sb_add(info, vd->no_hyd ? "no_hydration " : "");
 	sb_add(info, vd->no_pass ? "no_discard_passdown " : "");
+	sb_add(info, vd->on_read ? "hydrate_on_read " : "");
 	sb_printf(info, "%d hydration_threshold %u hydration_batch_size %u ", vd->rate ? 6 : 4,
 		  vd->thr, vd->batch);
 	if (vd->rate)
@@ -1348,13 +1351,14 @@ static void base_args(struct toks *t, uint64_t len)
 	fmt_num(&s, rs);
 	tk_push(t, s.p);
 	if (chance(65)) {
-		uint64_t nf = chance(15) ? 0 : 1 + rnd(2);
+		uint64_t nf = chance(15) ? 0 : 1 + rnd(3);
 
 		sb_reset(&s);
 		sb_printf(&s, "%" PRIu64, nf);
 		tk_push(t, s.p);
 		while (nf--) {
-			const char *f = chance(50) ? "no_hydration" : "no_discard_passdown";
+			const char *f = chance(40) ? "no_hydration" :
+					chance(67) ? "no_discard_passdown" : "hydrate_on_read";
 
 			if (chance(20)) {
 				random_case(&s, f);
@@ -1395,7 +1399,7 @@ static int count_pos(const struct toks *t, int core)
 		return -1;
 	if (!core)
 		return 4;
-	if (k_strtou32(t->v[4], &nf) || nf > 2 || 5 + (int)nf >= t->n)
+	if (k_strtou32(t->v[4], &nf) || nf > 3 || 5 + (int)nf >= t->n)
 		return -1;
 	return 5 + (int)nf;
 }
@@ -1855,7 +1859,7 @@ static int cmd_table(int argc, char **argv)
 /* ---- messages ----------------------------------------------------------- */
 
 struct clone_state {
-	int no_hyd, no_pass;
+	int no_hyd, no_pass, on_read;
 	uint32_t thr, batch, rate;
 	char mode[8];
 };
@@ -1873,13 +1877,15 @@ static int parse_status(const char *st, struct clone_state *cs)
 	nf = atoi(t.v[5]);
 	/* the core args: 4, or 6 with max_hydration_rate */
 	cs->rate = 0;
-	if (nf < 0 || nf > 2 || (6 + nf + 6 != t.n && 6 + nf + 8 != t.n))
+	if (nf < 0 || nf > 3 || (6 + nf + 6 != t.n && 6 + nf + 8 != t.n))
 		goto out;
 	for (p = 6; p < 6 + nf; p++) {
 		if (!strcmp(t.v[p], "no_hydration"))
 			cs->no_hyd = 1;
 		else if (!strcmp(t.v[p], "no_discard_passdown"))
 			cs->no_pass = 1;
+		else if (!strcmp(t.v[p], "hydrate_on_read"))
+			cs->on_read = 1;
 		else
 			goto out;
 	}
@@ -3269,6 +3275,7 @@ static int cmd_selftest(void)
 	st_table(131072, "M D S 8 2 NO_HYDRATION no_discard_passdown 4 hydration_threshold 5 HYDRATION_batch_size 9",
 		 VALID, 0);
 	st_table(131072, "M D S 8 2 no_hydration no_hydration", VALID, 0);
+	st_table(131072, "M D S 8 3 no_hydration no_discard_passdown HYDRATE_ON_READ", VALID, 0);
 	st_table(131072, "M D S 8 0 2 hydration_threshold 4294967295", VALID, 0);
 	st_table(131072, "M D S 8 0 4 hydration_threshold 1 hydration_threshold 2", VALID, 0);
 	st_table(131072, "M D S 8 0 0", VALID, 0);
@@ -3284,6 +3291,7 @@ static int cmd_selftest(void)
 		const char *bad[] = {
 			"M D S", "M D S 7", "M D S 0", "M D S 9", "M D S 2097153", "M D S 4194304",
 			"M D S 4294967304", "M D S -8", "M D S 0x8", "M D S 8 1", "M D S 8 3 a b c",
+			"M D S 8 4 no_hydration no_hydration no_hydration hydrate_on_read",
 			"M D S 8 1 foo", "M D S 8 0 1 hydration_threshold",
 			"M D S 8 0 2 hydration_threshold 4294967296", "M D S 8 0 2 foo 1",
 			"M D S 8 0 8 hydration_threshold 1 hydration_threshold 1 hydration_threshold 1 max_hydration_rate 1",
@@ -3373,6 +3381,8 @@ static int cmd_selftest(void)
 			 "parse_status, max_hydration_rate");
 		st_check(parse_status("8 6/16384 8 5/32768 0 0 6 hydration_threshold 3 hydration_batch_size 4 max_hydration_rate 0 rw", &cs) != 0,
 			 "parse_status, max_hydration_rate 0 is never shown");
+		st_check(!parse_status("8 6/16384 8 5/32768 0 2 no_hydration hydrate_on_read 4 hydration_threshold 3 hydration_batch_size 4 rw", &cs) &&
+			 cs.no_hyd && cs.on_read && !cs.no_pass, "parse_status, hydrate_on_read");
 		st_check(parse_status("Fail", &cs) != 0, "parse_status Fail");
 		st_check(parse_status("8 4/16384 8 1/8192 3 1 no_hydration 4 hydration_threshold 0 hydration_batch_size 4 rw x", &cs) != 0,
 			 "parse_status, one word too many");
