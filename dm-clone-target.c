@@ -62,8 +62,17 @@
 #define DEFAULT_HYDRATION_THRESHOLD	1
 #define DEFAULT_HYDRATION_BATCH_SIZE	1
 #define COMMIT_PERIOD			HZ
-#define HYDRATION_RETRY_DELAY		(5 * HZ)
 #define MIN_RANGES			256		/* mempool reserve */
+
+/*
+ * Background hydration backs off while its copies fail (a source that went
+ * away, a failing destination): after a failure it starts no copy for
+ * RETRY_DELAY_MIN, then one copy at a time, the wait doubling after each
+ * that fails, up to RETRY_DELAY_MAX. The first copy that works ends it; the
+ * retry message, or a resume, retries at once and starts the waits over.
+ */
+#define RETRY_DELAY_MIN			HZ
+#define RETRY_DELAY_MAX			(60 * HZ)
 
 /*
  * Background copies are at least MIN_COPY_SECTORS long where contiguous
@@ -131,6 +140,7 @@ enum clone_flag {
 	CLONE_HYDRATED_REPORTED,
 	CLONE_PACED,		/* the worker waits for a tick to copy */
 	CLONE_SOURCE_FAILING,	/* the last source read of a copy failed */
+	CLONE_DEST_FAILING,	/* the last destination write of a copy failed */
 	CLONE_RETRY,		/* the retry message: retry failed copies now */
 	CLONE_HYDRATE_ON_READ,	/* feature: a read queues its regions' copy */
 };
@@ -171,7 +181,9 @@ struct clone {
 
 	/* Worker only. */
 	unsigned long cursor;		/* next region background hydration tries */
-	unsigned long next_pass;	/* jiffies: retry failed copies after */
+	unsigned long next_pass;	/* jiffies: no background copy before */
+	unsigned long retry_delay;	/* jiffies; 0: copies work */
+	u64 copied_seen;		/* ->copied when last looked at */
 	unsigned long next_copy;	/* jiffies: under foreground I/O, copy after */
 	unsigned long refilled;		/* jiffies: the rate budget's last refill */
 	enum clone_md_mode reported_mode;
@@ -184,7 +196,7 @@ struct clone {
 	struct work_struct committer;
 	struct work_struct copier;
 	struct delayed_work waker;
-	struct delayed_work pacer;	/* wakes the worker when the budget allows */
+	struct delayed_work pacer;	/* wakes the worker: budget, backoff */
 	mempool_t range_pool;
 
 	/*
@@ -198,7 +210,7 @@ struct clone {
 	unsigned int nr_chunks;		/* allocated, free or not */
 	s64 budget;			/* max_hydration_rate: sectors to copy */
 	wait_queue_head_t copies_done;
-	atomic_t copy_errors;		/* failed background copies this pass */
+	atomic_t copy_errors;		/* failed background copies, not yet seen */
 
 	/*
 	 * Statistics for the stats message: counters, and the samples of
@@ -581,15 +593,15 @@ static void copy_done(bool read_err, bool write_err, struct busy_range *br)
 	unsigned long region = br->start;
 	bool ok = !read_err && !write_err;
 
-	if (ok) {
+	if (ok)
 		clone_md_set_hydrated(clone->cmd, br->start, br->end - br->start);
-	} else {
+	else if (bio)
+		/* The write fails: say why (background copies say it once). */
 		DMERR_LIMIT("%s: hydration of regions %lu-%lu failed: %s error",
 			    clone_name(clone), br->start, br->end - 1,
 			    read_err ? "source read" : "destination write");
-		if (!bio)
-			atomic_inc(&clone->copy_errors);
-	}
+	else
+		atomic_inc(&clone->copy_errors);
 	release_range(clone, br);
 
 	if (!bio)
@@ -812,21 +824,26 @@ static void drop_discarded_copies(struct clone *clone)
 }
 
 /*
- * A source read of a copy failed (@failing) or worked: on a change, one
- * kernel line and a dm event (dmsetup wait returns), not one per error.
- * Copier context.
+ * A source read (@read) or destination write of a copy failed (@failing)
+ * or worked: on a change, one kernel line and a dm event (dmsetup wait
+ * returns), not one per error. Copier context.
  */
-static void source_state(struct clone *clone, bool failing)
+static void io_state(struct clone *clone, bool read, bool failing)
 {
-	if (failing == test_bit(CLONE_SOURCE_FAILING, &clone->flags))
+	int bit = read ? CLONE_SOURCE_FAILING : CLONE_DEST_FAILING;
+	const char *what = read ? "source reads" : "destination writes";
+
+	if (failing == test_bit(bit, &clone->flags))
 		return;
 	if (failing) {
-		set_bit(CLONE_SOURCE_FAILING, &clone->flags);
-		DMERR("%s: source reads fail: failed copies are retried every %u s (or at the retry message); reads of regions not hydrated fail",
-		      clone_name(clone), HYDRATION_RETRY_DELAY / HZ);
+		set_bit(bit, &clone->flags);
+		DMERR("%s: %s fail: hydration retries in %u s, waiting twice as long after each failure up to %u s, or at the retry message%s",
+		      clone_name(clone), what, RETRY_DELAY_MIN / HZ,
+		      RETRY_DELAY_MAX / HZ,
+		      read ? "; reads of regions not hydrated fail" : "");
 	} else {
-		clear_bit(CLONE_SOURCE_FAILING, &clone->flags);
-		DMINFO("%s: source reads work again", clone_name(clone));
+		clear_bit(bit, &clone->flags);
+		DMINFO("%s: %s work again", clone_name(clone), what);
 	}
 	dm_table_event(clone->ti->table);
 }
@@ -838,8 +855,7 @@ static void chunk_done(struct clone *clone, struct copy_chunk *c)
 	bool read = bio_op(&c->bio) == REQ_OP_READ;
 	bool failed = c->bio.bi_status != BLK_STS_OK;
 
-	if (read)
-		source_state(clone, failed);
+	io_state(clone, read, failed);
 	if (read && !failed && !br->read_err && !br->write_err) {
 		submit_chunk(clone, c, REQ_OP_WRITE);
 		return;
@@ -1052,9 +1068,44 @@ static bool rate_allows(struct clone *clone, unsigned long *batch)
 }
 
 /*
+ * Must background hydration wait, after failed copies? Background copies
+ * that failed since the last look start a wait (or double it, once the
+ * last wait is over: copies that were in flight together fail together);
+ * a copy that worked ends the backoff. Worker only.
+ */
+static bool backing_off(struct clone *clone)
+{
+	unsigned long now = jiffies;
+	u64 copied = atomic64_read(&clone->copied);
+
+	if (atomic_xchg(&clone->copy_errors, 0)) {
+		if (!clone->retry_delay)
+			clone->retry_delay = RETRY_DELAY_MIN;
+		else if (!time_before(now, clone->next_pass))
+			clone->retry_delay = min(2 * clone->retry_delay,
+						 (unsigned long)RETRY_DELAY_MAX);
+		else
+			goto out;
+		clone->next_pass = now + clone->retry_delay;
+		/* The waker would do, a second late at worst. */
+		queue_delayed_work(clone->wq, &clone->pacer, clone->retry_delay);
+	} else if (copied != clone->copied_seen) {
+		clone->retry_delay = 0;
+	}
+out:
+	clone->copied_seen = copied;
+	if (test_and_clear_bit(CLONE_RETRY, &clone->flags)) {
+		clone->next_pass = now;
+		clone->retry_delay = 0;
+	}
+	return time_before(now, clone->next_pass);
+}
+
+/*
  * Keep up to the threshold of regions copying, walking the device from the
  * cursor; one pass over the end at most, so that a device whose remaining
- * regions are all busy does not keep the worker spinning.
+ * regions are all busy does not keep the worker spinning. While backing
+ * off, one copy at a time.
  */
 static void do_hydration(struct clone *clone)
 {
@@ -1063,9 +1114,7 @@ static void do_hydration(struct clone *clone)
 	unsigned long limit, r;
 	bool wrapped = false, busy;
 
-	if (test_and_clear_bit(CLONE_RETRY, &clone->flags))
-		clone->next_pass = jiffies;
-	if (!hydration_allowed(clone) || time_before(jiffies, clone->next_pass))
+	if (!hydration_allowed(clone) || backing_off(clone))
 		return;
 
 	busy = time_before(jiffies, READ_ONCE(clone->last_bio) + FOREGROUND_WINDOW);
@@ -1073,6 +1122,8 @@ static void do_hydration(struct clone *clone)
 	if (!busy)
 		threshold = max(threshold, min_regions(clone, MIN_INFLIGHT_SECTORS));
 	limit = max(threshold, batch);
+	if (clone->retry_delay && READ_ONCE(clone->hydrating))
+		return;
 	while (READ_ONCE(clone->hydrating) < limit) {
 		r = clone_md_next_unhydrated(clone->cmd, clone->cursor,
 					     clone->nr_regions);
@@ -1087,17 +1138,14 @@ static void do_hydration(struct clone *clone)
 			if (!rate_allows(clone, &batch))
 				break;
 			start_background_copy(clone, r, batch, limit);
+			if (clone->retry_delay)
+				break;
 			continue;
 		}
 		if (wrapped || !clone->cursor)
 			break;
 		wrapped = true;
 		clone->cursor = 0;
-		/* After a pass with failed copies, wait before retrying. */
-		if (atomic_xchg(&clone->copy_errors, 0)) {
-			clone->next_pass = jiffies + HYDRATION_RETRY_DELAY;
-			break;
-		}
 	}
 }
 
@@ -1717,8 +1765,14 @@ static void clone_resume(struct dm_target *ti)
 	}
 	report_mode(clone);
 
-	clear_bit(CLONE_SUSPENDED, &clone->flags);
+	/*
+	 * A reload or resume retries failed copies at once. Set while the
+	 * worker still leaves hydration alone (suspended, no copy in flight).
+	 */
 	clone->next_pass = jiffies;
+	clone->retry_delay = 0;
+	atomic_set(&clone->copy_errors, 0);
+	clear_bit(CLONE_SUSPENDED, &clone->flags);
 	WRITE_ONCE(clone->last_commit, jiffies);
 	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
 	wake_worker(clone);

@@ -180,6 +180,36 @@ _clone_parse() {
 # hydrated NAME: the hydrated region count
 hydrated() { clone_status "$1" >/dev/null && echo "$CS_HYD"; }
 
+# The stats message's keys, in their order.
+STATS_KEYS="hydrated_regions total_regions copied_bytes hydration_rate eta_seconds source_read_errors dest_write_errors metadata_errors state"
+
+# stats NAME: the stats message's line in ST_LINE, parsed into ST_<key>;
+# fails unless it has exactly STATS_KEYS, in order, numbers where they go
+stats() {
+	ST_LINE=$(dmsetup message "$1" 0 stats) || { fail "stats message failed"; return 1; }
+	_keys=$(echo "$ST_LINE" | tr ' ' '\n' | sed 's/=.*//' | tr '\n' ' ')
+	[ "$_keys" = "$STATS_KEYS " ] || { fail "stats keys: '$_keys' (line: $ST_LINE)"; return 1; }
+	for _kv in $ST_LINE; do
+		_k=${_kv%%=*} _v=${_kv#*=}
+		case $_k in
+		state) ;;
+		eta_seconds) echo "$_v" | grep -Eq '^(-1|[0-9]+)$' || { fail "stats: $_kv"; return 1; } ;;
+		*) echo "$_v" | grep -Eq '^[0-9]+$' || { fail "stats: $_kv"; return 1; } ;;
+		esac
+		eval "ST_$_k=\$_v"
+	done
+}
+
+# wait_state NAME STATE SECONDS: poll stats until its state is STATE
+wait_state() {
+	_end=$(($(now_ms) + $3 * 1000))
+	while stats "$1" && [ "$ST_state" != "$2" ]; do
+		[ "$(now_ms)" -lt $_end ] || { fail "state still $ST_state after $3 s, expected $2 ($ST_LINE)"; return 1; }
+		sleep 0.2
+	done
+	[ "$ST_state" = "$2" ] && log "ok: $ST_LINE"
+}
+
 # wait_hydrated NAME SECONDS: poll until every region is hydrated
 wait_hydrated() {
 	_end=$(($(now_ms) + $2 * 1000))
