@@ -196,6 +196,8 @@ _cleanup() {
 			_bad=1
 		fi
 	fi
+	# A test of a remote source: its servers, sessions, qdisc.
+	(. /tests/lib/remote.sh && remote_cleanup)
 	for _l in /sys/block/loop*; do
 		[ -e "$_l/loop/backing_file" ] || continue
 		echo "cleanup: detaching /dev/${_l##*/}"

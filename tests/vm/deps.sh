@@ -10,6 +10,8 @@ pkgs=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 # the 6.12 line
 	busybox-static fio dmsetup e2fsprogs xfsprogs cpio xz-utils kmod bash
 	gcc make libc6-dev sparse
+	# a real remote source in the guest, over its loopback: NBD, iSCSI, netem
+	nbd-server nbd-client open-iscsi iproute2
 	# boot tests: Debian's own initramfs (tests/vm/mkinitramfs-debian.sh)
 	initramfs-tools udev zstd
 	# host tests: make deb, lintian, dkms build, the bench arithmetic (tests/host/)

@@ -19,8 +19,14 @@ out=${2:?usage: mkinitramfs.sh KVER OUT}
 # dm-clone itself is not: tests load it through load_clone_module.
 MODULES="virtio_pci virtio_blk dm-mod dm-bufio libcrc32c crc32c-intel crc32c_generic
 	dm-persistent-data dm-delay dm-flakey dm-log-writes dm-snapshot dm-zero loop nbd ext4 xfs"
+# Modules the tests of a remote source load themselves (tests/lib/remote.sh):
+# netem for a lossy link, the LIO iSCSI target and the initiator. A kernel
+# that lacks one gets none of them, and those tests skip.
+REMOTE_MODULES="sch_netem configfs target_core_mod target_core_iblock iscsi_target_mod
+	iscsi_tcp sd_mod"
 # Host programs the tests use (with their libraries); busybox covers the rest.
-PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs"
+PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs
+	nbd-server nbd-client tc iscsid iscsiadm"
 
 cache=$BUILD/initramfs/$kver
 mkdir -p "$cache"
@@ -96,6 +102,9 @@ build_base() {
 	done
 
 	add_modules "$stage" boot.list $(module_paths $MODULES)
+	if p=$(module_paths $REMOTE_MODULES 2>/dev/null); then
+		add_modules "$stage" remote.list $p
+	fi
 	echo "$kver" >"$stage/etc/kernel-version"
 	(cd "$stage" && find . | LC_ALL=C sort) >"$cache/base.files"
 	pack "$stage" >"$cache/base.cpio.gz.tmp"
