@@ -24,7 +24,7 @@
 #                        modprobe. INSTALL_MOD_DIR= changes it. Then depmod -a KVER,
 #                        but not with DESTDIR: a package runs it where it is installed.
 #   SBINDIR (PREFIX/sbin)  the metadata tools, clone-migrate, clone-activate
-#   MANDIR (PREFIX/share/man)  their man pages and clonetab(5)
+#   MANDIR (PREFIX/share/man)  their man pages, clonetab(5) and dm-clone(7)
 #   INITRAMFSDIR (/usr/share/initramfs-tools)  hooks/ and scripts/local-top/dm-clone
 #   UNITDIR (PREFIX/lib/systemd/system)  clone-activate.service, clone-finish.service,
 #                        which run SBINDIR/clone-activate

@@ -4,10 +4,11 @@
 # (the files git knows, as make deb takes them) in WORKDIR:
 #  - make install KVER=K DESTDIR=D puts dm-clone.ko with K's vermagic in
 #    D/lib/modules/K/updates/ (no depmod files in D), the metadata tools,
-#    clone-migrate, clone-activate and their man pages under D/usr/local, the
-#    initramfs-tools hook and local-top script under D/usr/share, the systemd
-#    units under D/usr/local/lib/systemd/system with ExecStart= at the
-#    installed clone-activate, and writes nothing outside D;
+#    clone-migrate, clone-activate, their man pages and dm-clone(7) under
+#    D/usr/local, the initramfs-tools hook and local-top script under
+#    D/usr/share, the systemd units under D/usr/local/lib/systemd/system
+#    with ExecStart= at the installed clone-activate, and writes nothing
+#    outside D;
 #  - KDIR=/lib/modules/K/build alone installs for K as well;
 #  - PREFIX=/opt/dm-clone moves the tools, the man pages, the units and
 #    their ExecStart=, and the hook's sbindir=;
@@ -131,6 +132,7 @@ check_files() {
 		[ -f "$man/man8/$t.8" ] || bad "$what: no $prefix/share/man/man8/$t.8"
 	done
 	[ -f "$man/man5/clonetab.5" ] || bad "$what: no $prefix/share/man/man5/clonetab.5"
+	[ -f "$man/man7/dm-clone.7" ] || bad "$what: no $prefix/share/man/man7/dm-clone.7"
 	cmp -s "$work/src-none/scripts/clone-activate" "$sbin/clone-activate" ||
 		bad "$what: $prefix/sbin/clone-activate is not scripts/clone-activate"
 	local hook=$root/usr/share/initramfs-tools/hooks/dm-clone

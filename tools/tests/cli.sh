@@ -9,7 +9,8 @@
 #   --help and man page, and each program's --help and man page list the same;
 # - the scripts' usage errors: one line saying what is wrong, then
 #   "Try 'PROG --help'.", exit 3; a clonetab that cannot be read, exit 5;
-# - the short letters that changed are refused where they went away.
+# - the short letters that changed are refused where they went away;
+# - every man page (tools/man, scripts/man) renders without a groff warning.
 set -u
 BIN=$1
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -147,6 +148,20 @@ for t in $TOOLS; do
 	expect 5 "$t $a: exit 5" "$BIN/$t" $a
 	out_has "is not a block device or regular file\|cannot read"
 done
+
+# ---- every man page, dm-clone(7) too, renders without a groff warning
+if command -v groff >/dev/null; then
+	for m in "$TOP"/tools/man/*.[1-9] "$TOP"/scripts/man/*.[1-9]; do
+		if LC_ALL=C.UTF-8 groff -man -ww -z "$m" >"$W/groff" 2>&1 && [ ! -s "$W/groff" ]; then
+			ok "${m#"$TOP"/}: groff -ww: no warning"
+		else
+			bad "${m#"$TOP"/}: groff -ww warns:"
+			cat "$W/groff"
+		fi
+	done
+else
+	echo "skip: no groff, the man pages are not rendered"
+fi
 
 # shellcheck disable=SC2154 # counted by selftest-lib.sh
 echo "tools command-line tests: $pass passed, $failed failed"
