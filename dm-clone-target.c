@@ -74,6 +74,9 @@
 #define RETRY_DELAY_MIN			HZ
 #define RETRY_DELAY_MAX			(60 * HZ)
 
+/* Ranges the prefetch message may queue at once. */
+#define MAX_PREFETCH			16
+
 /*
  * Background copies are at least MIN_COPY_SECTORS long where contiguous
  * unhydrated regions allow, and MIN_INFLIGHT_SECTORS may be in flight,
@@ -178,6 +181,16 @@ struct clone {
 	unsigned long discards_held;
 	unsigned long discard_lo;
 	unsigned long discard_hi;
+	/*
+	 * The prefetch message's region ranges, [lo, hi), oldest first: the
+	 * message adds at the end, the worker moves the first one's lo on and
+	 * takes it off once passed.
+	 */
+	struct {
+		unsigned long lo;
+		unsigned long hi;
+	} prefetch[MAX_PREFETCH];
+	unsigned int nr_prefetch;
 
 	/* Worker only. */
 	unsigned long cursor;		/* next region background hydration tries */
@@ -996,10 +1009,15 @@ static unsigned long min_regions(struct clone *clone, sector_t sectors)
 
 /*
  * Start a background copy of up to @batch regions from unhydrated region @r,
- * or, if @r is busy, move the cursor past the busy range.
+ * not past @end, and move *@pos (the cursor, or a prefetch range's start)
+ * past it; or, if @r is busy, past the busy range. An @urgent copy (a
+ * prefetch) goes ahead of the others and is not dropped while hydration is
+ * disabled.
  */
 static void start_background_copy(struct clone *clone, unsigned long r,
-				  unsigned long batch, unsigned long limit)
+				  unsigned long end, unsigned long *pos,
+				  bool urgent, unsigned long batch,
+				  unsigned long limit)
 {
 	struct busy_range *br, *busy;
 	unsigned long n, max_n;
@@ -1015,23 +1033,24 @@ static void start_background_copy(struct clone *clone, unsigned long r,
 	busy = busy_find(clone, r, r + 1);
 	held = !busy && discard_held(clone, r, r + 1);
 	if (busy || held || clone_md_hydrated(clone->cmd, r)) {
-		clone->cursor = busy ? busy->end : held ? clone->discard_hi : r + 1;
+		*pos = busy ? busy->end : held ? clone->discard_hi : r + 1;
 		spin_unlock_irq(&clone->lock);
 		mempool_free(br, &clone->range_pool);
 		return;
 	}
 	max_n = min3(batch, limit > clone->hydrating ? limit - clone->hydrating : 1,
-		     clone->nr_regions - r);
+		     end - r);
 	max_n = min(max_n, busy_next_start(clone, r) - r);
 	if (clone->discards_held && r < clone->discard_lo)
 		max_n = min(max_n, clone->discard_lo - r);
 	n = clone_md_next_hydrated(clone->cmd, r + 1, r + max_n) - r;
 	init_range(br, clone, r, r + n, true, NULL);
+	br->urgent = urgent;
 	busy_insert(clone, br);
 	clone->hydrating += n;
 	spin_unlock_irq(&clone->lock);
 
-	clone->cursor = r + n;
+	*pos = r + n;
 	start_copy(clone, br);
 }
 
@@ -1102,19 +1121,74 @@ out:
 }
 
 /*
- * Keep up to the threshold of regions copying, walking the device from the
- * cursor; one pass over the end at most, so that a device whose remaining
- * regions are all busy does not keep the worker spinning. While backing
- * off, one copy at a time.
+ * The first unhydrated region of the oldest prefetch range, in *@r, and the
+ * range's end, in *@end; ranges passed are taken off. False once none is
+ * left. Worker only.
+ */
+static bool next_prefetch(struct clone *clone, unsigned long *r,
+			  unsigned long *end)
+{
+	unsigned long lo, hi;
+
+	for (;;) {
+		spin_lock_irq(&clone->lock);
+		if (!clone->nr_prefetch) {
+			spin_unlock_irq(&clone->lock);
+			return false;
+		}
+		lo = clone->prefetch[0].lo;
+		hi = clone->prefetch[0].hi;
+		spin_unlock_irq(&clone->lock);
+
+		*r = clone_md_next_unhydrated(clone->cmd, lo, hi);
+		if (*r < hi) {
+			*end = hi;
+			return true;
+		}
+		spin_lock_irq(&clone->lock);
+		clone->nr_prefetch--;
+		memmove(&clone->prefetch[0], &clone->prefetch[1],
+			clone->nr_prefetch * sizeof(clone->prefetch[0]));
+		spin_unlock_irq(&clone->lock);
+	}
+}
+
+/*
+ * The next background copy to start, from the cursor, in *@r; one pass over
+ * the end at most (*@wrapped), so that a device whose remaining regions are
+ * all busy does not keep the worker spinning. Worker only.
+ */
+static bool next_background(struct clone *clone, unsigned long *r,
+			    bool *wrapped)
+{
+	for (;;) {
+		*r = clone_md_next_unhydrated(clone->cmd, clone->cursor,
+					      clone->nr_regions);
+		if (*r < clone->nr_regions)
+			return true;
+		if (*wrapped || !clone->cursor)
+			return false;
+		*wrapped = true;
+		clone->cursor = 0;
+	}
+}
+
+/*
+ * Keep up to the threshold of regions copying: the prefetch message's
+ * ranges first (also while hydration is disabled), then background
+ * hydration from the cursor. While backing off, one copy at a time.
  */
 static void do_hydration(struct clone *clone)
 {
 	unsigned long threshold = READ_ONCE(clone->hydration_threshold);
 	unsigned long batch = READ_ONCE(clone->hydration_batch_size);
-	unsigned long limit, r;
-	bool wrapped = false, busy;
+	unsigned long limit, r, end, pos;
+	bool wrapped = false, busy, prefetch;
 
-	if (!hydration_allowed(clone) || backing_off(clone))
+	if (test_bit(CLONE_SUSPENDED, &clone->flags) ||
+	    clone_md_mode(clone->cmd) != CLONE_MD_RW ||
+	    (!READ_ONCE(clone->nr_prefetch) && !hydration_allowed(clone)) ||
+	    backing_off(clone))
 		return;
 
 	busy = time_before(jiffies, READ_ONCE(clone->last_bio) + FOREGROUND_WINDOW);
@@ -1125,27 +1199,34 @@ static void do_hydration(struct clone *clone)
 	if (clone->retry_delay && READ_ONCE(clone->hydrating))
 		return;
 	while (READ_ONCE(clone->hydrating) < limit) {
-		r = clone_md_next_unhydrated(clone->cmd, clone->cursor,
-					     clone->nr_regions);
-		if (r < clone->nr_regions) {
-			if (busy) {
-				if (time_before(jiffies, clone->next_copy)) {
-					set_bit(CLONE_PACED, &clone->flags);
-					break;
-				}
-				clone->next_copy = jiffies + FOREGROUND_PACE;
-			}
-			if (!rate_allows(clone, &batch))
+		prefetch = next_prefetch(clone, &r, &end);
+		if (!prefetch) {
+			if (!hydration_allowed(clone) ||
+			    !next_background(clone, &r, &wrapped))
 				break;
-			start_background_copy(clone, r, batch, limit);
-			if (clone->retry_delay)
-				break;
-			continue;
+			end = clone->nr_regions;
 		}
-		if (wrapped || !clone->cursor)
+		if (busy) {
+			if (time_before(jiffies, clone->next_copy)) {
+				set_bit(CLONE_PACED, &clone->flags);
+				break;
+			}
+			clone->next_copy = jiffies + FOREGROUND_PACE;
+		}
+		if (!rate_allows(clone, &batch))
 			break;
-		wrapped = true;
-		clone->cursor = 0;
+		if (prefetch) {
+			start_background_copy(clone, r, end, &pos, true, batch,
+					      limit);
+			spin_lock_irq(&clone->lock);
+			clone->prefetch[0].lo = pos;
+			spin_unlock_irq(&clone->lock);
+		} else {
+			start_background_copy(clone, r, end, &clone->cursor,
+					      false, batch, limit);
+		}
+		if (clone->retry_delay)
+			break;
 	}
 }
 
@@ -1677,6 +1758,42 @@ static void clone_status(struct dm_target *ti, status_type_t type,
  */
 #define MSG_WORD_MAX	64
 
+/*
+ * The prefetch message: queue the regions that sectors [@argv[0], + @argv[1])
+ * touch for copying ahead of background hydration, also while it is
+ * disabled. In core only: a reload forgets it.
+ */
+static int prefetch_message(struct clone *clone, char **argv)
+{
+	unsigned long long start, len;
+	int r = 0;
+
+	if (kstrtoull(argv[0], 10, &start) || kstrtoull(argv[1], 10, &len) ||
+	    !len || start >= clone->ti->len || len > clone->ti->len - start) {
+		DMERR("%s: invalid prefetch range `%.*s %.*s': expected a start sector and a number of sectors within the device's %llu",
+		      clone_name(clone), MSG_WORD_MAX, argv[0], MSG_WORD_MAX,
+		      argv[1], (unsigned long long)clone->ti->len);
+		return -EINVAL;
+	}
+	spin_lock_irq(&clone->lock);
+	if (clone->nr_prefetch == MAX_PREFETCH) {
+		r = -EBUSY;
+	} else {
+		clone->prefetch[clone->nr_prefetch].lo = start >> clone->region_shift;
+		clone->prefetch[clone->nr_prefetch].hi =
+			((start + len - 1) >> clone->region_shift) + 1;
+		clone->nr_prefetch++;
+	}
+	spin_unlock_irq(&clone->lock);
+	if (r) {
+		DMERR("%s: %u prefetch ranges wait already: try again once their copies have started",
+		      clone_name(clone), MAX_PREFETCH);
+		return r;
+	}
+	wake_worker(clone);
+	return 0;
+}
+
 static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
@@ -1703,6 +1820,8 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		queue_copier(clone);	/* to drop queued copies */
 		return 0;
 	}
+	if (argc == 3 && !strcasecmp(argv[0], "prefetch"))
+		return prefetch_message(clone, argv + 1);
 	def = argc == 2 ? core_arg(argv[0]) : NULL;
 	if (def) {
 		if (kstrtouint(argv[1], 10, &value)) {
@@ -1715,7 +1834,7 @@ static int clone_message(struct dm_target *ti, unsigned int argc, char **argv,
 		queue_copier(clone);	/* threshold 0 drops queued copies */
 		return 0;
 	}
-	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, stats, retry, hydration_threshold <#regions>, hydration_batch_size <#regions> or max_hydration_rate <KiB/s>",
+	DMERR("%s: unsupported message `%.*s' with %u argument(s); expected enable_hydration, disable_hydration, stats, retry, prefetch <start sector> <#sectors>, hydration_threshold <#regions>, hydration_batch_size <#regions> or max_hydration_rate <KiB/s>",
 	      clone_name(clone), MSG_WORD_MAX, argc ? argv[0] : "",
 	      argc ? argc - 1 : 0);
 	return -EINVAL;

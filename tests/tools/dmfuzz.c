@@ -302,11 +302,11 @@ static void k_split(const char *in, struct toks *out)
 }
 
 /*
- * The kernel's strict unsigned decimal parse into 32 bits: an optional '+',
- * at least one digit, one optional trailing newline, nothing else, and no
- * overflow. 0 or -1.
+ * The kernel's strict unsigned decimal parse into 64 bits (kstrtoull): an
+ * optional '+', at least one digit, one optional trailing newline, nothing
+ * else, and no overflow. 0 or -1.
  */
-static int k_strtou32(const char *s, uint32_t *v)
+static int k_strtou64(const char *s, uint64_t *v)
 {
 	uint64_t acc = 0;
 	int ovf = 0;
@@ -323,7 +323,18 @@ static int k_strtou32(const char *s, uint32_t *v)
 	}
 	if (*s == '\n')
 		s++;
-	if (*s || ovf || acc > UINT32_MAX)
+	if (*s || ovf)
+		return -1;
+	*v = acc;
+	return 0;
+}
+
+/* The same into 32 bits (kstrtouint). */
+static int k_strtou32(const char *s, uint32_t *v)
+{
+	uint64_t acc;
+
+	if (k_strtou64(s, &acc) || acc > UINT32_MAX)
 		return -1;
 	*v = (uint32_t)acc;
 	return 0;
@@ -1914,6 +1925,7 @@ static int judge_msg(const char *msg, uint64_t sector, uint64_t len, struct clon
 	struct toks t = { 0 };
 	int v = INVALID;
 	uint32_t val;
+	uint64_t a, n;
 
 	k_split(msg, &t);
 	if (!t.n)
@@ -1939,7 +1951,14 @@ static int judge_msg(const char *msg, uint64_t sector, uint64_t len, struct clon
 		v = VALID, *why = "stats";
 	else if (t.n == 1 && !strcasecmp(t.v[0], "retry"))
 		v = VALID, *why = "retry";
-	else
+	else if (t.n == 3 && !strcasecmp(t.v[0], "prefetch")) {
+		if (k_strtou64(t.v[1], &a) || k_strtou64(t.v[2], &n))
+			*why = "prefetch: not two numbers";
+		else if (!n || a >= len || n > len - a)
+			*why = "prefetch: not a range within the device";
+		else	/* refused while 16 ranges wait */
+			v = UNSURE, *why = "prefetch";
+	} else
 		*why = "not a message of the target";
 	tk_free(&t);
 	return v;
@@ -1947,7 +1966,7 @@ static int judge_msg(const char *msg, uint64_t sector, uint64_t len, struct clon
 
 static const char *const msg_names[] = {
 	"enable_hydration", "disable_hydration", "hydration_threshold", "hydration_batch_size",
-	"max_hydration_rate", "stats", "retry",
+	"max_hydration_rate", "stats", "retry", "prefetch",
 };
 
 /* Does message msg_names[k] take a number? */
@@ -1972,6 +1991,12 @@ static void gen_msg(struct sbuf *out, uint64_t *sector, uint64_t len)
 	if (r < 30) {			/* a valid form */
 		if (msg_takes_value(k)) {
 			fmt_num(&s, edge_u32());
+			tk_push(&t, s.p);
+		} else if (!strcmp(msg_names[k], "prefetch")) {
+			n = rnd(len);
+			fmt_num(&s, n);
+			tk_push(&t, s.p);
+			fmt_num(&s, chance(10) ? len - n + rnd(3) : 1 + rnd(len - n));
 			tk_push(&t, s.p);
 		}
 	} else if (r < 45) {		/* the wrong number of arguments */
