@@ -18,7 +18,9 @@
  * only again to repair a damaged copy.
  *
  * Locking:
- * - registry_lock (mutex) protects the registry list and every ->refs.
+ * - registry_lock (mutex) protects the registry list, the list of loads
+ *   under way and every ->refs. It is never held across I/O: a metadata
+ *   device that hangs holds up the loads of that device only.
  * - cmd->lock (spinlock, taken with interrupts off because bits are set
  *   from bio completion) protects every change to ->hydrated,
  *   ->nr_hydrated, ->dirty and ->nr_dirty. Readers of ->hydrated take no
@@ -29,6 +31,7 @@
  */
 
 #include <linux/crc32c.h>
+#include <linux/delay.h>
 #include <linux/dm-io.h>
 #include <linux/module.h>
 #include <linux/random.h>
@@ -110,6 +113,13 @@ struct clone_metadata {
 
 static LIST_HEAD(registry);
 static DEFINE_MUTEX(registry_lock);
+
+/* A metadata device being read (or formatted) for a table load. */
+struct md_load {
+	struct list_head list;		/* in loads */
+	dev_t dev;
+};
+static LIST_HEAD(loads);
 
 /* ---- Blocks ---- */
 
@@ -750,31 +760,57 @@ static struct clone_metadata *share_live(struct clone_metadata *cmd,
 	return cmd;
 }
 
+/* Is a load of metadata device @dev under way? With registry_lock held. */
+static bool loading(dev_t dev)
+{
+	struct md_load *load;
+
+	list_for_each_entry(load, &loads, list)
+		if (load->dev == dev)
+			return true;
+	return false;
+}
+
 struct clone_metadata *clone_md_get(struct mapped_device *owner,
 				    struct dm_dev *meta, struct dm_dev *dest,
 				    struct dm_dev *source, sector_t region_size,
 				    unsigned long nr_regions, char **error)
 {
 	dev_t dest_dev = dest->bdev->bd_dev, source_dev = source->bdev->bd_dev;
+	struct md_load load = { .dev = meta->bdev->bd_dev };
 	struct clone_metadata *cmd = NULL, *live;
 
 	mutex_lock(&registry_lock);
+	/* Another load of this device (rare: two at once) goes first. */
+	while (loading(load.dev)) {
+		mutex_unlock(&registry_lock);
+		msleep(20);
+		mutex_lock(&registry_lock);
+	}
 	list_for_each_entry(live, &registry, list) {
-		if (live->bdev->bd_dev == meta->bdev->bd_dev) {
+		if (live->bdev->bd_dev == load.dev) {
 			cmd = share_live(live, owner, dest_dev, source_dev,
 					 region_size, nr_regions, error);
 			break;
 		}
 	}
-	if (!cmd) {
-		cmd = create_metadata(meta, region_size, nr_regions, error);
-		if (!IS_ERR(cmd)) {
-			cmd->refs = 1;
-			cmd->owner = owner;
-			cmd->dest_dev = dest_dev;
-			cmd->source_dev = source_dev;
-			list_add(&cmd->list, &registry);
-		}
+	if (cmd) {
+		mutex_unlock(&registry_lock);
+		return cmd;
+	}
+	list_add(&load.list, &loads);
+	mutex_unlock(&registry_lock);
+
+	cmd = create_metadata(meta, region_size, nr_regions, error);
+
+	mutex_lock(&registry_lock);
+	list_del(&load.list);
+	if (!IS_ERR(cmd)) {
+		cmd->refs = 1;
+		cmd->owner = owner;
+		cmd->dest_dev = dest_dev;
+		cmd->source_dev = source_dev;
+		list_add(&cmd->list, &registry);
 	}
 	mutex_unlock(&registry_lock);
 	return cmd;

@@ -22,12 +22,15 @@
  *   it to the front while it holds the busy range), never the other way.
  *   Everything else of the copier (the free chunks, the progress of each
  *   copy) belongs to the copier work item alone.
- * - Everything else runs in three work items of the target's workqueue,
- *   each one at a time. The worker owns the background hydration cursor,
- *   discards and deferred bios; the committer commits, quickly for flushes
- *   and FUA completions and in full once a second, so copies keep starting
- *   while a commit waits for its flushes; the copier moves copies through
- *   its buffers.
+ * - Everything else runs in three work items, each one at a time. The
+ *   worker owns the background hydration cursor, discards and deferred
+ *   bios; the committer commits, quickly for flushes and FUA completions and
+ *   in full once a second, so copies keep starting while a commit waits for
+ *   its flushes; the copier moves copies through its buffers. The copier
+ *   has a workqueue of its own: the worker may sleep in mempool_alloc() for
+ *   a busy range that only a copy's end gives back, and under memory
+ *   pressure each WQ_MEM_RECLAIM workqueue runs its items on one rescuer
+ *   thread, one after the other.
  *   Commits are serialised by the metadata.
  *
  * Flags the block layer changes under us: submit_bio_noacct() clears
@@ -204,7 +207,8 @@ struct clone {
 	unsigned long last_commit;	/* jiffies, last full commit; READ/WRITE_ONCE */
 	unsigned long last_bio;		/* jiffies, last bio mapped; READ/WRITE_ONCE */
 
-	struct workqueue_struct *wq;
+	struct workqueue_struct *wq;		/* worker, committer, timers */
+	struct workqueue_struct *copy_wq;	/* the copier */
 	struct work_struct worker;
 	struct work_struct committer;
 	struct work_struct copier;
@@ -639,7 +643,7 @@ static void copy_done(bool read_err, bool write_err, struct busy_range *br)
  */
 static void queue_copier(struct clone *clone)
 {
-	queue_work(clone->wq, &clone->copier);
+	queue_work(clone->copy_wq, &clone->copier);
 }
 
 /* May background copies start, or queued ones go on? */
@@ -1865,6 +1869,7 @@ static void clone_postsuspend(struct dm_target *ti)
 
 	cancel_delayed_work_sync(&clone->waker);
 	wait_event(clone->copies_done, !READ_ONCE(clone->hydrating));
+	flush_workqueue(clone->copy_wq);
 	flush_workqueue(clone->wq);
 	if (clone_md_mode(clone->cmd) == CLONE_MD_RW)
 		commit(clone, false, NULL);
@@ -2119,6 +2124,8 @@ static void free_clone(struct clone *clone)
 	unsigned int i;
 
 	/* No copy is in flight: dm suspended the target, which waited for them. */
+	if (clone->copy_wq)
+		destroy_workqueue(clone->copy_wq);
 	if (clone->wq)
 		destroy_workqueue(clone->wq);
 	free_chunks(clone);
@@ -2229,7 +2236,8 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	    add_chunk(clone, GFP_KERNEL))
 		goto bad;
 	clone->wq = alloc_workqueue("dm-clone", WQ_MEM_RECLAIM, 0);
-	if (!clone->wq)
+	clone->copy_wq = alloc_workqueue("dm-clone-copy", WQ_MEM_RECLAIM, 0);
+	if (!clone->wq || !clone->copy_wq)
 		goto bad;
 	r = copy_ctr_args(clone, argc - 3, argv + 3);
 	if (r)
