@@ -21,8 +21,9 @@ static void usage(FILE *f)
 		"                         usable copies, dump lost regions as unhydrated\n"
 		"                         and list them (\"lost\" ranges)\n"
 		"  GEOMETRY, with --repair when no superblock can be trusted:\n"
-		"      --region-size R    the clone's region size (sectors, or with a unit)\n"
-		"      --nr-regions N     its region count, or --device-size S (sectors, or a unit)\n"
+		"  -R, --region-size R    the clone's region size (sectors, or with a unit)\n"
+		"      --nr-regions N     its region count, or\n"
+		"  -d, --device-size S    its length (sectors, or with a unit)\n"
 		"      --superblock 0|1   the superblock copy to trust when they disagree\n"
 		"      --force            write to a block device (one not in use); with\n"
 		"                         GEOMETRY, use it though the bitmap contradicts it\n"
@@ -37,9 +38,9 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "repair", no_argument, NULL, 'r' },
-		{ "region-size", required_argument, NULL, 'G' },
+		{ "region-size", required_argument, NULL, 'R' },
 		{ "nr-regions", required_argument, NULL, 'G' },
-		{ "device-size", required_argument, NULL, 'G' },
+		{ "device-size", required_argument, NULL, 'd' },
 		{ "superblock", required_argument, NULL, 'G' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
 	struct dev d;
 	struct md m;
 
-	while ((c = getopt_long(argc, argv, "o:f:rhV", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:f:rR:d:hV", opts, &idx)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'f':
@@ -66,6 +67,12 @@ int main(int argc, char **argv)
 		case 'r': mo.salvage = 1; break;
 		case 'G':
 			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
+				return EXIT_USAGE;
+			break;
+		case 'R':
+		case 'd':
+			if (salvage_opt(c == 'R' ? "region-size" : "device-size", optarg,
+					&mo, &dev_sectors, prog))
 				return EXIT_USAGE;
 			break;
 		case 'F': force = 1; break;

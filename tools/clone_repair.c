@@ -29,8 +29,9 @@ static void usage(FILE *f)
 		"                         (both copies of their bitmap block unusable);\n"
 		"                         refused without one. Either can hurt data: see %s(8)\n"
 		"  GEOMETRY, when no superblock can be trusted:\n"
-		"      --region-size R    the clone's region size (sectors, or with a unit)\n"
-		"      --nr-regions N     its region count, or --device-size S (sectors, or a unit)\n"
+		"  -R, --region-size R    the clone's region size (sectors, or with a unit)\n"
+		"      --nr-regions N     its region count, or\n"
+		"  -d, --device-size S    its length (sectors, or with a unit)\n"
 		"      --superblock 0|1   the superblock copy to trust when they disagree\n"
 		"      --force            use GEOMETRY though the bitmap contradicts it\n"
 		"                         (bits set past the last region it makes)\n"
@@ -47,9 +48,9 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "assume-hydrated", no_argument, NULL, 'H' },
 		{ "assume-unhydrated", no_argument, NULL, 'U' },
-		{ "region-size", required_argument, NULL, 'G' },
+		{ "region-size", required_argument, NULL, 'R' },
 		{ "nr-regions", required_argument, NULL, 'G' },
-		{ "device-size", required_argument, NULL, 'G' },
+		{ "device-size", required_argument, NULL, 'd' },
 		{ "superblock", required_argument, NULL, 'G' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
 	struct dev d;
 	struct md m;
 
-	while ((c = getopt_long(argc, argv, "i:o:qhV", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:o:R:d:qhV", opts, &idx)) != -1) {
 		switch (c) {
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
@@ -76,6 +77,12 @@ int main(int argc, char **argv)
 			break;
 		case 'G':
 			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
+				return EXIT_USAGE;
+			break;
+		case 'R':
+		case 'd':
+			if (salvage_opt(c == 'R' ? "region-size" : "device-size", optarg,
+					&mo, &dev_sectors, prog))
 				return EXIT_USAGE;
 			break;
 		case 'F': mo.trust_geometry = 1; break;
