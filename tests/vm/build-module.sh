@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kver=${1:?usage: build-module.sh KVER}
-kdir=/lib/modules/$kver/build
+kdir=$(kernel_build "$kver")
 [ -e "$kdir/Makefile" ] || die "no headers for $kver ($kdir)"
 src=${MODULE_SRC:-$REPO}
 out=$BUILD/$kver

@@ -21,6 +21,9 @@ pkgs=(
 )
 # The long run also fuzzes the metadata parser (libFuzzer).
 [ "${LONG:-0}" = 1 ] && pkgs+=(clang)
+# make check-debug builds a kernel (tests/vm/debug-kernel.sh) from Debian's
+# source with these.
+[ "${DEBUG_KERNEL:-0}" = 1 ] && pkgs+=(linux-source-6.12 bc bison flex libelf-dev libssl-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

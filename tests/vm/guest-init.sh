@@ -21,8 +21,10 @@ for m in $(cat /lib/modules/boot.list /lib/modules/extra.list 2>/dev/null); do
 done
 
 # A task stuck this long is a bug; panic so the host sees it at once and
-# goes on with the remaining tests in a fresh boot.
-echo 30 >/proc/sys/kernel/hung_task_timeout_secs
+# goes on with the remaining tests in a fresh boot. A slower kernel's plan
+# sets TIMEOUT_FACTOR (tests/vm/lib.sh).
+factor=$(sed -n 's/^TIMEOUT_FACTOR=\([0-9][0-9]*\)$/\1/p' /etc/plan 2>/dev/null)
+echo $((30 * ${factor:-1})) >/proc/sys/kernel/hung_task_timeout_secs
 echo 1 >/proc/sys/kernel/hung_task_panic
 echo 1 >/proc/sys/kernel/softlockup_panic 2>/dev/null
 

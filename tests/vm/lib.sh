@@ -10,14 +10,29 @@ die() { echo "error: $*" >&2; exit 1; }
 note() { echo ">>> $*" >&2; }
 
 # Kernels we can test: an installed image plus headers to build against.
+# With DEBUG_KERNEL_DIR (a build of tests/vm/debug-kernel.sh, `make
+# check-debug`), that kernel alone: it is never installed in /boot or
+# /lib/modules, so no other run picks it.
 all_kernels() {
 	local d k
+	if [ -n "${DEBUG_KERNEL_DIR:-}" ]; then
+		cat "$DEBUG_KERNEL_DIR/release"
+		return
+	fi
 	for d in /lib/modules/*/build; do
 		[ -e "$d/Makefile" ] || continue
 		k=${d#/lib/modules/}; k=${k%/build}
 		[ -e "/boot/vmlinuz-$k" ] && echo "$k"
 	done | sort -V
 }
+
+# Where kernel K's image, build tree (KDIR) and modules are: /boot/vmlinuz-K,
+# /lib/modules/K/build and /lib/modules/K, or the debug kernel's. modroot
+# prints the root to give modprobe -d, empty for the host's /lib/modules.
+is_debug_kernel() { [ -n "${DEBUG_KERNEL_DIR:-}" ] && [ "$1" = "$(cat "$DEBUG_KERNEL_DIR/release")" ]; }
+kernel_image() { if is_debug_kernel "$1"; then echo "$DEBUG_KERNEL_DIR/vmlinuz"; else echo "/boot/vmlinuz-$1"; fi; }
+kernel_build() { if is_debug_kernel "$1"; then echo "$DEBUG_KERNEL_DIR/src"; else echo "/lib/modules/$1/build"; fi; }
+kernel_modroot() { if is_debug_kernel "$1"; then echo "$DEBUG_KERNEL_DIR/root"; fi; }
 
 # "6.1.0-56-amd64" -> "6.1": the kernel line (major.minor).
 kernel_line() { echo "$1" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'; }
@@ -46,6 +61,10 @@ resolve_kernel() {
 
 VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-2048}
+# A whole number the guest's test timeouts (and its hung-task timeout) and the
+# host's limits below are multiplied by: 1, more for a slower kernel (the
+# debug kernel of `make check-debug`).
+TIMEOUT_FACTOR=${TIMEOUT_FACTOR:-1}
 # panic=-1 + oops=panic + -no-reboot: any crash ends the boot at once.
 # printk.devkmsg=on: the runner's markers in /dev/kmsg must never be dropped.
 VM_APPEND="console=ttyS0 panic=-1 oops=panic loglevel=7 log_buf_len=8M printk.devkmsg=on ${VM_APPEND_EXTRA:-}"
@@ -67,7 +86,7 @@ make_disks() {
 qemu_args() {
 	local kver=$1 initrd=$2 dir=$3 d n=0
 	QEMU_ARGS=(qemu-system-x86_64 -accel tcg -cpu max -smp "$VM_SMP" -m "$VM_MEM"
-		-nodefaults -no-reboot -kernel "/boot/vmlinuz-$kver" -initrd "$initrd"
+		-nodefaults -no-reboot -kernel "$(kernel_image "$kver")" -initrd "$initrd"
 		-append "$VM_APPEND")
 	for d in $DISKS; do
 		# Default writeback cache: what the guest wrote before a crash
@@ -87,11 +106,12 @@ qemu_args() {
 # The runner's kernel-log markers show progress. The guest enforces each
 # test's TIMEOUT itself; the host kills the VM only when that failed (a test
 # still running 60 s after its TIMEOUT) or when booting or the step between
-# two tests takes over VM_STEP_TIMEOUT (180 s), or when the whole run's
-# time budget (BUDGET_END, in $SECONDS) has passed. Every boot is bounded.
+# two tests takes over VM_STEP_TIMEOUT (180 s), both times TIMEOUT_FACTOR,
+# or when the whole run's time budget (BUDGET_END, in $SECONDS) has passed.
+# Every boot is bounded.
 # Returns 0 when the VM ended by itself, 124 when killed.
 run_boot() {
-	local kver=$1 initrd=$2 dir=$3 console=$4 step=${VM_STEP_TIMEOUT:-180}
+	local kver=$1 initrd=$2 dir=$3 console=$4 step=$((${VM_STEP_TIMEOUT:-180} * TIMEOUT_FACTOR))
 	local qpid last='' line tmo deadline allow
 	qemu_args "$kver" "$initrd" "$dir"
 	: >"$console"
@@ -107,7 +127,7 @@ run_boot() {
 			case $line in
 			*" START "*)
 				tmo=${line##*timeout=}; tmo=${tmo%%[!0-9]*}
-				allow=$((${tmo:-300} + 60)) ;;
+				allow=$((${tmo:-300} + 60 * TIMEOUT_FACTOR)) ;;
 			esac
 			deadline=$((SECONDS + allow))
 		fi
@@ -135,7 +155,8 @@ plan_initrd() {
 	shift 5
 	d=$(mktemp -d)
 	mkdir "$d/etc"
-	printf 'BOOT=%s\nPLAN_TIMEOUT=%s\nLONG=%s\nPLAN_TESTS="%s"\n' "$boot" "$tmo" "$long" "$*" >"$d/etc/plan"
+	printf 'BOOT=%s\nPLAN_TIMEOUT=%s\nLONG=%s\nTIMEOUT_FACTOR=%s\nPLAN_TESTS="%s"\n' \
+		"$boot" "$tmo" "$long" "$TIMEOUT_FACTOR" "$*" >"$d/etc/plan"
 	{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1); } >"$out"
 	rm -rf "$d"
 }

@@ -13,7 +13,9 @@ set -euo pipefail
 
 kver=${1:?usage: mkinitramfs.sh KVER OUT}
 out=${2:?usage: mkinitramfs.sh KVER OUT}
-[ -d "/lib/modules/$kver" ] || die "kernel $kver is not installed"
+# The host's /lib/modules, or the debug kernel's own root (vm/lib.sh).
+modroot=$(kernel_modroot "$kver")
+[ -d "$modroot/lib/modules/$kver" ] || die "kernel $kver is not installed"
 
 # In-tree modules loaded at boot, dependencies first (resolved below).
 # dm-clone itself is not: tests load it through load_clone_module.
@@ -35,11 +37,12 @@ mkdir -p "$cache"
 # trade here: the guest decompresses it slowly under TCG either way.
 pack() { (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1); }
 
-# Print the insmod paths of MODS and their dependencies, in load order, once each.
+# Print the insmod paths of MODS and their dependencies, in load order, once
+# each. A module built into the kernel ("builtin") needs nothing.
 module_paths() {
 	local m
 	for m in "$@"; do
-		modprobe -S "$kver" --show-depends "$m" 2>/dev/null || echo "missing $m"
+		modprobe ${modroot:+-d "$modroot"} -S "$kver" --show-depends "$m" 2>/dev/null || echo "missing $m"
 	done | awk '$1 == "missing" { print "error: no module " $2 > "/dev/stderr"; bad = 1 }
 		$1 == "insmod" && !seen[$2]++ { print $2 } END { exit bad }'
 }
@@ -113,7 +116,7 @@ build_base() {
 }
 
 # Rebuild the base only when this script, the kernel or a program changed.
-key=$( { sha256sum "$0"; ls -lL --time-style=+%s "/boot/vmlinuz-$kver" /bin/busybox;
+key=$( { sha256sum "$0"; ls -lL --time-style=+%s "$(kernel_image "$kver")" /bin/busybox;
 	for p in $PROGRAMS; do ls -lL --time-style=+%s "$(command -v "$p")"; done; } 2>&1 | sha256sum)
 if [ ! -e "$cache/base.cpio.gz" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$key" ]; then
 	build_base
