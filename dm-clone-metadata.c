@@ -920,7 +920,9 @@ bool clone_md_changed(struct clone_metadata *cmd)
  * Take up to @batch blocks to write, from block *@from on: the changed ones,
  * and for a full commit also those whose copies differ. Copy their bits
  * into the commit buffer and decide which copies each one gets; *@from
- * moves past the last one. Returns how many.
+ * moves past the last one. Returns how many. Each block is taken under
+ * cmd->lock of its own (its bits copied and its dirty bit cleared at once):
+ * a batch is up to 1 MiB, too much to copy with interrupts off.
  */
 static unsigned int snapshot(struct clone_metadata *cmd, bool quick,
 			     unsigned long *from)
@@ -930,15 +932,17 @@ static unsigned int snapshot(struct clone_metadata *cmd, bool quick,
 	unsigned int n = 0;
 	void *block;
 
-	spin_lock_irqsave(&cmd->lock, flags);
 	while (n < cmd->batch) {
+		spin_lock_irqsave(&cmd->lock, flags);
 		next = find_next_bit(cmd->dirty, cmd->nr_blocks, k);
 		if (!quick)
 			next = min(next, find_next_bit(cmd->lagging,
 						       cmd->nr_blocks, k));
 		k = next;
-		if (k >= cmd->nr_blocks)
+		if (k >= cmd->nr_blocks) {
+			spin_unlock_irqrestore(&cmd->lock, flags);
 			break;
+		}
 		block = cmd->buf + n * CLONE_BLOCK_SIZE;
 		bitmap_to_arr64(block + CLONE_HEADER_SIZE,
 				cmd->hydrated + k * CLONE_BITS_PER_BLOCK / BITS_PER_LONG,
@@ -948,13 +952,14 @@ static unsigned int snapshot(struct clone_metadata *cmd, bool quick,
 		e->changed = __test_and_clear_bit(k, cmd->dirty);
 		if (e->changed)
 			cmd->nr_dirty--;
+		spin_unlock_irqrestore(&cmd->lock, flags);
+		/* ->lagging and ->newer_b are the committer's own. */
 		e->first = test_bit(k, cmd->lagging) && !test_bit(k, cmd->newer_b);
 		/* Unchanged, only the older copy needs the bits. */
 		e->both = !quick && e->changed;
 		n++;
 		k++;
 	}
-	spin_unlock_irqrestore(&cmd->lock, flags);
 	*from = k;
 	return n;
 }

@@ -173,6 +173,7 @@ bool q;			/* quick */
 byte sd;		/* the writes counted when the commit began */
 byte from;		/* snapshot()'s cursor */
 byte n;			/* blocks in this round */
+bool snapped;		/* snapshot() took its last block of the round */
 byte pass;
 byte i;			/* write_pass(): next entry */
 byte r;			/* result */
@@ -358,7 +359,7 @@ inline md_commit_begin()
 		r = EROFS;
 		printf("committer: commit refused: read-only\n")
 	:: else ->
-		r = OK; sd = wdelta; from = 0;	/* atomic_long_read(&cmd->writes) */
+		r = OK; sd = wdelta; from = 0; n = 0;	/* atomic_long_read(&cmd->writes) */
 		if
 		:: q -> printf("committer: quick commit begins, writes counted %d\n", sd)
 		:: else -> printf("committer: full commit begins, writes counted %d\n", sd)
@@ -366,44 +367,49 @@ inline md_commit_begin()
 	fi
 }
 
-/* snapshot(), under cmd->lock: the changed blocks (and, for a full commit,
- * the lagging ones) from the cursor on, at most BATCH, with their bits */
+/* snapshot(): one block a step, each under cmd->lock of its own (so bits
+ * may be set between two blocks of one round): the next changed block (or,
+ * for a full commit, lagging one) from the cursor on, with its bits; the
+ * round ends at BATCH blocks or past the last one (snapped). */
 inline snapshot()
 {
-	n = 0; k = from;
+	k = from;
 	do
-	:: n < BATCH && k < NB ->
-		if
-		:: HAS(dirty, k) || (!q && HAS(lagging, k)) ->
-			eBlock[n] = k;
-			eBits[n] = BBITS(hydrated, k);	/* bitmap_to_arr64() */
-			eChanged[n] = HAS(dirty, k);
-#ifndef MUT_CLEAR_DIRTY_LATE
-			dirty = dirty & ~BIT(k);
-#endif
-#ifdef MUT_A_FIRST
-			eFirst[n] = 0;
-#else
-			eFirst[n] = HAS(lagging, k) && !HAS(newerB, k);
-#endif
-#if defined(FIX_E) && FIX_E >= 1
-			eBoth[n] = eChanged[n];
-#else
-			eBoth[n] = !q && eChanged[n];
-#endif
-#ifdef MUT_COMMITTED_EARLY
-			/* the bits count as committed once snapshotted */
-			committed = (committed & ~BMASK(k)) | (eBits[n] << (k * RPB));
-#endif
-			printf("committer: snapshot block %d bits %x changed %d, older copy %c, both %d\n",
-			       k, eBits[n], eChanged[n], COPYNAME(eFirst[n]), eBoth[n]);
-			n++
-		:: else
-		fi;
-		k++
+	:: k < NB && !(HAS(dirty, k) || (!q && HAS(lagging, k))) -> k++
 	:: else -> break
 	od;
-	from = k; k = 0
+	if
+	:: n < BATCH && k < NB ->
+		eBlock[n] = k;
+		eBits[n] = BBITS(hydrated, k);	/* bitmap_to_arr64() */
+		eChanged[n] = HAS(dirty, k);
+#ifndef MUT_CLEAR_DIRTY_LATE
+		dirty = dirty & ~BIT(k);
+#endif
+#ifdef MUT_A_FIRST
+		eFirst[n] = 0;
+#else
+		eFirst[n] = HAS(lagging, k) && !HAS(newerB, k);
+#endif
+#if defined(FIX_E) && FIX_E >= 1
+		eBoth[n] = eChanged[n];
+#else
+		eBoth[n] = !q && eChanged[n];
+#endif
+#ifdef MUT_COMMITTED_EARLY
+		/* the bits count as committed once snapshotted */
+		committed = (committed & ~BMASK(k)) | (eBits[n] << (k * RPB));
+#endif
+		printf("committer: snapshot block %d bits %x changed %d, older copy %c, both %d\n",
+		       k, eBits[n], eChanged[n], COPYNAME(eFirst[n]), eBoth[n]);
+		n++;
+		from = k + 1;
+		snapped = (n == BATCH)
+	:: else ->
+		from = k;
+		snapped = 1
+	fi;
+	k = 0
 }
 
 /* md_rw(REQ_OP_WRITE) of a run of blocks of copy cc, entries x .. x+cnt-1:
@@ -714,13 +720,16 @@ end_idle:
 		:: else -> cpc = C_FINISH	/* -EROFS: no metadata_failed() */
 		fi
 	   }
-	/* clone_md_commit(): snapshot() the next round; none: the commit ends */
+	/* clone_md_commit(): snapshot() the next round, a block a step; none:
+	 * the commit ends */
 	:: d_step { cpc == C_SNAP ->
 		snapshot();
 		if
-		:: n == 0 -> cpc = C_FINISH
-		:: else -> cpc = C_DFLUSH
-		fi
+		:: snapped && n == 0 -> cpc = C_FINISH
+		:: snapped -> cpc = C_DFLUSH
+		:: else -> skip
+		fi;
+		snapped = 0
 	   }
 	/* commit_batch(): prepare_payloads() (byte order), blkdev_issue_flush(dest) */
 	:: IO_STEP { cpc == C_DFLUSH ->
