@@ -49,6 +49,7 @@
 #include <linux/math64.h>
 #include <linux/mempool.h>
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/rbtree.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -71,8 +72,9 @@
  * Background hydration backs off while its copies fail (a source that went
  * away, a failing destination): after a failure it starts no copy for
  * RETRY_DELAY_MIN, then one copy at a time, the wait doubling after each
- * that fails, up to RETRY_DELAY_MAX. The first copy that works ends it; the
- * retry message, or a resume, retries at once and starts the waits over.
+ * that fails, up to RETRY_DELAY_MAX, each one longer by up to half at
+ * random. The first copy that works ends it; the retry message, or a
+ * resume, retries at once and starts the waits over.
  */
 #define RETRY_DELAY_MIN			HZ
 #define RETRY_DELAY_MAX			(60 * HZ)
@@ -1098,7 +1100,7 @@ static bool rate_allows(struct clone *clone, unsigned long *batch)
  */
 static bool backing_off(struct clone *clone)
 {
-	unsigned long now = jiffies;
+	unsigned long now = jiffies, wait;
 	u64 copied = atomic64_read(&clone->copied);
 
 	if (atomic_xchg(&clone->copy_errors, 0)) {
@@ -1109,9 +1111,16 @@ static bool backing_off(struct clone *clone)
 						 (unsigned long)RETRY_DELAY_MAX);
 		else
 			goto out;
-		clone->next_pass = now + clone->retry_delay;
+		/*
+		 * Up to half as long again, at random: waits of whole seconds
+		 * would keep hitting a source that fails on a period of its
+		 * own at the same phase, and never find it working.
+		 */
+		wait = clone->retry_delay +
+		       get_random_u32() % (clone->retry_delay / 2 + 1);
+		clone->next_pass = now + wait;
 		/* The waker would do, a second late at worst. */
-		queue_delayed_work(clone->wq, &clone->pacer, clone->retry_delay);
+		queue_delayed_work(clone->wq, &clone->pacer, wait);
 	} else if (copied != clone->copied_seen) {
 		clone->retry_delay = 0;
 	}
