@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	enum dump_format fmt = FMT_TEXT;
 	const char *out = NULL;
 	uint64_t dev_sectors = 0;
-	int c, idx, rc, force = 0;
+	int c, idx = 0, rc, force = 0;
 	struct printer p;
 	struct dump dm;
 	struct dev d;
@@ -66,13 +66,10 @@ int main(int argc, char **argv)
 			break;
 		case 'r': mo.salvage = 1; break;
 		case 'G':
-			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
-				return EXIT_USAGE;
-			break;
 		case 'R':
 		case 'd':
-			if (salvage_opt(c == 'R' ? "region-size" : "device-size", optarg,
-					&mo, &dev_sectors, prog))
+			if (salvage_opt(salvage_name(c, opts[idx].name), optarg, &mo,
+					&dev_sectors, prog))
 				return EXIT_USAGE;
 			break;
 		case 'F': force = 1; break;

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 	struct md_opts mo = { .use_sb = -1, .salvage = 1 };
 	const char *in = NULL, *out = NULL;
 	uint64_t dev_sectors = 0, *lost;
-	int c, idx, assume = 0, quiet = 0, rc;
+	int c, idx = 0, assume = 0, quiet = 0, rc;
 	struct printer p;
 	struct dev d;
 	struct md m;
@@ -76,13 +76,10 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'G':
-			if (salvage_opt(opts[idx].name, optarg, &mo, &dev_sectors, prog))
-				return EXIT_USAGE;
-			break;
 		case 'R':
 		case 'd':
-			if (salvage_opt(c == 'R' ? "region-size" : "device-size", optarg,
-					&mo, &dev_sectors, prog))
+			if (salvage_opt(salvage_name(c, opts[idx].name), optarg, &mo,
+					&dev_sectors, prog))
 				return EXIT_USAGE;
 			break;
 		case 'F': mo.trust_geometry = 1; break;

@@ -245,6 +245,11 @@ void md_print_lost(FILE *f, const struct md *m);
  */
 int salvage_opt(const char *name, const char *arg, struct md_opts *o,
 		uint64_t *device_sectors, const char *prog);
+/*
+ * The long name of salvage option @c as getopt_long() returned it: -R and -d
+ * have short forms, the others ('G') only @long_name.
+ */
+const char *salvage_name(int c, const char *long_name);
 /* After the options: nr_regions from --device-size; -1 (usage_error()) if invalid. */
 int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog);
 /* regions covered by bitmap block @k */

@@ -230,6 +230,11 @@ void json_put_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+const char *salvage_name(int c, const char *long_name)
+{
+	return c == 'R' ? "region-size" : c == 'd' ? "device-size" : long_name;
+}
+
 int salvage_opt(const char *name, const char *arg, struct md_opts *o,
 		uint64_t *device_sectors, const char *prog)
 {
