@@ -903,6 +903,11 @@ void clone_md_note_write(struct clone_metadata *cmd, unsigned long start,
 		atomic_long_inc(&cmd->writes);
 }
 
+void clone_md_committed_map(struct clone_metadata *cmd, unsigned long *map)
+{
+	bitmap_copy(map, cmd->committed, cmd->nr_regions);
+}
+
 bool clone_md_flush_needs_commit(struct clone_metadata *cmd)
 {
 	return atomic_long_read(&cmd->writes) != READ_ONCE(cmd->committed_writes);

@@ -59,6 +59,11 @@ bool clone_md_committed(struct clone_metadata *cmd, unsigned long start,
  */
 void clone_md_note_write(struct clone_metadata *cmd, unsigned long start,
 			 unsigned long nr);
+/*
+ * Copy the bits durable on disk (in one copy at least) into @map, of
+ * nr_regions bits. Bits only ever get set: the copy may lack the newest.
+ */
+void clone_md_committed_map(struct clone_metadata *cmd, unsigned long *map);
 bool clone_md_flush_needs_commit(struct clone_metadata *cmd);
 bool clone_md_changed(struct clone_metadata *cmd);
 

@@ -22,11 +22,13 @@
  *   it to the front while it holds the busy range), never the other way.
  *   Everything else of the copier (the free chunks, the progress of each
  *   copy) belongs to the copier work item alone.
- * - Everything else runs in three work items, each one at a time. The
+ * - Everything else runs in work items, each one at a time. The
  *   worker owns the background hydration cursor, discards and deferred
  *   bios; the committer commits, quickly for flushes and FUA completions and
  *   in full once a second, so copies keep starting while a commit waits for
- *   its flushes; the copier moves copies through its buffers. The copier
+ *   its flushes; the copier moves copies through its buffers; with
+ *   discard_source, the discarder discards committed regions on the
+ *   source (it may sleep for reads in flight, see there). The copier
  *   has a workqueue of its own: the worker may sleep in mempool_alloc() for
  *   a busy range that only a copy's end gives back, and under memory
  *   pressure each WQ_MEM_RECLAIM workqueue runs its items on one rescuer
@@ -151,6 +153,8 @@ enum clone_flag {
 	CLONE_DEST_FAILING,	/* the last destination write of a copy failed */
 	CLONE_RETRY,		/* the retry message: retry failed copies now */
 	CLONE_HYDRATE_ON_READ,	/* feature: a read queues its regions' copy */
+	CLONE_DISCARD_SOURCE,	/* feature: discard hydrated regions on the source */
+	CLONE_SOURCE_DISCARD_FAILED,	/* a discard of the source failed: no more */
 };
 
 struct clone {
@@ -239,10 +243,23 @@ struct clone {
 	atomic64_t source_errors;	/* failed source reads of copies */
 	atomic64_t dest_errors;		/* failed destination writes of copies */
 	atomic64_t metadata_errors;	/* failed commits */
+	atomic64_t source_discarded;	/* sectors discarded on the source */
 	u64 rate_sectors[RATE_SAMPLES];
 	unsigned long rate_jiffies[RATE_SAMPLES];
 	unsigned int rate_count;	/* samples taken, up to RATE_SAMPLES */
 	unsigned int rate_next;		/* where the next one goes */
+
+	/*
+	 * discard_source (see the discarder): the regions discarded on the
+	 * source, and the next ones to, the discarder's own; the epoch of
+	 * source reads and the reads in flight of each.
+	 */
+	unsigned long *src_done;
+	unsigned long *src_todo;
+	unsigned int read_epoch;	/* READ_ONCE/WRITE_ONCE */
+	atomic_t source_reads[2];
+	wait_queue_head_t reads_done;
+	struct work_struct discarder;
 
 	unsigned int nr_ctr_args;
 	char **ctr_args;
@@ -300,6 +317,8 @@ struct clone_io {
 	bool fua;			/* a FUA write (REQ_FUA as mapped) */
 	bool held;			/* a discard counted in ->discards_held */
 	bool committed;			/* a FUA write already waited for a commit */
+	bool source_read;		/* discard_source: counted in its epoch */
+	u8 epoch;
 };
 
 static struct kmem_cache *range_cache;
@@ -578,6 +597,8 @@ static int commit(struct clone *clone, bool quick, bool *dest_flushed)
 		metadata_failed(clone, r);
 	if (!quick)
 		WRITE_ONCE(clone->last_commit, jiffies);
+	if (!r && test_bit(CLONE_DISCARD_SOURCE, &clone->flags))
+		queue_work(clone->wq, &clone->discarder);
 	return r;
 }
 
@@ -1358,6 +1379,108 @@ static void process_flushes(struct clone *clone)
 	}
 }
 
+/* ---- discard_source (the discarder) ---- */
+
+/*
+ * With discard_source, a region is discarded on the source once its bit is
+ * durable on the metadata device (in one copy at least: what a crash leaves,
+ * and what the next full commit, within a second, puts in both), never
+ * before: after a crash at any instant, every region the metadata calls
+ * unhydrated still has its data on the source. The discarder runs after
+ * each commit that worked, and at resume: it discards the regions committed
+ * and not yet discarded by this table, in runs, one call at a time, so that
+ * a new table discards once more what an older one did (or a crash kept it
+ * from doing), which costs the source nothing.
+ *
+ * A read of unhydrated regions is sent to the source and may still be in
+ * flight there when their copy ends, is committed and would be discarded:
+ * the discard could pass it and the read return what the source makes of a
+ * discarded range. So reads that may go to the source are counted, each in
+ * the epoch it started in (counted before the hydrated bits are read), and
+ * the discarder, before it discards regions committed so far, starts a new
+ * epoch and waits for the reads of the old one to end. A read counted in
+ * the new one read the bits after they were set, and goes to the
+ * destination; one that read the old epoch but was counted too late to be
+ * waited for read the bits after the discarder looked at the count, so it
+ * sees them too (the two smp_mb() pair up).
+ */
+static bool discarding_source(struct clone *clone)
+{
+	return test_bit(CLONE_DISCARD_SOURCE, &clone->flags) &&
+	       !test_bit(CLONE_SOURCE_DISCARD_FAILED, &clone->flags) &&
+	       !test_bit(CLONE_SUSPENDED, &clone->flags) &&
+	       clone_md_mode(clone->cmd) != CLONE_MD_FAIL;
+}
+
+/* A read about to look at the hydrated bits (see above). */
+static void source_read_begin(struct clone *clone, struct clone_io *io)
+{
+	io->epoch = READ_ONCE(clone->read_epoch) & 1;
+	atomic_inc(&clone->source_reads[io->epoch]);
+	io->source_read = true;
+	/* Counted before the bits are read: pairs with the discarder's. */
+	smp_mb__after_atomic();
+}
+
+static void source_read_end(struct clone *clone, struct clone_io *io)
+{
+	if (!io->source_read)
+		return;
+	io->source_read = false;
+	if (atomic_dec_and_test(&clone->source_reads[io->epoch]) &&
+	    wq_has_sleeper(&clone->reads_done))
+		wake_up(&clone->reads_done);
+}
+
+/* The most the discarder asks of the source at once: 1 GiB. */
+#define SOURCE_DISCARD_SECTORS		2097152U
+
+static void do_discarder(struct work_struct *ws)
+{
+	struct clone *clone = container_of(ws, struct clone, discarder);
+	unsigned long nr = clone->nr_regions, start, end, max, epoch;
+	sector_t first, len;
+	int r;
+
+	if (!discarding_source(clone))
+		return;
+	clone_md_committed_map(clone->cmd, clone->src_todo);
+	if (!bitmap_andnot(clone->src_todo, clone->src_todo, clone->src_done,
+			   nr))
+		return;
+
+	epoch = READ_ONCE(clone->read_epoch);
+	/* The committed bits seen before the new epoch... */
+	smp_mb();
+	WRITE_ONCE(clone->read_epoch, epoch + 1);
+	/* ...and the new epoch before the old one's count: see above. */
+	smp_mb();
+	wait_event(clone->reads_done,
+		   !atomic_read(&clone->source_reads[epoch & 1]));
+
+	max = max(SOURCE_DISCARD_SECTORS >> clone->region_shift, 1UL);
+	for (start = find_first_bit(clone->src_todo, nr); start < nr;
+	     start = find_next_bit(clone->src_todo, nr, end)) {
+		end = min(find_next_zero_bit(clone->src_todo, nr, start),
+			  start + max);
+		if (!discarding_source(clone))
+			return;
+		first = region_to_sector(clone, start);
+		len = regions_end_sector(clone, end) - first;
+		r = blkdev_issue_discard(clone->source_dev->bdev, first, len,
+					 GFP_NOIO);
+		if (r) {
+			DMERR("%s: discard of regions %lu-%lu on the source failed (error %d): no more source discards until the table is reloaded",
+			      clone_name(clone), start, end - 1, r);
+			set_bit(CLONE_SOURCE_DISCARD_FAILED, &clone->flags);
+			return;
+		}
+		bitmap_set(clone->src_done, start, end - start);
+		atomic64_add(len, &clone->source_discarded);
+		cond_resched();
+	}
+}
+
 /* ---- Mapping bios ---- */
 
 /* Queue @bio on @list for @work (the worker or the committer). */
@@ -1408,6 +1531,12 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 		return DM_MAPIO_SUBMITTED;
 	}
 
+	/* discard_source: a read that may go to the source is counted first. */
+	if (!op_is_write(bio_op(bio)) && !io->source_read &&
+	    test_bit(CLONE_DISCARD_SOURCE, &clone->flags) &&
+	    clone_md_nr_hydrated(clone->cmd) < clone->nr_regions)
+		source_read_begin(clone, io);
+
 	bio_regions(clone, bio, &start, &end);
 	if (clone_md_hydrated(clone->cmd, start)) {
 		stop = clone_md_next_unhydrated(clone->cmd, start + 1, end);
@@ -1418,6 +1547,7 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 			io->nr = stop - start;
 			clone_md_note_write(clone->cmd, start, io->nr);
 		}
+		source_read_end(clone, io);
 		remap(clone, bio, clone->dest_dev);
 		return DM_MAPIO_REMAPPED;
 	}
@@ -1456,6 +1586,7 @@ static int clone_map(struct dm_target *ti, struct bio *bio)
 	io->fua = op_is_write(bio_op(bio)) && (bio->bi_opf & REQ_FUA);
 	io->held = false;
 	io->committed = false;
+	io->source_read = false;
 	return process_bio(clone, bio, true);
 }
 
@@ -1466,6 +1597,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
 	struct busy_range *br = io->range;
 
+	source_read_end(clone, io);
 	unhold_discard(clone, io);
 	if (br) {
 		/* A whole-region write: the region now holds its data. */
@@ -1671,6 +1803,9 @@ static void emit_stats(struct clone *clone, char *result, unsigned int maxlen)
 	       (unsigned long long)atomic64_read(&clone->dest_errors),
 	       (unsigned long long)atomic64_read(&clone->metadata_errors),
 	       state_names[state]);
+	if (test_bit(CLONE_DISCARD_SOURCE, &clone->flags))
+		DMEMIT(" source_discarded_bytes=%llu",
+		       (unsigned long long)atomic64_read(&clone->source_discarded) << SECTOR_SHIFT);
 }
 
 /* The tunable a core argument or message names, or NULL. */
@@ -1713,7 +1848,7 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 {
 	struct clone *clone = ti->private;
 	unsigned long long used, total;
-	bool no_hydration, no_passdown, on_read;
+	bool no_hydration, no_passdown, on_read, discard_src;
 	enum clone_md_mode mode;
 	unsigned int i, rate;
 	ssize_t sz = 0;
@@ -1733,10 +1868,13 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 		       clone_md_nr_hydrated(clone->cmd), clone->nr_regions,
 		       READ_ONCE(clone->hydrating));
 		on_read = test_bit(CLONE_HYDRATE_ON_READ, &clone->flags);
-		DMEMIT("%u %s%s%s", no_hydration + no_passdown + on_read,
+		discard_src = test_bit(CLONE_DISCARD_SOURCE, &clone->flags);
+		DMEMIT("%u %s%s%s%s",
+		       no_hydration + no_passdown + on_read + discard_src,
 		       no_hydration ? "no_hydration " : "",
 		       no_passdown ? "no_discard_passdown " : "",
-		       on_read ? "hydrate_on_read " : "");
+		       on_read ? "hydrate_on_read " : "",
+		       discard_src ? "discard_source " : "");
 		rate = READ_ONCE(clone->max_hydration_rate);
 		DMEMIT("%u hydration_threshold %u hydration_batch_size %u ",
 		       rate ? 6 : 4, READ_ONCE(clone->hydration_threshold),
@@ -1909,6 +2047,8 @@ static void clone_resume(struct dm_target *ti)
 	WRITE_ONCE(clone->last_commit, jiffies);
 	queue_delayed_work(clone->wq, &clone->waker, COMMIT_PERIOD);
 	wake_worker(clone);
+	if (test_bit(CLONE_DISCARD_SOURCE, &clone->flags))
+		queue_work(clone->wq, &clone->discarder);
 }
 
 /* ---- Queue limits ---- */
@@ -1992,7 +2132,7 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 	const char *arg;
 	int r;
 
-	r = read_group(ti, as, 3, "Invalid number of feature arguments", &argc);
+	r = read_group(ti, as, 4, "Invalid number of feature arguments", &argc);
 	if (r)
 		return r;
 	while (argc--) {
@@ -2003,6 +2143,8 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 			__clear_bit(CLONE_DISCARD_PASSDOWN, &clone->flags);
 		} else if (!strcasecmp(arg, "hydrate_on_read")) {
 			__set_bit(CLONE_HYDRATE_ON_READ, &clone->flags);
+		} else if (!strcasecmp(arg, "discard_source")) {
+			__set_bit(CLONE_DISCARD_SOURCE, &clone->flags);
 		} else {
 			ti->error = "Invalid feature argument";
 			return -EINVAL;
@@ -2052,6 +2194,38 @@ static int open_device(struct clone *clone, struct dm_arg_set *as,
 		ti->error = "Error opening device";
 		DMERR("cannot open the %s device (error %d)", what, r);
 		return r;
+	}
+	return 0;
+}
+
+/*
+ * discard_source: the source was opened for reading like the others; open
+ * it again for writing (discards are writes), and refuse a source that
+ * cannot take them.
+ */
+static int reopen_source(struct clone *clone, const char *path)
+{
+	struct dm_target *ti = clone->ti;
+	struct block_device *bdev;
+	int r;
+
+	dm_put_device(ti, clone->source_dev);
+	clone->source_dev = NULL;
+	r = dm_get_device(ti, path, CLONE_OPEN_RW, &clone->source_dev);
+	if (r) {
+		ti->error = "discard_source: cannot open the source device for writing";
+		DMERR("discard_source: cannot open the source device for writing (error %d)",
+		      r);
+		return r;
+	}
+	bdev = clone->source_dev->bdev;
+	if (bdev_read_only(bdev)) {
+		ti->error = "discard_source: the source device is read-only";
+		return -EINVAL;
+	}
+	if (!bdev_max_discard_sectors(bdev)) {
+		ti->error = "discard_source: the source device does not support discards";
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -2139,6 +2313,8 @@ static void free_clone(struct clone *clone)
 		destroy_workqueue(clone->wq);
 	free_chunks(clone);
 	mempool_exit(&clone->range_pool);
+	kvfree(clone->src_done);
+	kvfree(clone->src_todo);
 	if (!IS_ERR_OR_NULL(clone->cmd))
 		clone_md_put(clone->cmd);
 	if (clone->source_dev)
@@ -2198,6 +2374,8 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_LIST_HEAD(&clone->free_chunks);
 	INIT_DELAYED_WORK(&clone->waker, do_waker);
 	INIT_DELAYED_WORK(&clone->pacer, do_pacer);
+	init_waitqueue_head(&clone->reads_done);
+	INIT_WORK(&clone->discarder, do_discarder);
 
 	r = open_device(clone, &as, &clone->metadata_dev, true, "metadata");
 	if (!r)
@@ -2216,6 +2394,8 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Too many arguments";
 		r = -EINVAL;
 	}
+	if (!r && test_bit(CLONE_DISCARD_SOURCE, &clone->flags))
+		r = reopen_source(clone, argv[2]);
 	if (r)
 		goto bad;
 
@@ -2244,6 +2424,14 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (clone_md_nr_hydrated(clone->cmd) < clone->nr_regions &&
 	    add_chunk(clone, GFP_KERNEL))
 		goto bad;
+	if (test_bit(CLONE_DISCARD_SOURCE, &clone->flags)) {
+		clone->src_done = kvcalloc(BITS_TO_LONGS(clone->nr_regions),
+					   sizeof(long), GFP_KERNEL);
+		clone->src_todo = kvcalloc(BITS_TO_LONGS(clone->nr_regions),
+					   sizeof(long), GFP_KERNEL);
+		if (!clone->src_done || !clone->src_todo)
+			goto bad;
+	}
 	clone->wq = alloc_workqueue("dm-clone", WQ_MEM_RECLAIM, 0);
 	clone->copy_wq = alloc_workqueue("dm-clone-copy", WQ_MEM_RECLAIM, 0);
 	if (!clone->wq || !clone->copy_wq)
@@ -2275,9 +2463,10 @@ static void clone_dtr(struct dm_target *ti)
 }
 
 /*
- * Alone in its table: the source is opened for reading only, and a later
- * target of the same table opening it for writing would make device-mapper
- * reopen it and free the struct dm_dev this target holds.
+ * Alone in its table: the source is opened for reading only (without
+ * discard_source), and a later target of the same table opening it for
+ * writing would make device-mapper reopen it and free the struct dm_dev
+ * this target holds.
  */
 static struct target_type clone_target = {
 	.name = "clone",

@@ -153,7 +153,7 @@ _clone_parse() {
 	CS_HYD=${7%/*} CS_REGIONS=${7#*/} CS_HYDRATING=$8
 	_nf=$9
 	shift 9
-	case $_nf in 0|1|2|3) ;; *) return 1 ;; esac
+	case $_nf in 0|1|2|3|4) ;; *) return 1 ;; esac
 	[ $# -ge "$_nf" ] || return 1
 	CS_FEATURES=
 	while [ "$_nf" -gt 0 ]; do
@@ -185,10 +185,12 @@ STATS_KEYS="hydrated_regions total_regions copied_bytes hydration_rate eta_secon
 
 # stats NAME: the stats message's line in ST_LINE, parsed into ST_<key>;
 # fails unless it has exactly STATS_KEYS, in order, numbers where they go
+# (and source_discarded_bytes last, with discard_source)
 stats() {
 	ST_LINE=$(dmsetup message "$1" 0 stats) || { fail "stats message failed"; return 1; }
 	_keys=$(echo "$ST_LINE" | tr ' ' '\n' | sed 's/=.*//' | tr '\n' ' ')
-	[ "$_keys" = "$STATS_KEYS " ] || { fail "stats keys: '$_keys' (line: $ST_LINE)"; return 1; }
+	[ "$_keys" = "$STATS_KEYS " ] || [ "$_keys" = "$STATS_KEYS source_discarded_bytes " ] ||
+		{ fail "stats keys: '$_keys' (line: $ST_LINE)"; return 1; }
 	for _kv in $ST_LINE; do
 		_k=${_kv%%=*} _v=${_kv#*=}
 		case $_k in

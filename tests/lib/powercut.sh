@@ -25,7 +25,10 @@
 # SEED --tear-unit $PC_TEAR (any unflushed PC_TEAR-byte block, default 512).
 #
 # Variables a test sets before pc_layout: PC_LEN (clone length, sectors),
-# PC_MLEN (metadata slice), PC_JLEN (journal slice); PC_WT=1 for a
+# PC_MLEN (metadata slice), PC_JLEN (journal slice); PC_SRC=1 for a source
+# in the log too (discard_source): a fourth slice, pcsrc (rsrc when
+# checking), of PC_LEN sectors after the journal, which starts out holding
+# the pattern of seed $SEED, as prep puts on $SRC; PC_WT=1 for a
 # destination without a volatile write cache: pcdst's queue is switched to
 # "write through" before the clone opens it, so the block layer drops FUA and
 # PREFLUSH from the clone's bios to it as it does on such a disk, and
@@ -44,7 +47,9 @@ PC_LOG=${PC_LOG:-$SCRATCH2}
 pc_layout() {
 	PC_MLEN=${PC_MLEN:-8192}
 	PC_JLEN=${PC_JLEN:-8192}
-	PC_BASE=$((PC_LEN + PC_MLEN + PC_JLEN))
+	PC_SLEN=0
+	[ "${PC_SRC:-0}" = 1 ] && PC_SLEN=$PC_LEN
+	PC_BASE=$((PC_LEN + PC_MLEN + PC_JLEN + PC_SLEN))
 	# COW space: from the first 128 MiB boundary after the replay target
 	PC_COW=$(((PC_BASE + 262143) / 262144 * 262144))
 	PC_COWLEN=$(($(dev_sectors "$SCRATCH") - PC_COW))
@@ -58,11 +63,13 @@ dm_table() {
 	[ -b "/dev/mapper/$1" ] || { fail "no /dev/mapper/$1"; return 1; }
 }
 
-# pc_slices DEV PREFIX: PREFIX{dst,meta,jrn} over DEV, laid out as the base
+# pc_slices DEV PREFIX: PREFIX{dst,meta,jrn} (and PREFIXsrc) over DEV, laid
+# out as the base
 pc_slices() {
 	linear "${2}dst" "$1" 0 "$PC_LEN" &&
 		linear "${2}meta" "$1" "$PC_LEN" "$PC_MLEN" &&
-		linear "${2}jrn" "$1" $((PC_LEN + PC_MLEN)) "$PC_JLEN"
+		linear "${2}jrn" "$1" $((PC_LEN + PC_MLEN)) "$PC_JLEN" || return 1
+	[ "$PC_SLEN" = 0 ] || linear "${2}src" "$1" $((PC_LEN + PC_MLEN + PC_JLEN)) "$PC_SLEN"
 }
 
 # pc_record_start: the base, dm-log-writes over it (log on $PC_LOG, wiped),
@@ -71,7 +78,7 @@ pc_slices() {
 pc_record_start() {
 	dd if=/dev/zero of="$PC_LOG" bs=1M count=1 oflag=direct 2>/dev/null || { fail "wipe log"; return 1; }
 	printf '0 %s linear %s 0\n%s %s linear %s 0\n' "$PC_LEN" "$DST" "$PC_LEN" \
-		$((PC_MLEN + PC_JLEN)) "$META" >"$T/base.table"
+		$((PC_MLEN + PC_JLEN + PC_SLEN)) "$META" >"$T/base.table"
 	dm_table pcbase "$T/base.table" || return 1
 	dm_create pclw "0 $PC_BASE log-writes /dev/mapper/pcbase $PC_LOG" || return 1
 	pc_slices /dev/mapper/pclw pc || return 1
@@ -89,17 +96,24 @@ pc_mark() { dmsetup message pclw 0 mark "$1" || { fail "mark $1"; return 1; }; }
 # pc_record_stop: remove the slices, the log-writes device (its super block
 # is final only then) and the base. Remove what sits on the slices first.
 pc_record_stop() {
-	dm_remove pcdst pcmeta pcjrn pclw pcbase
+	dm_remove pcdst pcmeta pcjrn pcsrc pclw pcbase
 }
 
 # pc_init_base SEED: what the tests put on the base before recording: the
 # destination part holds the cverify pattern of seed SEED (data read from
-# it by mistake is recognisable), metadata and journal parts zeroes.
+# it by mistake is recognisable), metadata and journal parts zeroes, the
+# source part (PC_SRC=1) the pattern of seed $SEED.
 # Called for $DST/$META before recording, and for $SCRATCH by pc_replay_base.
 pc_init_base() { # DST_DEV META_DEV META_OFFSET_SECTORS SEED
 	fill_dev "$1" "$T/junk.map" "$4" $((PC_LEN / 8)) || return 1
 	dd if=/dev/zero of="$2" bs=512 seek="$3" count=$((PC_MLEN + PC_JLEN)) oflag=direct 2>/dev/null ||
 		{ fail "zero metadata area of $2"; return 1; }
+	[ "$PC_SLEN" = 0 ] && return 0
+	linear pcinit "$2" $(($3 + PC_MLEN + PC_JLEN)) "$PC_SLEN" || return 1
+	fill_dev /dev/mapper/pcinit "$T/srcpart.map" "$SEED" $((PC_SLEN / 8))
+	_r=$?
+	dm_remove pcinit
+	return $_r
 }
 
 # pc_check_start JUNK_SEED: the replay target at the log's beginning, pcorig
@@ -164,7 +178,7 @@ pc_snap_up() {
 }
 
 # pc_snap_down: remove the slices and the snapshot (the COW is forgotten)
-pc_snap_down() { dm_remove rdst rmeta rjrn pcsnap; }
+pc_snap_down() { dm_remove rdst rmeta rjrn rsrc pcsnap; }
 
 # pc_points SEED NMARKS NFLUSH NRANDOM MARKPREFIX: crash points, one
 # "E MODE SEED" a line, in increasing order of E: NMARKS marks called
@@ -185,11 +199,11 @@ pc_points() {
 		}' "$T/lw.points" | sort -n -k1,1 -k2,2 -u
 }
 
-# pc_hybrid NAME DUMP DST: a device that reads every region the metadata dump
-# (clone_dump text) calls hydrated from DST and every other from $SRC: what
-# the clone must read like, built without the module.
+# pc_hybrid NAME DUMP DST [SRC]: a device that reads every region the metadata
+# dump (clone_dump text) calls hydrated from DST and every other from SRC
+# ($SRC by default): what the clone must read like, built without the module.
 pc_hybrid() {
-	awk -v len="$PC_LEN" -v reg="$PC_REG" -v dst="$3" -v src="$SRC" '
+	awk -v len="$PC_LEN" -v reg="$PC_REG" -v dst="$3" -v src="${4:-$SRC}" '
 		BEGIN { pos = 0 }
 		/^range / {
 			split($2, a, "-")

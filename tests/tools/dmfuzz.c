@@ -986,7 +986,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 {
 	struct toks *t = &vd->tk;
 	struct vdev *dv[3];
-	int i, u, any_unsure = 0, pos;
+	int i, u, any_unsure = 0, pos, discard_src = 0;
 	uint32_t nf, nc, val;
 	const char *why = NULL;
 
@@ -1029,7 +1029,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 		BAD("too many regions");
 	pos = 4;
 	if (pos < t->n) {
-		if (k_strtou32(t->v[pos++], &nf) || nf > 3 || nf > (uint32_t)(t->n - pos))
+		if (k_strtou32(t->v[pos++], &nf) || nf > 4 || nf > (uint32_t)(t->n - pos))
 			BAD("bad feature count");
 		while (nf--) {
 			const char *f = t->v[pos++];
@@ -1040,6 +1040,8 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 				vd->no_pass = 1;
 			else if (!strcasecmp(f, "hydrate_on_read"))
 				vd->on_read = 1;
+			else if (!strcasecmp(f, "discard_source"))
+				discard_src = 1;
 			else
 				BAD("bad feature");
 		}
@@ -1071,6 +1073,14 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 		vd->no_pass = 1;
 	vd->v = meta_valid(dv[0], vd->rs, vd->R, &vd->hyd, &vd->formats, &why);
 	vd->why = vd->v == VALID ? "valid" : why;
+	/*
+	 * Never generated (it would discard the source the data checks read):
+	 * whether the source can take discards is not modelled.
+	 */
+	if (discard_src && vd->v == VALID) {
+		vd->v = UNSURE;
+		vd->why = "discard_source";
+	}
 #undef BAD
 }
 
@@ -1888,7 +1898,7 @@ static int parse_status(const char *st, struct clone_state *cs)
 	nf = atoi(t.v[5]);
 	/* the core args: 4, or 6 with max_hydration_rate */
 	cs->rate = 0;
-	if (nf < 0 || nf > 3 || (6 + nf + 6 != t.n && 6 + nf + 8 != t.n))
+	if (nf < 0 || nf > 4 || (6 + nf + 6 != t.n && 6 + nf + 8 != t.n))
 		goto out;
 	for (p = 6; p < 6 + nf; p++) {
 		if (!strcmp(t.v[p], "no_hydration"))
@@ -3316,7 +3326,7 @@ static int cmd_selftest(void)
 		const char *bad[] = {
 			"M D S", "M D S 7", "M D S 0", "M D S 9", "M D S 2097153", "M D S 4194304",
 			"M D S 4294967304", "M D S -8", "M D S 0x8", "M D S 8 1", "M D S 8 3 a b c",
-			"M D S 8 4 no_hydration no_hydration no_hydration hydrate_on_read",
+			"M D S 8 5 no_hydration no_hydration no_hydration hydrate_on_read no_hydration",
 			"M D S 8 1 foo", "M D S 8 0 1 hydration_threshold",
 			"M D S 8 0 2 hydration_threshold 4294967296", "M D S 8 0 2 foo 1",
 			"M D S 8 0 8 hydration_threshold 1 hydration_threshold 1 hydration_threshold 1 max_hydration_rate 1",
