@@ -28,7 +28,7 @@ REMOTE_MODULES="sch_netem configfs target_core_mod target_core_iblock iscsi_targ
 	iscsi_tcp sd_mod"
 # Host programs the tests use (with their libraries); busybox covers the rest.
 PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs
-	nbd-server nbd-client tc iscsid iscsiadm"
+	nbd-server nbd-client tc iscsid iscsiadm lvm"
 
 cache=$BUILD/initramfs/$kver
 mkdir -p "$cache"
