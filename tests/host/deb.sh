@@ -4,7 +4,7 @@
 #   tests/host/deb.sh WORKDIR
 # tests/check runs it in the background while the VMs run (results/host/deb.*).
 set -uo pipefail
-# shellcheck disable=SC1091 # ../vm/lib.sh: REPO
+# shellcheck disable=SC1091 # ../vm/lib.sh: REPO, VM_DIR
 . "$(dirname "$0")/../vm/lib.sh"
 
 work=${1:?usage: deb.sh WORKDIR}
@@ -16,13 +16,14 @@ for p in dpkg-buildpackage dh lintian; do
 	command -v "$p" >/dev/null || { echo "FAIL: no $p (tests/vm/deps.sh installs debhelper, dh-dkms, dpkg-dev, lintian)"; exit 1; }
 done
 
-t0=$SECONDS
-if ! make -s -C "$REPO" deb DEB_DIR="$work" >"$work/make-deb.log" 2>&1; then
-	tail -n 30 "$work/make-deb.log"
+# make deb, once a tree (tests/vm/build-debs.sh: boot/020 installs these)
+if ! built=$("$VM_DIR/build-debs.sh" 2>"$work/build-debs.log"); then
+	tail -n 30 "$work/build-debs.log"
 	echo "FAIL: make deb failed"
 	exit 1
 fi
-echo "make deb: $((SECONDS - t0))s"
+tail -n 1 "$built/make-deb.log"
+cp "$built"/*.deb "$built"/*.changes "$built"/*.buildinfo "$work/"
 ver=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -S Version)
 arch=$(dpkg --print-architecture)
 dkms_deb=$work/dm-clone-dkms_${ver}_all.deb

@@ -9,6 +9,20 @@ BUILD=${BUILD:-$REPO/build}
 die() { echo "error: $*" >&2; exit 1; }
 note() { echo ">>> $*" >&2; }
 
+# cache_take DIR KEY, in a script that builds DIR/KEY once and prints it:
+# holds DIR's lock until the script exits (runs side by side wait, then
+# share the result); if DIR/KEY is finished (DIR/KEY/done), prints it and
+# exits; else removes what other keys left in DIR: one entry at a time.
+cache_take() {
+	exec {_cache_lock}>"$1/.lock"
+	flock "$_cache_lock"
+	if [ -e "$1/$2/done" ]; then
+		echo "$1/$2"
+		exit 0
+	fi
+	find "$1" -mindepth 1 -maxdepth 1 -name '[!.]*' -exec rm -rf {} +
+}
+
 # Kernels we can test: an installed image plus headers to build against.
 # With DEBUG_KERNEL_DIR (a build of tests/vm/debug-kernel.sh, `make
 # check-debug`), that kernel alone: it is never installed in /boot or

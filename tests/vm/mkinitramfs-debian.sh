@@ -16,8 +16,16 @@
 # holds initramfs.conf (MODULES=list: virtio, ext4, dm-mod), the hook and
 # the local-top script (`make -C scripts install-boot INITRAMFSDIR=...`).
 # Every hook of the host's initramfs-tools runs as usual (udev, dmsetup,
-# busybox, fsck, ...). The result is cached in build/initramfs-debian/KVER/,
-# keyed on all of these inputs.
+# busybox, fsck, ...).
+#
+# With INSTALLED=DIR (tests/vm/deb-install.sh: the .debs installed for
+# real) the overlays are that install's layers instead: the module DKMS
+# built, the packages' tools, hook and local-top script in Debian's paths;
+# only /etc/clonetab and the private configuration directory
+# (initramfs.conf, modules) come from here.
+#
+# The result is cached in build/initramfs-debian/KVER/, keyed on all of
+# these inputs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -26,9 +34,15 @@ out=${2:?usage: mkinitramfs-debian.sh KVER OUT CLONETAB}
 clonetab=${3:?usage: mkinitramfs-debian.sh KVER OUT CLONETAB}
 [ -d "/lib/modules/$kver" ] || die "kernel $kver is not installed"
 command -v mkinitramfs >/dev/null || die "no mkinitramfs (apt-get install initramfs-tools)"
+installed=${INSTALLED:-}
 ko=${CLONE_KO:-$BUILD/$kver/dm-clone.ko}
-[ -e "$ko" ] || die "$ko is not built (tests/vm/build-module.sh $kver)"
 TOOLS="clone_check clone_dump"
+if [ -n "$installed" ]; then
+	[ -e "$installed/done" ] || die "$installed is not a finished install (tests/vm/deb-install.sh)"
+	ko=$installed/log
+	TOOLS=
+fi
+[ -e "$ko" ] || die "$ko is not built (tests/vm/build-module.sh $kver)"
 for t in $TOOLS; do
 	[ -x "$BUILD/tools/$t" ] || die "$BUILD/tools/$t is not built (make -C tools guest)"
 done
@@ -42,7 +56,7 @@ key=$( {
 	sha256sum "$0" "$REPO/scripts/Makefile" "$REPO/scripts/clone-activate" \
 		"$REPO"/scripts/initramfs-tools/hooks/* "$REPO"/scripts/initramfs-tools/scripts/*/* \
 		"$ko" "$clonetab" $(for t in $TOOLS; do echo "$BUILD/tools/$t"; done) | awk '{ print $1 }'
-	echo "$MODULES_LIST"
+	echo "$MODULES_LIST $installed"
 	dpkg-query -W initramfs-tools dmsetup udev busybox klibc-utils kmod 2>/dev/null
 	ls -lL --time-style=+%s "/boot/vmlinuz-$kver" "/lib/modules/$kver/modules.dep"
 } | sha256sum | cut -c1-16)
@@ -57,14 +71,16 @@ stage=$(mktemp -d "$cache/stage.XXXXXX")
 cleanup() { rm -rf "$stage"; }
 trap cleanup EXIT
 
-# What the packages install, into the stage.
+# What the packages install, into the stage (without INSTALLED).
 conf=$stage/conf
-make -s -C "$REPO/scripts" install install-boot DESTDIR="$stage" PREFIX=/usr/local \
-	INITRAMFSDIR=/conf UNITDIR=/units
-for t in $TOOLS; do install -m 755 "$BUILD/tools/$t" "$stage/usr/local/sbin/"; done
 mkdir -p "$stage/etc" "$conf/conf.d" "$stage/mod-up/updates/dkms" "$stage/mod-work"
 install -m 644 "$clonetab" "$stage/etc/clonetab"
-cp "$ko" "$stage/mod-up/updates/dkms/dm-clone.ko"
+if [ -z "$installed" ]; then
+	make -s -C "$REPO/scripts" install install-boot DESTDIR="$stage" PREFIX=/usr/local \
+		INITRAMFSDIR=/conf UNITDIR=/units
+	for t in $TOOLS; do install -m 755 "$BUILD/tools/$t" "$stage/usr/local/sbin/"; done
+	cp "$ko" "$stage/mod-up/updates/dkms/dm-clone.ko"
+fi
 cat >"$conf/initramfs.conf" <<EOF
 # dm-clone boot test: only the drivers the VM needs
 MODULES=list
@@ -79,16 +95,29 @@ EOF
 printf '%s\n' $MODULES_LIST >"$conf/modules"
 
 mods=$(readlink -f "/lib/modules/$kver")
-inner='set -e
+if [ -z "$installed" ]; then
+	inner='set -e
 mount --make-rprivate /
 mount -t overlay overlay -o "lowerdir=$S/etc:/etc" /etc
 mount -t overlay overlay -o "lowerdir=$S/usr/local:/usr/local" /usr/local
 mount -t overlay overlay -o "lowerdir=$M,upperdir=$S/mod-up,workdir=$S/mod-work" "$M"
-depmod -a "$K"
+depmod -a "$K"'
+else
+	# the install's layers (/etc/clonetab above them), writes (mkinitramfs
+	# uses /var/tmp) to the stage
+	inner='set -e
+mount --make-rprivate /
+for d in $(cat "$I/dirs"); do
+	if [ $d = etc ]; then l=$S/etc:$I/etc; else l=$I/$d; fi
+	mkdir -p "$S/up/$d" "$S/wk/$d"
+	mount -t overlay overlay -o "lowerdir=$l:/$d,upperdir=$S/up/$d,workdir=$S/wk/$d" "/$d"
+done'
+fi
+inner="$inner"'
 modinfo -k "$K" -n dm-clone
 mkinitramfs -v -d "$S/conf" -o "$O" "$K"'
 t0=$SECONDS
-S=$stage M=$mods K=$kver O=$stage/initrd.img unshare -m sh -c "$inner" >"$cache/mkinitramfs.log" 2>&1 || {
+S=$stage M=$mods K=$kver I=$installed O=$stage/initrd.img unshare -m sh -c "$inner" >"$cache/mkinitramfs.log" 2>&1 || {
 	tail -n 40 "$cache/mkinitramfs.log" >&2
 	die "mkinitramfs failed (log: $cache/mkinitramfs.log)"
 }

@@ -8,7 +8,11 @@
 #                         /sbin/init (runs the test's boot N, powers off)
 #   rootfs_manifest DIR   DIR/etc/golden.md5: the md5 of every file, to check
 #                         in the guest with (cd / && md5sum -c /etc/golden.md5)
-# A test then makes its image, e.g. mkfs.ext4 -d DIR -L golden src.img 256M.
+#   golden_image DIR IMG MIB
+#                         DIR with some data (files of random bytes: 12 MiB,
+#                         3 MiB, 150 small ones), its manifest, as an ext4
+#                         image IMG of MIB MiB labelled golden: the source
+# (tests/lib/golden.sh has the guest's checks of such a root).
 
 ROOTFS_PROGRAMS="dmsetup e2fsck blkid"
 
@@ -61,4 +65,17 @@ rootfs_manifest() {
 	rm -f "$dir/etc/golden.md5"
 	sums=$(cd "$dir" && find . -type f | LC_ALL=C sort | xargs md5sum) || return 1
 	printf '%s\n' "$sums" >"$dir/etc/golden.md5"
+}
+
+golden_image() {
+	local dir=$1 img=$2 mib=$3 i
+	mkdir -p "$dir/data/small"
+	head -c 12M /dev/urandom >"$dir/data/big"
+	head -c 3M /dev/urandom >"$dir/data/medium"
+	for i in $(seq 1 150); do
+		head -c $((i * 397 % 20000 + 1)) /dev/urandom >"$dir/data/small/f$i"
+	done
+	rootfs_manifest "$dir" || return 1
+	rm -f "$img"
+	mkfs.ext4 -q -F -L golden -b 4096 -d "$dir" "$img" "${mib}M"
 }
