@@ -180,6 +180,28 @@ pc_snap_up() {
 # pc_snap_down: remove the slices and the snapshot (the COW is forgotten)
 pc_snap_down() { dm_remove rdst rmeta rjrn rsrc pcsnap; }
 
+# pc_check_points CUTS DEV...: the test's check_point E MODE SEED at each
+# crash point of the file CUTS (pc_points' lines, in order); after a point
+# that failed, its devices DEV... and the snapshot are removed, and five
+# failures end the loop. Sets PC_CHECKED and PC_FAILURES, and logs them
+# with the time taken and a summary line.
+pc_check_points() {
+	_pc_cuts=$1 _pc_t0=$(now_ms)
+	shift
+	PC_CHECKED=0 PC_FAILURES=0
+	while read -r _e _mode _seed; do
+		[ "$_mode" = clean ] && _seed=
+		PC_CHECKED=$((PC_CHECKED + 1))
+		check_point "$_e" "$_mode" "$_seed" && continue
+		PC_FAILURES=$((PC_FAILURES + 1))
+		dm_remove "$@"
+		pc_snap_down
+		[ $PC_FAILURES -lt 5 ] || { log "giving up after $PC_FAILURES failures"; break; }
+	done <"$_pc_cuts"
+	log "crash points checked: $PC_CHECKED, failures: $PC_FAILURES ($((($(now_ms) - _pc_t0) / 1000)) s)"
+	log "summary: crash-points $PC_CHECKED $PC_FAILURES"
+}
+
 # pc_points SEED NMARKS NFLUSH NRANDOM MARKPREFIX: crash points, one
 # "E MODE SEED" a line, in increasing order of E: NMARKS marks called
 # MARKPREFIX<n> (cut just after), NFLUSH random FLUSH/FUA entries (cut just
