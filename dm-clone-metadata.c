@@ -42,6 +42,7 @@
 #include "dm-clone-compat.h"
 #include "dm-clone-format.h"
 #include "dm-clone-metadata.h"
+#include "dm-clone-trace.h"
 
 #define DM_MSG_PREFIX "clone"
 
@@ -222,7 +223,12 @@ static void md_read(struct clone_metadata *cmd, u64 block, unsigned int count,
 
 static int md_flush(struct clone_metadata *cmd)
 {
-	return blkdev_issue_flush(cmd->bdev);
+	int r;
+
+	trace_clone_md_flush_begin(cmd->bdev->bd_dev, 0);
+	r = blkdev_issue_flush(cmd->bdev);
+	trace_clone_md_flush_end(cmd->bdev->bd_dev, r);
+	return r;
 }
 
 /* ---- Superblock ---- */
@@ -718,6 +724,8 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 		goto bad;
 	/* What one usable copy holds is durable. */
 	bitmap_copy(cmd->committed, cmd->hydrated, nr_regions);
+	trace_clone_load(cmd->bdev->bd_dev, nr_regions, CLONE_BITS_PER_BLOCK,
+			 cmd->nr_hydrated);
 	return cmd;
 bad:
 	free_metadata(cmd);
@@ -861,8 +869,10 @@ static unsigned long set_in_block(struct clone_metadata *cmd, unsigned long k,
 
 	spin_lock_irqsave(&cmd->lock, flags);
 	r = find_next_zero_bit(cmd->hydrated, end, start);
-	if (r < end)
+	if (r < end) {
 		mark_dirty(cmd, k);
+		trace_clone_set(cmd->bdev->bd_dev, start, end);
+	}
 	while (r < end) {
 		e = find_next_bit(cmd->hydrated, end, r);
 		bitmap_set(cmd->hydrated, r, e - r);
@@ -957,11 +967,12 @@ static unsigned int snapshot(struct clone_metadata *cmd, bool quick,
 		e->changed = __test_and_clear_bit(k, cmd->dirty);
 		if (e->changed)
 			cmd->nr_dirty--;
-		spin_unlock_irqrestore(&cmd->lock, flags);
 		/* ->lagging and ->newer_b are the committer's own. */
 		e->first = test_bit(k, cmd->lagging) && !test_bit(k, cmd->newer_b);
 		/* Unchanged, only the older copy needs the bits. */
 		e->both = !quick && e->changed;
+		trace_clone_snapshot(cmd->bdev->bd_dev, k, e->first, e->both);
+		spin_unlock_irqrestore(&cmd->lock, flags);
 		n++;
 		k++;
 	}
@@ -1009,8 +1020,12 @@ static int write_pass(struct clone_metadata *cmd, unsigned int n,
 		while (i + run < n && entry_copy(&e[i + run], pass) == c &&
 		       e[i + run].block == e[i].block + run)
 			run++;
+		trace_clone_md_write_begin(cmd->bdev->bd_dev, e[i].block, run,
+					   c, 0);
 		r = md_rw(cmd, REQ_OP_WRITE, copy_block(cmd, c, e[i].block),
 			  run, cmd->buf + i * CLONE_BLOCK_SIZE);
+		trace_clone_md_write_end(cmd->bdev->bd_dev, e[i].block, run,
+					 c, r);
 		if (r)
 			return r;
 		wrote = true;
@@ -1079,7 +1094,9 @@ static int commit_batch(struct clone_metadata *cmd, struct block_device *dest,
 	int r;
 
 	prepare_payloads(cmd, n);
+	trace_clone_dest_flush_begin(cmd->bdev->bd_dev, 0);
 	r = blkdev_issue_flush(dest);
+	trace_clone_dest_flush_end(cmd->bdev->bd_dev, r);
 	if (!r)
 		r = write_pass(cmd, n, 0);
 	if (!r)
@@ -1124,9 +1141,10 @@ int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 		*dest_flushed = false;
 	mutex_lock(&cmd->commit_lock);
 	if (READ_ONCE(cmd->mode) != CLONE_MD_RW) {
-		r = -EROFS;
-		goto out;
+		mutex_unlock(&cmd->commit_lock);
+		return -EROFS;
 	}
+	trace_clone_commit_begin(cmd->bdev->bd_dev, quick);
 	/*
 	 * One pass over the blocks: every block changed before we started is
 	 * at or past the cursor until it is taken. A block changed again
@@ -1146,6 +1164,7 @@ int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 	if (!r)
 		WRITE_ONCE(cmd->committed_writes, writes);
 out:
+	trace_clone_commit_end(cmd->bdev->bd_dev, r);
 	mutex_unlock(&cmd->commit_lock);
 	return r;
 }

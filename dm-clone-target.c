@@ -39,11 +39,13 @@
  * REQ_FUA and REQ_PREFLUSH in the bio itself when the device it goes to has
  * no volatile write cache (and ends an empty flush at once). A FUA write is
  * then durable on such a destination when it completes, but the bit that
- * says its region is to be read from there may not be. So whether a write
- * was FUA is read once, in clone_map(), and kept in the per-bio data
- * (clone_io->fua); nothing reads REQ_FUA or REQ_PREFLUSH from a bio that was
- * submitted. REQ_PREFLUSH is only looked at before a bio is submitted:
- * in process_bio(), for bios from clone_map() or held back unsubmitted.
+ * says its region is to be read from there may not be. So whether a bio
+ * is a FUA write or a FLUSH is read once, in clone_map(), and kept in the
+ * per-bio data (clone_io->fua, ->flush); nothing reads REQ_FUA or
+ * REQ_PREFLUSH from a bio after that.
+ *
+ * Trace events (dm-clone-trace.h) mark each step of the commit protocol;
+ * tests/tools/tracecheck.c checks recorded sequences against the model.
  */
 
 #include <linux/device-mapper.h>
@@ -60,6 +62,9 @@
 #include "dm-clone-compat.h"
 #include "dm-clone-format.h"
 #include "dm-clone-metadata.h"
+
+#define CREATE_TRACE_POINTS
+#include "dm-clone-trace.h"
 
 #define DM_MSG_PREFIX "clone"
 
@@ -315,6 +320,7 @@ struct clone_io {
 	unsigned long region;		/* the regions a write went to */
 	unsigned long nr;
 	bool fua;			/* a FUA write (REQ_FUA as mapped) */
+	bool flush;			/* a FLUSH (REQ_PREFLUSH as mapped) */
 	bool held;			/* a discard counted in ->discards_held */
 	bool committed;			/* a FUA write already waited for a commit */
 	bool source_read;		/* discard_source: counted in its epoch */
@@ -323,9 +329,17 @@ struct clone_io {
 
 static struct kmem_cache *range_cache;
 
+atomic64_t clone_trace_seq = ATOMIC64_INIT(0);
+
 static const char *clone_name(struct clone *clone)
 {
 	return dm_table_device_name(clone->ti->table);
+}
+
+/* Which clone a trace event is about: its metadata device. */
+static dev_t trace_dev(struct clone *clone)
+{
+	return clone->metadata_dev->bdev->bd_dev;
 }
 
 static void wake_worker(struct clone *clone)
@@ -1366,6 +1380,7 @@ static void process_flushes(struct clone *clone)
 			/* The commit flushed the destination after it came. */
 			bio_endio(bio);
 		} else {
+			trace_clone_flush_pass(trace_dev(clone), bio, 0);
 			remap(clone, bio, clone->dest_dev);
 			submit_bio_noacct(bio);
 		}
@@ -1375,6 +1390,7 @@ static void process_flushes(struct clone *clone)
 		io->committed = true;
 		if (r)
 			bio->bi_status = BLK_STS_IOERR;
+		trace_clone_fua_ack(trace_dev(clone), io->region, io->nr, r);
 		bio_endio(bio);
 	}
 }
@@ -1509,13 +1525,15 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 	if (clone_md_mode(clone->cmd) == CLONE_MD_FAIL)
 		return DM_MAPIO_KILL;
 
-	if (bio->bi_opf & REQ_PREFLUSH) {
+	if (io->flush) {
 		/* dm sends flushes with no data: data comes in a later bio. */
+		trace_clone_flush_arrive(trace_dev(clone), bio, 0);
 		if (clone_md_flush_needs_commit(clone->cmd)) {
 			defer_bio(clone, &clone->flushes, bio,
 				  &clone->committer);
 			return DM_MAPIO_SUBMITTED;
 		}
+		trace_clone_flush_pass(trace_dev(clone), bio, 0);
 		remap(clone, bio, clone->dest_dev);
 		return DM_MAPIO_REMAPPED;
 	}
@@ -1584,6 +1602,7 @@ static int clone_map(struct dm_target *ti, struct bio *bio)
 	io->nr = 0;
 	/* Not later: the block layer may clear REQ_FUA (see the top). */
 	io->fua = op_is_write(bio_op(bio)) && (bio->bi_opf & REQ_FUA);
+	io->flush = bio->bi_opf & REQ_PREFLUSH;
 	io->held = false;
 	io->committed = false;
 	io->source_read = false;
@@ -1596,6 +1615,7 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	struct clone *clone = ti->private;
 	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
 	struct busy_range *br = io->range;
+	bool wait;
 
 	source_read_end(clone, io);
 	unhold_discard(clone, io);
@@ -1609,9 +1629,18 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 		release_range(clone, br);
 	}
 
+	/* Every FLUSH ends here: passed down, or ended by process_flushes(). */
+	if (io->flush)
+		trace_clone_flush_ack(trace_dev(clone), bio,
+				      blk_status_to_errno(*error));
 	/* A FUA write is durable only once its region's bit is, too. */
-	if (*error || io->committed || !io->fua ||
-	    clone_md_committed(clone->cmd, io->region, io->nr))
+	wait = !*error && !io->committed && io->fua &&
+	       !clone_md_committed(clone->cmd, io->region, io->nr);
+	if (io->nr && bio_op(bio) != REQ_OP_DISCARD && !io->committed)
+		trace_clone_write_end(trace_dev(clone), io->region, io->nr,
+				      io->fua, wait,
+				      blk_status_to_errno(*error));
+	if (!wait)
 		return DM_ENDIO_DONE;
 	defer_bio(clone, &clone->fua_ends, bio, &clone->committer);
 	return DM_ENDIO_INCOMPLETE;

@@ -379,7 +379,9 @@ static int cmd_mark(int argc, char **argv)
 
 /*
  * write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED]
- * Each write of BLOCKS blocks gets a new generation; the map is saved at the
+ *       [-L I/N] [-D]
+ * -D opens DEV with O_DSYNC as well: on a block device each write is a FUA
+ * write (and the kernel adds a flush after it). Each write of BLOCKS blocks gets a new generation; the map is saved at the
  * end, also after an error (the blocks of the failed write become "any").
  */
 static int cmd_write(int argc, char **argv)
@@ -388,23 +390,25 @@ static int cmd_write(int argc, char **argv)
 	uint64_t count = 1000, a = 0, b = 0, bpw = 1, every = 0, seed = 0, rng;
 	uint64_t lane = 0, lanes = 1;
 	int align = 0, seq = 0, have_range = 0, have_seed = 0, opt, fd, ret = 0;
+	int dsync = 0;
 	const char *range = NULL;
 	char *slash;
 	uint8_t *buf;
 	uint64_t done, pos = 0, slots;
 
 	if (argc < 2)
-		die("usage: write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED] [-L I/N]");
+		die("usage: write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED] [-L I/N] [-D]");
 	optind = 3;	/* getopt counts argv[0] as the program */
 	argv -= 1;
 	argc += 1;
-	while ((opt = getopt(argc, argv, "n:r:b:aSf:s:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:b:aSf:s:L:D")) != -1) {
 		switch (opt) {
 		case 'n': count = num(optarg); break;
 		case 'r': range = optarg; have_range = 1; break;
 		case 'b': bpw = num(optarg); break;
 		case 'a': align = 1; break;
 		case 'S': seq = 1; break;
+		case 'D': dsync = 1; break;
 		case 'f': every = num(optarg); break;
 		case 's': seed = num(optarg); have_seed = 1; break;
 		case 'L':
@@ -432,7 +436,7 @@ static int cmd_write(int argc, char **argv)
 	if (!lanes || lane >= lanes || lane >= (b - a) / bpw || (seq && lanes > 1))
 		die("-L %" PRIu64 "/%" PRIu64 ": no such lane in the range (or with -S)", lane, lanes);
 	rng = have_seed ? seed : m.seed ^ mix64(m.next_gen);
-	fd = open_dev(argv[1], O_RDWR);
+	fd = open_dev(argv[1], O_RDWR | (dsync ? O_DSYNC : 0));
 	if (dev_blocks(fd, argv[1]) < b)
 		die("%s is smaller than the range", argv[1]);
 	buf = xalloc(bpw * BS);
@@ -1221,10 +1225,11 @@ static int usage(void)
 		"  fill DEV MAP SEED [BLOCKS]     write the gen-0 pattern, create MAP\n"
 		"  mkmap MAP SEED BLOCKS          MAP of a device holding the gen-0 pattern\n"
 		"  mark MAP FIRST:END any|zero|GEN  set expectations by hand\n"
-		"  write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED] [-L I/N]\n"
+		"  write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED] [-L I/N] [-D]\n"
 		"                                 O_DIRECT writes of new generations (-a aligned,\n"
 		"                                 -S sequential, -f fsync every K, -L only the\n"
-		"                                 aligned chunks j with j %% N == I), MAP updated\n"
+		"                                 aligned chunks j with j %% N == I, -D O_DSYNC:\n"
+		"                                 FUA writes), MAP updated\n"
 		"  merge BASE OUT MAP...          OUT: BASE with each block some MAP changed\n"
 		"                                 (writers on disjoint lanes); a clash is an error\n"
 		"  verify DEV MAP [-r FIRST:END]  every block holds what MAP says\n"

@@ -15,6 +15,7 @@ out_has "4096 checked, 0 not checked (any), 0 mismatches"
 expect 0 "random writes" "$CV" write "$D" "$W/map" -n 500 -r 100:900 -f 50
 expect 0 "aligned 16-block writes" "$CV" write "$D" "$W/map" -n 20 -b 16 -a -r 1024:2048
 expect 0 "sequential 2-block writes" "$CV" write "$D" "$W/map" -n 30 -b 2 -S -r 3000:3100
+expect 0 "O_DSYNC writes" "$CV" write "$D" "$W/map" -n 20 -D -r 2000:2100
 expect 0 "verify after writes" "$CV" verify "$D" "$W/map"
 expect 0 "verify a range" "$CV" verify "$D" "$W/map" -r 100:900
 cp "$W/map" "$W/map0"
