@@ -74,7 +74,8 @@ has "$tools_deb" x usr/sbin/clone-migrate usr/sbin/clone-activate \
 	usr/share/initramfs-tools/hooks/dm-clone usr/share/initramfs-tools/scripts/local-top/dm-clone
 has "$tools_deb" - usr/share/man/man8/clone-migrate.8.gz usr/share/man/man8/clone-activate.8.gz \
 	usr/share/man/man5/clonetab.5.gz usr/share/man/man7/dm-clone.7.gz \
-	lib/systemd/system/clone-activate.service lib/systemd/system/clone-finish.service
+	lib/systemd/system/clone-activate.service lib/systemd/system/clone-finish.service \
+	lib/systemd/system/clone-trim.service
 # the tools are built binaries of this architecture
 dpkg-deb -x "$tools_deb" "$work/tools-root"
 file -b "$work/tools-root/usr/sbin/clone_check" 2>/dev/null | grep -q 'ELF' || [ ! -x /usr/bin/file ] ||
@@ -82,7 +83,7 @@ file -b "$work/tools-root/usr/sbin/clone_check" 2>/dev/null | grep -q 'ELF' || [
 "$work/tools-root/usr/sbin/clone_metadata_size" --device-size 1G --region-size 64k >/dev/null 2>&1 ||
 	bad "the packaged clone_metadata_size does not run"
 # the units run the packaged clone-activate; the hook looks in /usr/sbin
-for u in clone-activate clone-finish; do
+for u in clone-activate clone-finish clone-trim; do
 	grep -q '^ExecStart=/usr/sbin/clone-activate ' "$work/tools-root/lib/systemd/system/$u.service" 2>/dev/null ||
 		bad "$u.service does not run /usr/sbin/clone-activate"
 done
