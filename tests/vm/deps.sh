@@ -12,6 +12,8 @@ pkgs=(
 	gcc make libc6-dev sparse
 	# a real remote source in the guest, over its loopback: NBD, iSCSI, netem
 	nbd-server nbd-client open-iscsi iproute2
+	# an image on a web server as the source: nbdkit's curl plugin
+	nbdkit
 	# clone-migrate --vg: LVs made with lvm2 in the guest
 	lvm2
 	# boot tests: Debian's own initramfs (tests/vm/mkinitramfs-debian.sh)

@@ -28,7 +28,11 @@ REMOTE_MODULES="sch_netem configfs target_core_mod target_core_iblock iscsi_targ
 	iscsi_tcp sd_mod"
 # Host programs the tests use (with their libraries); busybox covers the rest.
 PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs
-	nbd-server nbd-client tc iscsid iscsiadm lvm"
+	nbd-server nbd-client tc iscsid iscsiadm lvm nbdkit"
+# nbdkit's plugin and filters that the tests use, loaded from its own
+# directory (the same path in the guest), with their libraries
+NBDKIT_MODULES="plugins/nbdkit-curl-plugin.so filters/nbdkit-retry-filter.so"
+NBDKIT_DIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/nbdkit
 
 cache=$BUILD/initramfs/$kver
 mkdir -p "$cache"
@@ -103,6 +107,13 @@ build_base() {
 		cp -L "$real" "$stage/usr/sbin/$p"
 		add_with_libs "$stage" "" "$real"
 	done
+	for p in $NBDKIT_MODULES; do
+		real=$NBDKIT_DIR/$p
+		[ -e "$real" ] || die "$real is missing (run tests/vm/deps.sh)"
+		mkdir -p "$stage$(dirname "$real")"
+		cp -L "$real" "$stage$real"
+		add_with_libs "$stage" "" "$real"
+	done
 
 	add_modules "$stage" boot.list $(module_paths $MODULES)
 	if p=$(module_paths $REMOTE_MODULES 2>/dev/null); then
@@ -117,7 +128,8 @@ build_base() {
 
 # Rebuild the base only when this script, the kernel or a program changed.
 key=$( { sha256sum "$0"; ls -lL --time-style=+%s "$(kernel_image "$kver")" /bin/busybox;
-	for p in $PROGRAMS; do ls -lL --time-style=+%s "$(command -v "$p")"; done; } 2>&1 | sha256sum)
+	for p in $PROGRAMS; do ls -lL --time-style=+%s "$(command -v "$p")"; done
+	for p in $NBDKIT_MODULES; do ls -lL --time-style=+%s "$NBDKIT_DIR/$p"; done; } 2>&1 | sha256sum)
 if [ ! -e "$cache/base.cpio.gz" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$key" ]; then
 	build_base
 	echo "$key" >"$cache/base.key"
