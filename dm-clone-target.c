@@ -1636,7 +1636,8 @@ static int clone_endio(struct dm_target *ti, struct bio *bio,
 	/* A FUA write is durable only once its region's bit is, too. */
 	wait = !*error && !io->committed && io->fua &&
 	       !clone_md_committed(clone->cmd, io->region, io->nr);
-	if (io->nr && bio_op(bio) != REQ_OP_DISCARD && !io->committed)
+	/* io->nr: a write to regions (not a read, a FLUSH or a discard). */
+	if (trace_clone_write_end_enabled() && io->nr && !io->committed)
 		trace_clone_write_end(trace_dev(clone), io->region, io->nr,
 				      io->fua, wait,
 				      blk_status_to_errno(*error));
