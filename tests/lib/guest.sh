@@ -301,7 +301,15 @@ _run_test() {
 	bad=$(grep -Ev "$HARNESS_TAG_RE" "$r.dmesg" | grep -E "$BAD_KERNEL_RE")
 	[ -n "$ignore" ] && bad=$(printf '%s\n' "$bad" | grep -Ev "$ignore")
 	if [ -n "$bad" ]; then
-		{ echo "### harness: bad kernel messages:"; printf '%s\n' "$bad"; } >>"$r.out"
+		{
+			echo "### harness: bad kernel messages:"
+			printf '%s\n' "$bad"
+			# the first report whole (its call trace is the point)
+			echo "### harness: the first one in full:"
+			grep -Ev "$HARNESS_TAG_RE" "$r.dmesg" | awk -v re="$BAD_KERNEL_RE" '
+				!f && $0 ~ re { f = 1 }
+				f { print; if (/---\[ end trace/ || ++n >= 40) exit }'
+		} >>"$r.out"
 		_failed "kernel: $(printf '%s\n' "$bad" | head -n 1 | sed 's/^\[[ 0-9.]*\] //')"
 	fi
 	taint1=$(cat /proc/sys/kernel/tainted)
