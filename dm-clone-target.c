@@ -692,6 +692,13 @@ static bool hydration_allowed(struct clone *clone)
 	       clone_md_mode(clone->cmd) == CLONE_MD_RW;
 }
 
+/*
+ * A chunk's bio ended. The copier is queued before the lock is dropped:
+ * once the chunk is on the list, the copier may end its copy, a suspend
+ * that waited for that copy may go on, and the clone may be freed (dm
+ * waits for its own bios, never for these): nothing here may touch the
+ * clone after the unlock.
+ */
 static void chunk_endio(struct bio *bio)
 {
 	struct copy_chunk *c = container_of(bio, struct copy_chunk, bio);
@@ -700,8 +707,8 @@ static void chunk_endio(struct bio *bio)
 
 	spin_lock_irqsave(&clone->copy_lock, flags);
 	list_add_tail(&c->list, &clone->chunks_done);
-	spin_unlock_irqrestore(&clone->copy_lock, flags);
 	queue_copier(clone);
+	spin_unlock_irqrestore(&clone->copy_lock, flags);
 }
 
 static void submit_chunk(struct clone *clone, struct copy_chunk *c,
