@@ -1,0 +1,509 @@
+/*
+ * A model of the metadata layout of the commit redesign (docs/commit-v2.md):
+ * log records in a ring of two copies, checkpoints that write the bitmap's
+ * two copies and then the two superblocks, the reuse of ring space, and a
+ * load that must survive any one unreadable block. For SPIN. The FLUSH path
+ * (checksums, confirms, the destination's data) is commit2.pml's: here a
+ * region hydrated in core has its data durable, and what is checked is that
+ * the bits that say so are never lost, whatever one metadata block is lost.
+ * Requests: up to two FLUSHes and FUA writes (a FUA write hydrates a whole
+ * region and covers it alone) waiting at once; one record takes what is
+ * hydrated and not logged, for all of them.
+ *
+ * The metadata device: superblock copies 0 and 1, bitmap copies A and B (one
+ * block), RING ring slots of two copies each. Records are FUA writes, one in
+ * flight at a time, both copies at once; superblock and bitmap writes go to
+ * the device's volatile cache and are made durable by a flush. At a power
+ * cut a write not yet durable is lost, lands or is torn (a torn block fails
+ * its checksum). A media error makes one block unreadable from a load on,
+ * until it is written again (a drive remaps a sector it writes).
+ *
+ * A record at ring position P (slot P % RING) carries sequence P + 1; a
+ * checkpoint S covers every record before position S and tells load to
+ * start the ring there. Load: the valid superblock copy with the highest
+ * checkpoint; the OR of the bitmap's usable copies; records from S on, each
+ * from either copy, while their sequences follow; a gap (the next slot
+ * holding the following sequence) is refused; then, before anything else,
+ * a checkpoint of what it found.
+ *
+ * Properties, at every load:
+ *   a_acked_kept        every region an acknowledged FLUSH or FUA write
+ *                       covered is hydrated, unless load refused
+ *   c_no_bit_lost       every region a load found is found by the next
+ *                       one, unless it refused (from when the device runs
+ *                       again: once load's checkpoint is durable)
+ *   d_refuse_only_fault load refuses only with an unreadable block present
+ *   h_ring_intact       the ring from the checkpoint load starts at was
+ *                       never written over (load refuses if it was)
+ *   i_geometry          every region load finds marked lies within the
+ *                       geometry of the superblock it took (with GROW: the
+ *                       clone starts with NR - 1 regions, and from some load
+ *                       on the table asks for NR: load's checkpoint grows)
+ * Mutants (-DMUT_...): REUSE_ONE (ring space reused once superblock copy 0
+ * names the new checkpoint), ONE_RING_COPY (records written to copy A only),
+ * ACK_ONE_COPY (a FLUSH acknowledged when one copy of its record is
+ * durable), SB_EARLY (superblock 0 written before bitmap copy B is
+ * durable), NO_LOAD_CKPT (load lets the device run on the ring it read),
+ * A_FIRST (copy A and superblock 0 always written first), GROW_EARLY (with
+ * GROW: the device runs once one superblock copy carries the new geometry).
+ * And when nothing is left to do, no request waits (f_no_stuck_flush).
+ */
+
+#ifndef NR
+#define NR	2		/* regions */
+#endif
+#ifndef RING
+#define RING	2		/* ring slots */
+#endif
+#ifndef OPS
+#define OPS	5		/* hydrations, FLUSHes, FUA writes, confirms, in all */
+#endif
+#ifndef CRASHES
+#define CRASHES	2		/* power cuts */
+#endif
+#ifndef MEDIA
+#define MEDIA	1		/* unreadable blocks, in all */
+#endif
+/* GROW: the clone starts with NR - 1 regions; a table of NR may come */
+#ifdef GROW
+#define NR0	(NR - 1)
+#else
+#define NR0	NR
+#endif
+
+/* the metadata blocks */
+#define SB(c)		(c)
+#define BM(c)		(2 + (c))
+#define RS(s, c)	(4 + 2 * (s) + (c))
+#define NBLK		(4 + 2 * RING)
+
+byte bad[NBLK];		/* torn: fails its checksum */
+bool unread[NBLK];	/* a media error: reads fail */
+byte bseq[NBLK];	/* superblock: its checkpoint; record: its sequence (0: none) */
+byte bmask[NBLK];	/* bitmap, record: the regions it marks; superblock: the
+			   region count (the geometry) */
+
+/* the cache of the metadata device (superblocks and bitmap) */
+bool cpend[4];
+byte cseqv[4];
+byte cmaskv[4];
+
+/* ---- In core ---- */
+byte nrc = NR0;		/* regions: the geometry in use */
+bool growing;		/* the table asks for NR regions (from a load on) */
+byte hyd;		/* regions hydrated (their data durable) */
+byte logged;		/* in a record sent */
+byte durable;		/* in a completed record or checkpoint */
+byte head;		/* the ring position of the next record */
+byte sbknown[2];	/* the checkpoint each superblock copy durably names */
+bool sbgood[2] = 1;	/* ... and that it is valid */
+bool bmgood[2] = 1;	/* each bitmap copy is valid */
+byte bmseq[2];		/* ... the checkpoint that wrote it */
+byte bmknown;		/* the bits both bitmap copies hold (NOBITS: not the same) */
+
+/* the record in flight */
+bool rbusy;
+bool rfly[2];		/* each copy: sent, not completed */
+byte rpos;
+byte rmask;
+
+/* FLUSHes and FUA writes waiting: two at most */
+bool rq[2];
+byte rqcov[2];		/* what each covers: a FLUSH, what was hydrated when it
+			   came; a FUA write, its own region */
+
+/* the checkpoint */
+byte ckst;		/* 0 idle, 1..8 its steps */
+byte ckseq;
+byte ckmask;
+byte ckgeo;		/* the geometry its superblocks carry */
+bit bfirst;		/* the bitmap copy it writes first */
+bit sfirst;		/* the superblock copy it writes first */
+bool mustck;		/* load's checkpoint: nothing else runs before it */
+
+/* what the user and earlier loads were told */
+byte prom;		/* covered by an acknowledged FLUSH */
+byte settled;		/* found by a load */
+
+byte ops = OPS;
+byte crashes = CRASHES;
+byte media = MEDIA;
+byte k, c, pos, use, bits;
+bool found, refused;
+
+hidden byte a_acked_kept, c_no_bit_lost, d_refuse_only_fault, f_no_stuck_flush;
+hidden byte h_ring_intact = 1, i_geometry;
+
+#define NOBITS		255
+#define USABLE(b)	(!bad[b] && !unread[b])
+#define MIN(a, b)	((a) < (b) -> (a) : (b))
+/* ring positions from the oldest one a superblock copy may start at */
+#ifdef MUT_REUSE_ONE
+#define FREE_FROM	sbknown[0]
+#else
+#define FREE_FROM	MIN(sbknown[0], sbknown[1])
+#endif
+#define RING_ROOM	(head - FREE_FROM < RING)
+
+/* a write into the metadata cache */
+inline mwrite(b, s, m)
+{
+	cpend[b] = 1; cseqv[b] = s; cmaskv[b] = m
+}
+
+/* the metadata device flushed */
+inline mflush()
+{
+	for (k : 0 .. 3) {
+		if
+		:: cpend[k] -> bseq[k] = cseqv[k]; bmask[k] = cmaskv[k]; bad[k] = 0; unread[k] = 0; cpend[k] = 0
+		:: else
+		fi
+	}
+	k = 0
+}
+
+/* A record (FUA, both copies) sent at the head of the ring. */
+inline send_record(m)
+{
+	rbusy = 1; rpos = head; rmask = m; head++;
+	logged = logged | m;
+	rfly[0] = 1;
+#ifdef MUT_ONE_RING_COPY
+	rfly[1] = 0;
+#else
+	rfly[1] = 1;
+#endif
+	printf("record %d (regions %x) sent to slot %d\n", rpos + 1, rmask, rpos % RING)
+}
+
+/* copy C of the record in flight completed: durable */
+inline record_copy_done(C)
+{
+	bseq[RS(rpos % RING, C)] = rpos + 1; bmask[RS(rpos % RING, C)] = rmask;
+	bad[RS(rpos % RING, C)] = 0; unread[RS(rpos % RING, C)] = 0;
+	rfly[C] = 0;
+	printf("record %d: copy %d durable\n", rpos + 1, C)
+}
+
+/* request I needs a record: it covers a region neither logged nor durable */
+#define NEEDS(I)	(rq[I] && (rqcov[I] & ~logged & ~durable) != 0)
+
+inline ack(I)
+{
+	prom = prom | rqcov[I]; rq[I] = 0;
+	printf("request %d acknowledged (%x)\n", I, rqcov[I]); rqcov[I] = 0
+}
+
+#ifdef MUT_ACK_ONE_COPY
+#define RECORD_DONE	(!rfly[0] || !rfly[1])
+#else
+#define RECORD_DONE	(!rfly[0] && !rfly[1])
+#endif
+
+/* ---- Power cut and load ---- */
+
+/* a write not yet durable: lost, lands or torn */
+inline cut(b, s, m)
+{
+	if
+	:: printf("  block %d: lost\n", b)
+	:: printf("  block %d: lands\n", b); bseq[b] = s; bmask[b] = m; bad[b] = 0; unread[b] = 0
+	:: printf("  block %d: torn\n", b); bad[b] = 1; unread[b] = 0
+	fi
+}
+
+inline power_cut()
+{
+	printf("POWER CUT\n");
+	for (k : 0 .. 3) {
+		if
+		:: cpend[k] -> cut(k, cseqv[k], cmaskv[k]); cpend[k] = 0
+		:: else
+		fi
+	}
+	k = 0;
+	for (c : 0 .. 1) {
+		if
+		:: rbusy && rfly[c] -> cut(RS(rpos % RING, c), rpos + 1, rmask); rfly[c] = 0
+		:: else
+		fi
+	}
+	c = 0;
+	rbusy = 0; rpos = 0; rmask = 0; rq[0] = 0; rq[1] = 0; rqcov[0] = 0; rqcov[1] = 0;
+	ckst = 0; ckseq = 0; ckmask = 0;
+	hyd = 0; logged = 0; durable = 0; head = 0
+}
+
+inline media_error()
+{
+	if
+	:: media > 0 ->
+		if
+		:: true
+		:: select(k : 0 .. NBLK - 1); unread[k] = 1; media--; printf("  block %d unreadable\n", k); k = 0
+		fi
+	:: else
+	fi
+}
+
+inline load()
+{
+	refused = 0;
+	/* the superblock copy with the newest checkpoint */
+	use = 2;
+	for (c : 0 .. 1) {
+		if
+		:: USABLE(SB(c)) && (use == 2 || bseq[SB(c)] > bseq[SB(use)]) -> use = c
+		:: else
+		fi
+	}
+	c = 0;
+	if
+	:: use == 2 -> refused = 1; printf("load: no superblock copy: refused\n")
+	:: else
+	fi;
+	/* the bitmap: the OR of its usable copies */
+	bits = 0; found = 0;
+	for (c : 0 .. 1) {
+		if
+		:: USABLE(BM(c)) -> bits = bits | bmask[BM(c)]; found = 1
+		:: else
+		fi
+	}
+	c = 0;
+	if
+	:: !refused && !found -> refused = 1; printf("load: no bitmap copy: refused\n")
+	:: else
+	fi;
+	/* the ring from the checkpoint on, while the sequences follow */
+	if
+	:: !refused ->
+		pos = bseq[SB(use)];
+		do
+		:: pos - bseq[SB(use)] < RING ->
+			found = 0;
+			for (c : 0 .. 1) {
+				if
+				:: USABLE(RS(pos % RING, c)) && bseq[RS(pos % RING, c)] == pos + 1 ->
+					bits = bits | bmask[RS(pos % RING, c)]; found = 1
+				:: else
+				fi
+			}
+			c = 0;
+			if
+			:: found -> pos++
+			:: else -> break
+			fi
+		:: else -> break
+		od;
+		/*
+		 * Where the sequence stops, the slot holds an older record (the
+		 * ring's last lap), a record that never completed, or nothing.
+		 * A newer one means the ring was written over past the
+		 * checkpoint this superblock names: refuse.
+		 */
+		for (c : 0 .. 1) {
+			if
+			:: USABLE(RS(pos % RING, c)) && bseq[RS(pos % RING, c)] > pos + 1 ->
+				h_ring_intact = 0; printf("load: slot %d holds record %d, not %d: ring overwritten\n",
+					pos % RING, bseq[RS(pos % RING, c)], pos + 1)
+			:: else
+			fi
+		}
+		c = 0;
+		assert(h_ring_intact);
+		/* a gap: the next slot goes on where this one has nothing */
+		if
+		:: pos - bseq[SB(use)] < RING - 1 ->
+			for (c : 0 .. 1) {
+				if
+				:: USABLE(RS((pos + 1) % RING, c)) && bseq[RS((pos + 1) % RING, c)] == pos + 2 ->
+					refused = 1; printf("load: record %d missing, %d found: refused\n", pos + 1, pos + 2)
+				:: else
+				fi
+			}
+			c = 0
+		:: else
+		fi
+	:: else
+	fi;
+
+	/* the checks */
+	found = 0;
+	for (k : 0 .. NBLK - 1) {
+		found = found || unread[k]
+	}
+	k = 0;
+	printf("load: checkpoint %d, ring to %d, regions %x (promised %x, found before %x), refused %d\n",
+		bseq[SB(use)], pos, bits, prom, settled, refused);
+	if
+	:: refused ->
+		d_refuse_only_fault = found;
+		assert(d_refuse_only_fault)
+	:: else ->
+		a_acked_kept = (prom & bits) == prom;
+		assert(a_acked_kept);
+		c_no_bit_lost = (settled & bits) == settled;
+		assert(c_no_bit_lost)
+	fi;
+
+	/* the geometry: the superblock's; every bit found lies within it */
+	if
+	:: !refused ->
+		i_geometry = (bits >> bmask[SB(use)]) == 0;
+		assert(i_geometry);
+		nrc = bmask[SB(use)]
+	:: else
+	fi;
+#ifdef GROW
+	/* the table asks for NR regions from now on: load's checkpoint grows */
+	if
+	:: !growing -> growing = 1; printf("load: the table asks for %d regions\n", NR)
+	:: true
+	fi;
+	if
+	:: growing && nrc < NR -> nrc = NR; printf("load: grown to %d regions\n", NR)
+	:: else
+	fi;
+#endif
+
+	/* the next run */
+	hyd = bits; logged = bits; head = pos;
+	for (c : 0 .. 1) {
+		if
+		:: USABLE(SB(c)) -> sbknown[c] = bseq[SB(c)]
+		:: else -> sbknown[c] = bseq[SB(use)]
+		fi;
+		sbgood[c] = USABLE(SB(c)); bmgood[c] = USABLE(BM(c)); bmseq[c] = bseq[BM(c)]
+	}
+	c = 0;
+	if
+	:: bmgood[0] && bmgood[1] && bmask[BM(0)] == bmask[BM(1)] && bmask[BM(0)] == bits -> bmknown = bits
+	:: else -> bmknown = NOBITS
+	fi;
+#ifdef MUT_NO_LOAD_CKPT
+	durable = bits; settled = bits;
+#else
+	mustck = 1;
+#endif
+	use = 0; pos = 0; bits = 0; found = 0
+}
+
+/*
+ * ---- The checkpoint: a bitmap copy, flush, the other, flush, a superblock
+ * copy, flush, the other, flush. Of each pair, a copy that is not valid (load
+ * found it torn or unreadable) is written first: the valid one is then never
+ * the only copy being written.
+ */
+
+#ifdef MUT_SB_EARLY
+#define SB_STEP	3
+#else
+#define SB_STEP	5
+#endif
+
+inline ck_step()
+{
+	if
+	:: ckst == 1 -> mwrite(BM(bfirst), ckseq, ckmask); printf("checkpoint %d: bitmap copy %d (%x)\n", ckseq, bfirst, ckmask)
+	:: ckst == 2 -> mflush(); bmgood[bfirst] = 1; bmseq[bfirst] = ckseq
+#ifdef MUT_SB_EARLY
+	:: ckst == 3 -> mwrite(SB(sfirst), ckseq, ckgeo); printf("checkpoint %d: superblock %d\n", ckseq, sfirst)
+	:: ckst == 4 -> mflush(); sbgood[sfirst] = 1
+	:: ckst == 5 -> mwrite(BM(1 - bfirst), ckseq, ckmask); printf("checkpoint %d: bitmap copy %d\n", ckseq, 1 - bfirst)
+	:: ckst == 6 -> mflush(); bmgood[1 - bfirst] = 1; bmseq[1 - bfirst] = ckseq; sbknown[sfirst] = ckseq
+#else
+	:: ckst == 3 -> mwrite(BM(1 - bfirst), ckseq, ckmask); printf("checkpoint %d: bitmap copy %d\n", ckseq, 1 - bfirst)
+	:: ckst == 4 -> mflush(); bmgood[1 - bfirst] = 1; bmseq[1 - bfirst] = ckseq
+	:: ckst == 5 -> mwrite(SB(sfirst), ckseq, ckgeo); printf("checkpoint %d: superblock %d\n", ckseq, sfirst)
+	:: ckst == 6 -> mflush(); sbgood[sfirst] = 1; sbknown[sfirst] = ckseq;
+#ifdef MUT_GROW_EARLY
+		if
+		:: mustck -> settled = ckmask; mustck = 0
+		:: else
+		fi
+#else
+		skip
+#endif
+#endif
+	:: ckst == 7 -> mwrite(SB(1 - sfirst), ckseq, ckgeo); printf("checkpoint %d: superblock %d\n", ckseq, 1 - sfirst)
+	:: ckst == 8 -> mflush(); sbgood[1 - sfirst] = 1; sbknown[1 - sfirst] = ckseq; bmknown = ckmask;
+		durable = durable | ckmask; printf("checkpoint %d done\n", ckseq);
+		if
+		:: mustck -> settled = ckmask; mustck = 0
+		:: else
+		fi
+	fi;
+	if
+	:: ckst == 8 -> ckst = 0; ckseq = 0; ckmask = 0
+	:: else -> ckst++
+	fi
+}
+
+active proctype world()
+{
+	bmask[SB(0)] = NR0; bmask[SB(1)] = NR0;
+	do
+	/* a region hydrated (a copy, or a whole-region write) */
+	:: atomic { ops > 0 && !mustck && hyd != (1 << nrc) - 1 ->
+		select(k : 0 .. NR - 1);
+		if
+		:: k < nrc && !((hyd >> k) & 1) -> hyd = hyd | (1 << k); ops--; printf("r%d hydrated\n", k)
+		:: else
+		fi;
+		k = 0 }
+	/* a FLUSH comes: it covers what is hydrated now */
+	:: atomic { ops > 0 && !mustck && (!rq[0] || !rq[1]) -> ops--;
+		k = rq[0]; rq[k] = 1; rqcov[k] = hyd;
+		printf("FLUSH %d: covers %x\n", k, hyd); k = 0 }
+	/* a FUA write hydrates a whole region: it covers that region */
+	:: atomic { ops > 0 && !mustck && (!rq[0] || !rq[1]) && hyd != (1 << nrc) - 1 ->
+		select(c : 0 .. NR - 1);
+		if
+		:: c < nrc && !((hyd >> c) & 1) -> ops--; hyd = hyd | (1 << c);
+			k = rq[0]; rq[k] = 1; rqcov[k] = 1 << c;
+			printf("FUA write %d: r%d hydrated\n", k, c); k = 0
+		:: else
+		fi;
+		c = 0 }
+	/* a confirm (a record with no region): ring space goes */
+	:: atomic { ops > 0 && !mustck && !rbusy && RING_ROOM -> ops--; send_record(0) }
+	/* a record for what the waiting requests need, and all else not logged */
+	:: atomic { !mustck && !rbusy && RING_ROOM && (NEEDS(0) || NEEDS(1)) -> send_record(hyd & ~logged) }
+	:: atomic { rbusy && rfly[0] -> record_copy_done(0) }
+	:: atomic { rbusy && rfly[1] -> record_copy_done(1) }
+	:: atomic { rbusy && RECORD_DONE -> durable = durable | rmask;
+		if
+		:: !rfly[0] && !rfly[1] -> rbusy = 0
+		:: else
+		fi }
+	/* a request acknowledged: what it covers is durable */
+	:: atomic { rq[0] && (rqcov[0] & durable) == rqcov[0] -> ack(0) }
+	:: atomic { rq[1] && (rqcov[1] & durable) == rqcov[1] -> ack(1) }
+	/* a checkpoint starts: what is hydrated now, records before the head */
+	:: atomic { ckst == 0 && (mustck || hyd != bmknown || head != sbknown[1]) ->
+		ckseq = head; ckmask = hyd; ckgeo = nrc;
+		if
+		:: ckmask == bmknown -> ckst = SB_STEP	/* the bitmap did not change */
+		:: else -> ckst = 1
+		fi;
+#ifdef MUT_A_FIRST
+		bfirst = 0; sfirst = 0;
+#else
+		bfirst = bmgood[0] && (!bmgood[1] || bmseq[1] < bmseq[0]);
+		sfirst = sbgood[0] && (!sbgood[1] || sbknown[1] < sbknown[0]);
+#endif
+		printf("checkpoint %d begins (%x)\n", ckseq, ckmask) }
+	:: atomic { ckst > 0 -> ck_step() }
+	/* a power cut, then load */
+	:: atomic { crashes > 0 -> crashes--; power_cut(); media_error(); load();
+		if
+		:: refused -> break
+		:: else
+		fi }
+	:: else -> break
+	od;
+	f_no_stuck_flush = refused || !rq[0] && !rq[1];
+	assert(f_no_stuck_flush)
+}
