@@ -28,10 +28,11 @@ REMOTE_MODULES="sch_netem configfs target_core_mod target_core_iblock iscsi_targ
 	iscsi_tcp sd_mod"
 # Host programs the tests use (with their libraries); busybox covers the rest.
 PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs
-	nbd-server nbd-client tc iscsid iscsiadm lvm nbdkit"
+	nbd-server nbd-client tc iscsid iscsiadm lvm nbdkit xz"
 # nbdkit's plugin and filters that the tests use, loaded from its own
-# directory (the same path in the guest), with their libraries
-NBDKIT_MODULES="plugins/nbdkit-curl-plugin.so filters/nbdkit-retry-filter.so"
+# directory (the same path in the guest), with their libraries; xz (above)
+# makes the compressed image that the xz filter reads (busybox only unpacks)
+NBDKIT_MODULES="plugins/nbdkit-curl-plugin.so filters/nbdkit-retry-filter.so filters/nbdkit-xz-filter.so"
 NBDKIT_DIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/nbdkit
 
 cache=$BUILD/initramfs/$kver
