@@ -45,7 +45,13 @@
  * durable), SB_EARLY (superblock 0 written before bitmap copy B is
  * durable), NO_LOAD_CKPT (load lets the device run on the ring it read),
  * A_FIRST (copy A and superblock 0 always written first), GROW_EARLY (with
- * GROW: the device runs once one superblock copy carries the new geometry).
+ * GROW: the device runs once one superblock copy carries the new geometry),
+ * IGNORE_ERRORS (with ERRORS: a failed record write or metadata flush taken
+ * for a success).
+ * ERRORS=N: N metadata writes fail (a copy of a record, or a checkpoint's
+ * flush: what it held lost, landed or torn); the device goes read-only,
+ * the requests waiting fail, and RESUMES reloads (load, without a power
+ * cut) bring it back.
  * And when nothing is left to do, no request waits (f_no_stuck_flush).
  */
 
@@ -63,6 +69,12 @@
 #endif
 #ifndef MEDIA
 #define MEDIA	1		/* unreadable blocks, in all */
+#endif
+#ifndef ERRORS
+#define ERRORS	0		/* metadata write or flush errors, in all */
+#endif
+#ifndef RESUMES
+#define RESUMES	1		/* reloads after an error */
 #endif
 /* GROW: the clone starts with NR - 1 regions; a table of NR may come */
 #ifdef GROW
@@ -124,6 +136,12 @@ bool mustck;		/* load's checkpoint: nothing else runs before it */
 /* what the user and earlier loads were told */
 byte prom;		/* covered by an acknowledged FLUSH */
 byte settled;		/* found by a load */
+
+/* errors: the device read-only until a reload */
+byte errs = ERRORS;
+byte resumes = RESUMES;
+bool ro;
+bool rfail;		/* a copy of the record in flight failed */
 
 byte ops = OPS;
 byte crashes = CRASHES;
@@ -213,6 +231,33 @@ inline cut(b, s, m)
 	fi
 }
 
+/* read-only after an error: no record, no checkpoint; waiting requests fail */
+inline go_ro()
+{
+	ro = 1; ckst = 0; ckseq = 0; ckmask = 0; ckgeo = 0;
+	for (k : 0 .. 1) {
+		if
+		:: rq[k] -> printf("request %d fails (read-only)\n", k); rq[k] = 0; rqcov[k] = 0
+		:: else
+		fi
+	}
+	k = 0
+}
+
+/* a flush of the metadata device failed: what it held may or may not be there */
+inline mflush_fails()
+{
+	printf("metadata flush FAILS: read-only\n");
+	for (k : 0 .. 3) {
+		if
+		:: cpend[k] -> cut(k, cseqv[k], cmaskv[k]); cpend[k] = 0
+		:: else
+		fi
+	}
+	k = 0;
+	go_ro()
+}
+
 inline power_cut()
 {
 	printf("POWER CUT\n");
@@ -231,7 +276,34 @@ inline power_cut()
 	}
 	c = 0;
 	rbusy = 0; rpos = 0; rmask = 0; rq[0] = 0; rq[1] = 0; rqcov[0] = 0; rqcov[1] = 0;
+	ro = 0; rfail = 0;
 	ckst = 0; ckseq = 0; ckmask = 0;
+	hyd = 0; logged = 0; durable = 0; head = 0
+}
+
+/* A reload after an error: the devices kept their power (the metadata
+ * cache's writes land), a record copy still in flight may or may not have
+ * been written; then load, as after a power cut. */
+inline reload()
+{
+	printf("RELOAD (after an error)\n");
+	for (k : 0 .. 3) {
+		if
+		:: cpend[k] -> bseq[k] = cseqv[k]; bmask[k] = cmaskv[k]; bad[k] = 0; unread[k] = 0; cpend[k] = 0
+		:: else
+		fi
+	}
+	k = 0;
+	for (c : 0 .. 1) {
+		if
+		:: rbusy && rfly[c] -> cut(RS(rpos % RING, c), rpos + 1, rmask); rfly[c] = 0
+		:: else
+		fi
+	}
+	c = 0;
+	rbusy = 0; rpos = 0; rmask = 0; rq[0] = 0; rq[1] = 0; rqcov[0] = 0; rqcov[1] = 0;
+	ro = 0; rfail = 0;
+	ckst = 0; ckseq = 0; ckmask = 0; ckgeo = 0;
 	hyd = 0; logged = 0; durable = 0; head = 0
 }
 
@@ -446,7 +518,7 @@ active proctype world()
 	bmask[SB(0)] = NR0; bmask[SB(1)] = NR0;
 	do
 	/* a region hydrated (a copy, or a whole-region write) */
-	:: atomic { ops > 0 && !mustck && hyd != (1 << nrc) - 1 ->
+	:: atomic { ops > 0 && !mustck && !ro && hyd != (1 << nrc) - 1 ->
 		select(k : 0 .. NR - 1);
 		if
 		:: k < nrc && !((hyd >> k) & 1) -> hyd = hyd | (1 << k); ops--; printf("r%d hydrated\n", k)
@@ -454,11 +526,11 @@ active proctype world()
 		fi;
 		k = 0 }
 	/* a FLUSH comes: it covers what is hydrated now */
-	:: atomic { ops > 0 && !mustck && (!rq[0] || !rq[1]) -> ops--;
+	:: atomic { ops > 0 && !mustck && !ro && (!rq[0] || !rq[1]) -> ops--;
 		k = rq[0]; rq[k] = 1; rqcov[k] = hyd;
 		printf("FLUSH %d: covers %x\n", k, hyd); k = 0 }
 	/* a FUA write hydrates a whole region: it covers that region */
-	:: atomic { ops > 0 && !mustck && (!rq[0] || !rq[1]) && hyd != (1 << nrc) - 1 ->
+	:: atomic { ops > 0 && !mustck && !ro && (!rq[0] || !rq[1]) && hyd != (1 << nrc) - 1 ->
 		select(c : 0 .. NR - 1);
 		if
 		:: c < nrc && !((hyd >> c) & 1) -> ops--; hyd = hyd | (1 << c);
@@ -468,21 +540,25 @@ active proctype world()
 		fi;
 		c = 0 }
 	/* a confirm (a record with no region): ring space goes */
-	:: atomic { ops > 0 && !mustck && !rbusy && RING_ROOM -> ops--; send_record(0) }
+	:: atomic { ops > 0 && !mustck && !ro && !rbusy && RING_ROOM -> ops--; send_record(0) }
 	/* a record for what the waiting requests need, and all else not logged */
-	:: atomic { !mustck && !rbusy && RING_ROOM && (NEEDS(0) || NEEDS(1)) -> send_record(hyd & ~logged) }
+	:: atomic { !mustck && !ro && !rbusy && RING_ROOM && (NEEDS(0) || NEEDS(1)) -> send_record(hyd & ~logged) }
 	:: atomic { rbusy && rfly[0] -> record_copy_done(0) }
 	:: atomic { rbusy && rfly[1] -> record_copy_done(1) }
-	:: atomic { rbusy && RECORD_DONE -> durable = durable | rmask;
+	:: atomic { rbusy && RECORD_DONE ->
 		if
-		:: !rfly[0] && !rfly[1] -> rbusy = 0
+		:: !rfail -> durable = durable | rmask
+		:: else
+		fi;
+		if
+		:: !rfly[0] && !rfly[1] -> rbusy = 0; rfail = 0
 		:: else
 		fi }
 	/* a request acknowledged: what it covers is durable */
 	:: atomic { rq[0] && (rqcov[0] & durable) == rqcov[0] -> ack(0) }
 	:: atomic { rq[1] && (rqcov[1] & durable) == rqcov[1] -> ack(1) }
 	/* a checkpoint starts: what is hydrated now, records before the head */
-	:: atomic { ckst == 0 && (mustck || hyd != bmknown || head != sbknown[1]) ->
+	:: atomic { ckst == 0 && !ro && (mustck || hyd != bmknown || head != sbknown[1]) ->
 		ckseq = head; ckmask = hyd; ckgeo = nrc;
 		if
 		:: ckmask == bmknown -> ckst = SB_STEP	/* the bitmap did not change */
@@ -496,6 +572,46 @@ active proctype world()
 #endif
 		printf("checkpoint %d begins (%x)\n", ckseq, ckmask) }
 	:: atomic { ckst > 0 -> ck_step() }
+#ifdef MUT_IGNORE_ERRORS
+	:: atomic { errs > 0 && ckst > 0 && ckst % 2 == 0 -> errs--;
+		printf("metadata flush FAILS: ignored\n");
+		for (k : 0 .. 3) {
+			if
+			:: cpend[k] -> cut(k, cseqv[k], cmaskv[k]); cpend[k] = 0
+			:: else
+			fi
+		}
+		k = 0; ck_step() }
+#else
+	:: atomic { errs > 0 && ckst > 0 && ckst % 2 == 0 -> errs--; mflush_fails() }
+#endif
+	/* a copy of the record in flight fails: torn or not written */
+	:: atomic { errs > 0 && rbusy && rfly[0] -> errs--; printf("record %d: copy 0 FAILS\n", rpos + 1);
+		if
+		:: bad[RS(rpos % RING, 0)] = 1
+		:: skip
+		fi;
+#ifdef MUT_IGNORE_ERRORS
+		rfly[0] = 0 }
+#else
+		rfly[0] = 0; rfail = 1; go_ro() }
+#endif
+	:: atomic { errs > 0 && rbusy && rfly[1] -> errs--; printf("record %d: copy 1 FAILS\n", rpos + 1);
+		if
+		:: bad[RS(rpos % RING, 1)] = 1
+		:: skip
+		fi;
+#ifdef MUT_IGNORE_ERRORS
+		rfly[1] = 0 }
+#else
+		rfly[1] = 0; rfail = 1; go_ro() }
+#endif
+	/* a reload after the error */
+	:: atomic { ro && resumes > 0 && ckst == 0 -> resumes--; reload(); load();
+		if
+		:: refused -> break
+		:: else
+		fi }
 	/* a power cut, then load */
 	:: atomic { crashes > 0 -> crashes--; power_cut(); media_error(); load();
 		if
