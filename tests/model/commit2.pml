@@ -19,9 +19,10 @@
  *     the destination (flushed first) holds that value, then a checkpoint
  *     of what load found (records before it are never read again); then
  *     the next run goes on from there.
- * Not yet: the ring's two copies and media errors, checkpoints (bitmap,
- * superblocks, ring reuse), FUA writes, FLUSHes overlapping a commit, I/O
- * errors. The properties checked:
+ *   - with -DFUA, FUA whole-region writes: each covers its own region only,
+ *     and needs a commit of its own as a FLUSH does.
+ * The ring's two copies, checkpoints, ring reuse, media and I/O errors are
+ * ring.pml's. Not yet: FLUSHes overlapping a commit. The properties checked:
  *   a_acked_is_durable   every region an acknowledged FLUSH covered is
  *                        hydrated after a load, and holds what was written
  *                        before the FLUSH if nothing was written since
@@ -35,7 +36,9 @@
  * acknowledged once its record is written), NO_LOAD_FLUSH (load validates
  * against the destination's cache), CSUM_STALE (a region written again
  * before its record keeps the first write's checksum), NO_BASE (load
- * writes no checkpoint: a record it dropped is taken by a later confirm).
+ * writes no checkpoint: a record it dropped is taken by a later confirm),
+ * FUA_NO_COMMIT (with FUA: a FUA write to a fresh region taken as durable
+ * once its data is, without a record).
  */
 
 #ifndef NR
@@ -116,6 +119,7 @@ byte promval[NR];
 bool settled[NR];	/* hydrated by a load, or a durable confirm covers its record */
 
 byte ops = OPS;
+byte fua = NR;		/* the region of the FUA write a commit is for; NR: a FLUSH */
 byte crashes = CRASHES;
 byte i, k;
 byte base, conf;	/* load's scratch */
@@ -197,7 +201,7 @@ inline flush_arrives()
 {
 	cmask = 0; serial = 0;
 	for (k : 0 .. NR - 1) {
-		covered[k] = wrun[k]; covgen[k] = gen[k]; covval[k] = last[k];
+		covered[k] = wrun[k] && (fua == NR || fua == k); covgen[k] = gen[k]; covval[k] = last[k];
 		if
 		:: hyd[k] && !logged[k] ->
 			cmask = cmask | (1 << k);
@@ -444,7 +448,27 @@ active proctype world()
 #if NR > 2
 	USER(2)
 #endif
-	:: atomic { ops > 0 && cst == C_IDLE -> flush_arrives(); ops-- }
+	:: atomic { ops > 0 && cst == C_IDLE -> fua = NR; flush_arrives(); ops-- }
+#ifdef FUA
+	/* a FUA whole-region write: it covers its own region only */
+	:: atomic { ops > 1 && cst == C_IDLE ->
+		select(fua : 0 .. NR - 1);
+		if
+		:: MAY_WRITE(fua) ->
+			printf("FUA write to r%d\n", fua);
+			whole_write(fua);
+#ifdef MUT_FUA_NO_COMMIT
+			/* taken as durable once the data write completes */
+			pend[fua] = 0; dv[fua] = pv[fua]; pv[fua] = 0;
+			prom[fua] = 1; promgen[fua] = gen[fua]; promval[fua] = last[fua];
+			fua = NR;
+#else
+			flush_arrives();
+#endif
+			ops = ops - 2
+		:: else -> fua = NR
+		fi }
+#endif
 
 	/* the commit of a FLUSH */
 	:: atomic { cst == C_RUN && !dflushed -> dest_flush(); dflushed = 1; printf("destination flushed\n") }
