@@ -56,6 +56,7 @@
 #include <linux/random.h>
 #include <linux/rbtree.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
@@ -160,6 +161,8 @@ enum clone_flag {
 	CLONE_HYDRATE_ON_READ,	/* feature: a read queues its regions' copy */
 	CLONE_DISCARD_SOURCE,	/* feature: discard hydrated regions on the source */
 	CLONE_SOURCE_DISCARD_FAILED,	/* a discard of the source failed: no more */
+	CLONE_DETECT_ZEROES,	/* feature: zero chunks go as WRITE_ZEROES */
+	CLONE_NO_WRITE_ZEROES,	/* the destination refused one: data writes only */
 };
 
 struct clone {
@@ -298,8 +301,10 @@ struct busy_range {
 
 /*
  * A buffer of the copier and the bio that fills and empties it: a piece of
- * a copy is read from the source into it, then written to the destination.
- * Its pages come in as few allocations as memory allows.
+ * a copy is read from the source into it, then written to the destination
+ * (with detect_zeroes, a piece that read all zeroes is written as a
+ * WRITE_ZEROES that carries no data). Its pages come in as few allocations
+ * as memory allows.
  */
 struct copy_chunk {
 	struct list_head list;		/* free, or done */
@@ -720,6 +725,12 @@ static void submit_chunk(struct clone *clone, struct copy_chunk *c,
 		  clone->dest_dev->bdev, op);
 	c->bio.bi_iter.bi_sector = c->sector;
 	c->bio.bi_end_io = chunk_endio;
+	if (op == REQ_OP_WRITE_ZEROES) {
+		/* No pages: the buffer keeps the data for a fallback. */
+		c->bio.bi_iter.bi_size = left;
+		submit_bio_noacct(&c->bio);
+		return;
+	}
 	for (i = 0; left; i++) {
 		len = min_t(unsigned int, left, PAGE_SIZE << c->orders[i]);
 		__bio_add_page(&c->bio, c->segs[i], len, 0);
@@ -909,6 +920,40 @@ static void io_state(struct clone *clone, bool read, bool failing)
 	dm_table_event(clone->ti->table);
 }
 
+/*
+ * Did the chunk read all zeroes? Its pages have no highmem (add_chunk()
+ * asks for none), so page_address() reaches each allocation whole.
+ */
+static bool chunk_is_zero(struct copy_chunk *c)
+{
+	unsigned int left = to_bytes(c->sectors), len, i;
+
+	for (i = 0; left; i++) {
+		len = min_t(unsigned int, left, PAGE_SIZE << c->orders[i]);
+		if (memchr_inv(page_address(c->segs[i]), 0, len))
+			return false;
+		left -= len;
+	}
+	return true;
+}
+
+/*
+ * How to write a chunk that was read: detect_zeroes writes one that read
+ * all zeroes as a WRITE_ZEROES without REQ_NOUNMAP, so that a thin or
+ * sparse destination may leave it unallocated, if the destination takes
+ * WRITE_ZEROES; everything else as data. Either way the chunk's copy ends,
+ * and its regions are marked, only once the write completed.
+ */
+static enum req_op chunk_write_op(struct clone *clone, struct copy_chunk *c)
+{
+	if (test_bit(CLONE_DETECT_ZEROES, &clone->flags) &&
+	    !test_bit(CLONE_NO_WRITE_ZEROES, &clone->flags) &&
+	    bdev_write_zeroes_sectors(clone->dest_dev->bdev) &&
+	    chunk_is_zero(c))
+		return REQ_OP_WRITE_ZEROES;
+	return REQ_OP_WRITE;
+}
+
 /* A chunk's bio ended: write what was read, or retire the chunk. */
 static void chunk_done(struct clone *clone, struct copy_chunk *c)
 {
@@ -916,9 +961,22 @@ static void chunk_done(struct clone *clone, struct copy_chunk *c)
 	bool read = bio_op(&c->bio) == REQ_OP_READ;
 	bool failed = c->bio.bi_status != BLK_STS_OK;
 
+	/*
+	 * The destination does not take WRITE_ZEROES after all (its limits
+	 * changed, or it only said so): write the data, which the buffer
+	 * still holds, and send no more of them.
+	 */
+	if (bio_op(&c->bio) == REQ_OP_WRITE_ZEROES &&
+	    c->bio.bi_status == BLK_STS_NOTSUPP) {
+		if (!test_and_set_bit(CLONE_NO_WRITE_ZEROES, &clone->flags))
+			DMINFO("%s: the destination does not support WRITE_ZEROES: detect_zeroes writes zeroes as data",
+			       clone_name(clone));
+		submit_chunk(clone, c, REQ_OP_WRITE);
+		return;
+	}
 	io_state(clone, read, failed);
 	if (read && !failed && !br->read_err && !br->write_err) {
-		submit_chunk(clone, c, REQ_OP_WRITE);
+		submit_chunk(clone, c, chunk_write_op(clone, c));
 		return;
 	}
 	if (failed)
@@ -1885,7 +1943,7 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 {
 	struct clone *clone = ti->private;
 	unsigned long long used, total;
-	bool no_hydration, no_passdown, on_read, discard_src;
+	bool no_hydration, no_passdown, on_read, discard_src, zeroes;
 	enum clone_md_mode mode;
 	unsigned int i, rate;
 	ssize_t sz = 0;
@@ -1906,12 +1964,15 @@ static void clone_status(struct dm_target *ti, status_type_t type,
 		       READ_ONCE(clone->hydrating));
 		on_read = test_bit(CLONE_HYDRATE_ON_READ, &clone->flags);
 		discard_src = test_bit(CLONE_DISCARD_SOURCE, &clone->flags);
-		DMEMIT("%u %s%s%s%s",
-		       no_hydration + no_passdown + on_read + discard_src,
+		zeroes = test_bit(CLONE_DETECT_ZEROES, &clone->flags);
+		DMEMIT("%u %s%s%s%s%s",
+		       no_hydration + no_passdown + on_read + discard_src +
+		       zeroes,
 		       no_hydration ? "no_hydration " : "",
 		       no_passdown ? "no_discard_passdown " : "",
 		       on_read ? "hydrate_on_read " : "",
-		       discard_src ? "discard_source " : "");
+		       discard_src ? "discard_source " : "",
+		       zeroes ? "detect_zeroes " : "");
 		rate = READ_ONCE(clone->max_hydration_rate);
 		DMEMIT("%u hydration_threshold %u hydration_batch_size %u ",
 		       rate ? 6 : 4, READ_ONCE(clone->hydration_threshold),
@@ -2169,7 +2230,7 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 	const char *arg;
 	int r;
 
-	r = read_group(ti, as, 4, "Invalid number of feature arguments", &argc);
+	r = read_group(ti, as, 5, "Invalid number of feature arguments", &argc);
 	if (r)
 		return r;
 	while (argc--) {
@@ -2182,6 +2243,8 @@ static int parse_features(struct clone *clone, struct dm_arg_set *as)
 			__set_bit(CLONE_HYDRATE_ON_READ, &clone->flags);
 		} else if (!strcasecmp(arg, "discard_source")) {
 			__set_bit(CLONE_DISCARD_SOURCE, &clone->flags);
+		} else if (!strcasecmp(arg, "detect_zeroes")) {
+			__set_bit(CLONE_DETECT_ZEROES, &clone->flags);
 		} else {
 			ti->error = "Invalid feature argument";
 			return -EINVAL;
