@@ -153,7 +153,7 @@ _clone_parse() {
 	CS_HYD=${7%/*} CS_REGIONS=${7#*/} CS_HYDRATING=$8
 	_nf=$9
 	shift 9
-	case $_nf in 0|1|2|3|4) ;; *) return 1 ;; esac
+	case $_nf in 0|1|2|3|4|5) ;; *) return 1 ;; esac
 	[ $# -ge "$_nf" ] || return 1
 	CS_FEATURES=
 	while [ "$_nf" -gt 0 ]; do
