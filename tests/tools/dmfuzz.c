@@ -978,7 +978,7 @@ struct verdict {
 	struct vdev *meta, *dest, *src;
 	uint32_t rs, thr, batch, rate;
 	uint64_t len, R, hyd;
-	int no_hyd, no_pass, on_read, formats;
+	int no_hyd, no_pass, on_read, zeroes, formats;
 	struct toks tk;
 };
 
@@ -996,7 +996,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 	vd->meta = vd->dest = vd->src = NULL;
 	vd->thr = vd->batch = 1;
 	vd->rate = 0;
-	vd->no_hyd = vd->no_pass = vd->on_read = vd->formats = 0;
+	vd->no_hyd = vd->no_pass = vd->on_read = vd->zeroes = vd->formats = 0;
 	vd->hyd = vd->R = vd->rs = 0;
 #define BAD(w) do { vd->why = (w); return; } while (0)
 	if (!len)
@@ -1029,7 +1029,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 		BAD("too many regions");
 	pos = 4;
 	if (pos < t->n) {
-		if (k_strtou32(t->v[pos++], &nf) || nf > 4 || nf > (uint32_t)(t->n - pos))
+		if (k_strtou32(t->v[pos++], &nf) || nf > 5 || nf > (uint32_t)(t->n - pos))
 			BAD("bad feature count");
 		while (nf--) {
 			const char *f = t->v[pos++];
@@ -1042,6 +1042,8 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 				vd->on_read = 1;
 			else if (!strcasecmp(f, "discard_source"))
 				discard_src = 1;
+			else if (!strcasecmp(f, "detect_zeroes"))
+				vd->zeroes = 1;
 			else
 				BAD("bad feature");
 		}
@@ -1090,10 +1092,11 @@ static void expect_status(const struct verdict *vd, struct sbuf *info, struct sb
 	sb_reset(info);
 	sb_printf(info, "8 %" PRIu64 "/%" PRIu64 " %u %" PRIu64 "/%" PRIu64 " 0 %d ",
 		  (uint64_t)clone_metadata_blocks(vd->R), vd->meta->sectors / 8, vd->rs,
-		  vd->hyd, vd->R, vd->no_hyd + vd->no_pass + vd->on_read);
+		  vd->hyd, vd->R, vd->no_hyd + vd->no_pass + vd->on_read + vd->zeroes);
 	sb_add(info, vd->no_hyd ? "no_hydration " : "");
 	sb_add(info, vd->no_pass ? "no_discard_passdown " : "");
 	sb_add(info, vd->on_read ? "hydrate_on_read " : "");
+	sb_add(info, vd->zeroes ? "detect_zeroes " : "");
 	sb_printf(info, "%d hydration_threshold %u hydration_batch_size %u ", vd->rate ? 6 : 4,
 		  vd->thr, vd->batch);
 	if (vd->rate)
@@ -1379,7 +1382,8 @@ static void base_args(struct toks *t, uint64_t len)
 		tk_push(t, s.p);
 		while (nf--) {
 			const char *f = chance(40) ? "no_hydration" :
-					chance(67) ? "no_discard_passdown" : "hydrate_on_read";
+					chance(50) ? "no_discard_passdown" :
+					chance(60) ? "hydrate_on_read" : "detect_zeroes";
 
 			if (chance(20)) {
 				random_case(&s, f);
@@ -1880,7 +1884,7 @@ static int cmd_table(int argc, char **argv)
 /* ---- messages ----------------------------------------------------------- */
 
 struct clone_state {
-	int no_hyd, no_pass, on_read;
+	int no_hyd, no_pass, on_read, zeroes;
 	uint32_t thr, batch, rate;
 	char mode[8];
 };
@@ -1898,7 +1902,7 @@ static int parse_status(const char *st, struct clone_state *cs)
 	nf = atoi(t.v[5]);
 	/* the core args: 4, or 6 with max_hydration_rate */
 	cs->rate = 0;
-	if (nf < 0 || nf > 4 || (6 + nf + 6 != t.n && 6 + nf + 8 != t.n))
+	if (nf < 0 || nf > 5 || (6 + nf + 6 != t.n && 6 + nf + 8 != t.n))
 		goto out;
 	for (p = 6; p < 6 + nf; p++) {
 		if (!strcmp(t.v[p], "no_hydration"))
@@ -1907,6 +1911,8 @@ static int parse_status(const char *st, struct clone_state *cs)
 			cs->no_pass = 1;
 		else if (!strcmp(t.v[p], "hydrate_on_read"))
 			cs->on_read = 1;
+		else if (!strcmp(t.v[p], "detect_zeroes"))
+			cs->zeroes = 1;
 		else
 			goto out;
 	}
@@ -3326,7 +3332,7 @@ static int cmd_selftest(void)
 		const char *bad[] = {
 			"M D S", "M D S 7", "M D S 0", "M D S 9", "M D S 2097153", "M D S 4194304",
 			"M D S 4294967304", "M D S -8", "M D S 0x8", "M D S 8 1", "M D S 8 3 a b c",
-			"M D S 8 5 no_hydration no_hydration no_hydration hydrate_on_read no_hydration",
+			"M D S 8 6 no_hydration no_hydration no_hydration hydrate_on_read no_hydration detect_zeroes",
 			"M D S 8 1 foo", "M D S 8 0 1 hydration_threshold",
 			"M D S 8 0 2 hydration_threshold 4294967296", "M D S 8 0 2 foo 1",
 			"M D S 8 0 8 hydration_threshold 1 hydration_threshold 1 hydration_threshold 1 max_hydration_rate 1",
@@ -3418,6 +3424,8 @@ static int cmd_selftest(void)
 			 "parse_status, max_hydration_rate 0 is never shown");
 		st_check(!parse_status("8 6/16384 8 5/32768 0 2 no_hydration hydrate_on_read 4 hydration_threshold 3 hydration_batch_size 4 rw", &cs) &&
 			 cs.no_hyd && cs.on_read && !cs.no_pass, "parse_status, hydrate_on_read");
+		st_check(!parse_status("8 6/16384 8 5/32768 0 3 no_hydration hydrate_on_read detect_zeroes 4 hydration_threshold 3 hydration_batch_size 4 rw", &cs) &&
+			 cs.no_hyd && cs.on_read && cs.zeroes, "parse_status, detect_zeroes");
 		st_check(parse_status("Fail", &cs) != 0, "parse_status Fail");
 		st_check(parse_status("8 4/16384 8 1/8192 3 1 no_hydration 4 hydration_threshold 0 hydration_batch_size 4 rw x", &cs) != 0,
 			 "parse_status, one word too many");
