@@ -236,6 +236,20 @@ iscsi_cleanup() {
 	return 0
 }
 
+# http_start FILE: busybox httpd serving $WWW on 127.0.0.1:$HTTP_PORT (the
+# guest's loopback) in the background, $HTTPD its pid, once it serves FILE
+# (a path under $WWW); http_stop ends it.
+http_start() {
+	busybox httpd -f -p 127.0.0.1:$HTTP_PORT -h "$WWW" >>"$T/httpd.log" 2>&1 &
+	HTTPD=$!
+	_end=$(($(now_ms) + 10000))
+	until wget -q -O /dev/null "http://127.0.0.1:$HTTP_PORT/$1" 2>/dev/null; do
+		[ "$(now_ms)" -lt $_end ] || { fail "httpd does not serve $1 after 10 s"; return 1; }
+		sleep 0.2
+	done
+}
+http_stop() { kill "$HTTPD" 2>/dev/null; wait "$HTTPD" 2>/dev/null; HTTPD=; }
+
 # remote_cleanup: no nbd-server, no connected nbd device, no iSCSI session
 # or target, no qdisc; says what it stopped
 remote_cleanup() {
