@@ -258,7 +258,8 @@ klog_mark() {
 	echo "$KLOG_TAG" >/dev/kmsg
 }
 klog_since() {
-	dmesg | awk -v m="$KLOG_TAG" 'f { print } index($0, m) { f = 1 }' | grep -Ev 'dmclone-(harness|test):'
+	dmesg | awk -v m="$KLOG_TAG" 'f { print } index($0, m) { f = 1 }' |
+		awk -f /tests/lib/klog-filter.awk | grep -Ev 'dmclone-(harness|test):'
 }
 
 # dmesg_clean: no oops, BUG, WARNING, hung task... since the mark
