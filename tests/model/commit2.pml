@@ -20,9 +20,14 @@
  *     of what load found (records before it are never read again); then
  *     the next run goes on from there.
  *   - with -DFUA, FUA whole-region writes: each covers its own region only,
- *     and needs a commit of its own as a FLUSH does.
+ *     and needs a commit of its own as a FLUSH does;
+ *   - with -DOVERLAP, a FLUSH (or FUA write) that arrives while a commit
+ *     runs: it covers what completed before it arrived, waits, and is
+ *     acknowledged by the next commit, which starts once the running one
+ *     is acknowledged, with its own destination flush and record (one
+ *     waits at a time: a third arrival waits for a slot).
  * The ring's two copies, checkpoints, ring reuse, media and I/O errors are
- * ring.pml's. Not yet: FLUSHes overlapping a commit. The properties checked:
+ * ring.pml's. The properties checked:
  *   a_acked_is_durable   every region an acknowledged FLUSH covered is
  *                        hydrated after a load, and holds what was written
  *                        before the FLUSH if nothing was written since
@@ -38,7 +43,12 @@
  * before its record keeps the first write's checksum), NO_BASE (load
  * writes no checkpoint: a record it dropped is taken by a later confirm),
  * FUA_NO_COMMIT (with FUA: a FUA write to a fresh region taken as durable
- * once its data is, without a record).
+ * once its data is, without a record), JOIN_RUNNING (with OVERLAP: a FLUSH
+ * that arrives while a commit runs is acknowledged with it), SHARE_FLUSH
+ * (with OVERLAP: the waiting FLUSH's commit counts the running one's
+ * destination flush as its own when that came after it arrived, but takes
+ * its snapshot only when it starts: a copy completed between the two is
+ * logged unflushed).
  */
 
 #ifndef NR
@@ -118,6 +128,13 @@ byte promgen[NR];
 byte promval[NR];
 bool settled[NR];	/* hydrated by a load, or a durable confirm covers its record */
 
+/* ---- A FLUSH that arrived while a commit ran (OVERLAP) ---- */
+bool waiting;
+bool wflushed;		/* the running commit's destination flush came after it arrived */
+bool wcovered[NR];	/* what it covers: as covered, at its arrival */
+byte wcovgen[NR];
+byte wcovval[NR];
+
 byte ops = OPS;
 byte fua = NR;		/* the region of the FUA write a commit is for; NR: a FLUSH */
 byte crashes = CRASHES;
@@ -196,12 +213,52 @@ inline dest_flush()
 	k = 0
 }
 
+/*
+ * What a FLUSH (fua == NR) or the FUA write to region fua covers: the
+ * writes completed before it arrived.
+ */
+inline cover()
+{
+	for (k : 0 .. NR - 1) {
+		covered[k] = wrun[k] && (fua == NR || fua == k); covgen[k] = gen[k]; covval[k] = last[k]
+	}
+	k = 0
+}
+
+/* ... and when one arrives while a commit runs: it waits */
+inline cover_waiting()
+{
+	for (k : 0 .. NR - 1) {
+		wcovered[k] = wrun[k] && (fua == NR || fua == k); wcovgen[k] = gen[k]; wcovval[k] = last[k]
+	}
+	k = 0;
+	waiting = 1; wflushed = 0;
+	printf("FLUSH arrives during a commit: it waits for the next\n")
+}
+
+/* the waiting FLUSH's commit starts: what it covers was taken at arrival */
+inline take_waiting()
+{
+	for (k : 0 .. NR - 1) {
+		covered[k] = wcovered[k]; covgen[k] = wcovgen[k]; covval[k] = wcovval[k];
+		wcovered[k] = 0; wcovgen[k] = 0; wcovval[k] = 0
+	}
+	k = 0;
+	waiting = 0
+}
+
 /* A FLUSH arrives: what it covers, and the snapshot of its commit. */
 inline flush_arrives()
 {
+	cover();
+	commit_start()
+}
+
+/* the snapshot of a commit: the regions hydrated and not yet logged */
+inline commit_start()
+{
 	cmask = 0; serial = 0;
 	for (k : 0 .. NR - 1) {
-		covered[k] = wrun[k] && (fua == NR || fua == k); covgen[k] = gen[k]; covval[k] = last[k];
 		if
 		:: hyd[k] && !logged[k] ->
 			cmask = cmask | (1 << k);
@@ -226,7 +283,7 @@ inline flush_arrives()
 	:: else -> cseq = 0
 	fi;
 	dflushed = 0; cslot = NREC; cst = C_RUN;
-	printf("FLUSH arrives: record %d of regions %x, after the destination flush %d\n", cseq, cmask, serial)
+	printf("commit: record %d of regions %x, after the destination flush %d\n", cseq, cmask, serial)
 }
 
 /* the commit's record is sent (FUA) */
@@ -256,6 +313,23 @@ inline ack()
 		covered[k] = 0
 	}
 	k = 0;
+#ifdef MUT_JOIN_RUNNING
+	/* the one that waits, acknowledged with the running commit */
+	if
+	:: waiting ->
+		printf("the waiting FLUSH acknowledged with it\n");
+		for (k : 0 .. NR - 1) {
+			if
+			:: wcovered[k] -> prom[k] = 1; promgen[k] = wcovgen[k]; promval[k] = wcovval[k]
+			:: else
+			fi;
+			wcovered[k] = 0
+		}
+		k = 0;
+		waiting = 0
+	:: else
+	fi;
+#endif
 	if
 	:: cseq > 0 -> confq = cseq
 	:: else
@@ -316,8 +390,9 @@ inline crash(power)
 	i = 0;
 	/* the commit and the in-core state are gone */
 	cst = C_IDLE; cslot = NREC; cseq = 0; cmask = 0; serial = 0; dflushed = 0; confq = 0; fslot = NREC;
+	waiting = 0; wflushed = 0;
 	for (k : 0 .. NR - 1) {
-		covered[k] = 0; wrun[k] = 0;
+		covered[k] = 0; wrun[k] = 0; wcovered[k] = 0; wcovgen[k] = 0; wcovval[k] = 0;
 		hyd[k] = 0; cs[k] = NOCS; logged[k] = 0; unset[k] = 0; rs[k] = 0
 	}
 	k = 0
@@ -448,10 +523,23 @@ active proctype world()
 #if NR > 2
 	USER(2)
 #endif
-	:: atomic { ops > 0 && cst == C_IDLE -> fua = NR; flush_arrives(); ops-- }
+	:: atomic { ops > 0 && cst == C_IDLE && !waiting -> fua = NR; flush_arrives(); ops-- }
+#ifdef OVERLAP
+	:: atomic { ops > 0 && cst == C_RUN && !waiting -> fua = NR; cover_waiting(); ops-- }
+	/* the running commit acknowledged: the waiting one's commit starts */
+	:: atomic { cst == C_IDLE && waiting -> take_waiting(); commit_start()
+#ifdef MUT_SHARE_FLUSH
+		; dflushed = wflushed
+#endif
+		}
+#endif
 #ifdef FUA
 	/* a FUA whole-region write: it covers its own region only */
-	:: atomic { ops > 1 && cst == C_IDLE ->
+	:: atomic { ops > 1 && (cst == C_IDLE && !waiting
+#ifdef OVERLAP
+			|| cst == C_RUN && !waiting
+#endif
+			) ->
 		select(fua : 0 .. NR - 1);
 		if
 		:: MAY_WRITE(fua) ->
@@ -463,7 +551,10 @@ active proctype world()
 			prom[fua] = 1; promgen[fua] = gen[fua]; promval[fua] = last[fua];
 			fua = NR;
 #else
-			flush_arrives();
+			if
+			:: cst == C_IDLE -> flush_arrives()
+			:: else -> cover_waiting()
+			fi;
 #endif
 			ops = ops - 2
 		:: else -> fua = NR
@@ -471,7 +562,7 @@ active proctype world()
 #endif
 
 	/* the commit of a FLUSH */
-	:: atomic { cst == C_RUN && !dflushed -> dest_flush(); dflushed = 1; printf("destination flushed\n") }
+	:: atomic { cst == C_RUN && !dflushed -> dest_flush(); dflushed = 1; wflushed = waiting; printf("destination flushed\n") }
 	:: atomic { cst == C_RUN && cseq > 0 && cslot == NREC && nrec < NREC && (dflushed || !serial) -> send_record() }
 	:: atomic { cst == C_RUN && cslot < NREC && rst[cslot] == R_FLY -> rst[cslot] = R_OK; printf("record %d completed\n", cseq) }
 #ifdef MUT_EARLY_ACK
