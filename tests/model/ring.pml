@@ -10,8 +10,10 @@
  * region and covers it alone) waiting at once; one record takes what is
  * hydrated and not logged, for all of them.
  *
- * The metadata device: superblock copies 0 and 1, bitmap copies A and B (one
- * block), RING ring slots of two copies each. Records are FUA writes, one in
+ * The metadata device: superblock copies 0 and 1, bitmap copies A and B of
+ * NBB blocks (1 by default; with NBB=2 region r is in block r * NBB / NR,
+ * and a checkpoint writes the blocks whose bits changed or whose copies
+ * are not both valid and the same), RING ring slots of two copies each. Records are FUA writes, one in
  * flight at a time, both copies at once; superblock and bitmap writes go to
  * the device's volatile cache and are made durable by a flush. At a power
  * cut a write not yet durable is lost, lands or is torn (a torn block fails
@@ -21,7 +23,8 @@
  * A record at ring position P (slot P % RING) carries sequence P + 1; a
  * checkpoint S covers every record before position S and tells load to
  * start the ring there. Load: the valid superblock copy with the highest
- * checkpoint; the OR of the bitmap's usable copies; records from S on, each
+ * checkpoint; of each bitmap block, the OR of its usable copies (none:
+ * refused); records from S on, each
  * from either copy, while their sequences follow; a gap (the next slot
  * holding the following sequence) is refused; then, before anything else,
  * a checkpoint of what it found.
@@ -47,7 +50,8 @@
  * A_FIRST (copy A and superblock 0 always written first), GROW_EARLY (with
  * GROW: the device runs once one superblock copy carries the new geometry),
  * IGNORE_ERRORS (with ERRORS: a failed record write or metadata flush taken
- * for a success).
+ * for a success), ONE_BLOCK (with NBB=2: a checkpoint writes only the first
+ * bitmap block that changed).
  * ERRORS=N: N metadata writes fail (a copy of a record, or a checkpoint's
  * flush: what it held lost, landed or torn); the device goes read-only,
  * the requests waiting fail, and RESUMES reloads (load, without a power
@@ -83,11 +87,16 @@
 #define NR0	NR
 #endif
 
+#ifndef NBB
+#define NBB	1		/* bitmap blocks: region r in block r * NBB / NR */
+#endif
+
 /* the metadata blocks */
 #define SB(c)		(c)
-#define BM(c)		(2 + (c))
-#define RS(s, c)	(4 + 2 * (s) + (c))
-#define NBLK		(4 + 2 * RING)
+#define BM(j, c)	(2 + 2 * (j) + (c))	/* bitmap block j, copy c */
+#define NCB		(2 + 2 * NBB)		/* written through the cache */
+#define RS(s, c)	(NCB + 2 * (s) + (c))
+#define NBLK		(NCB + 2 * RING)
 
 byte bad[NBLK];		/* torn: fails its checksum */
 bool unread[NBLK];	/* a media error: reads fail */
@@ -96,9 +105,10 @@ byte bmask[NBLK];	/* bitmap, record: the regions it marks; superblock: the
 			   region count (the geometry) */
 
 /* the cache of the metadata device (superblocks and bitmap) */
-bool cpend[4];
-byte cseqv[4];
-byte cmaskv[4];
+bool cpend[NCB];
+byte cseqv[NCB];
+byte cmaskv[NCB];
+byte blkmask[NBB];	/* the regions of each bitmap block */
 
 /* ---- In core ---- */
 byte nrc = NR0;		/* regions: the geometry in use */
@@ -109,9 +119,10 @@ byte durable;		/* in a completed record or checkpoint */
 byte head;		/* the ring position of the next record */
 byte sbknown[2];	/* the checkpoint each superblock copy durably names */
 bool sbgood[2] = 1;	/* ... and that it is valid */
-bool bmgood[2] = 1;	/* each bitmap copy is valid */
-byte bmseq[2];		/* ... the checkpoint that wrote it */
-byte bmknown;		/* the bits both bitmap copies hold (NOBITS: not the same) */
+bool bmgood[2 * NBB] = 1;	/* each bitmap copy (block j, copy c: 2j + c) is valid */
+byte bmseq[2 * NBB];	/* ... the checkpoint that wrote it */
+byte bmknown[NBB];	/* the bits both copies of a block hold (NOBITS: not the same) */
+byte bmk;		/* the bits all blocks' copies hold (NOBITS: not so) */
 
 /* the record in flight */
 bool rbusy;
@@ -129,7 +140,8 @@ byte ckst;		/* 0 idle, 1..8 its steps */
 byte ckseq;
 byte ckmask;
 byte ckgeo;		/* the geometry its superblocks carry */
-bit bfirst;		/* the bitmap copy it writes first */
+bit bfirst[NBB];	/* the copy of each bitmap block it writes first */
+byte ckblk;		/* the bitmap blocks it writes (changed, or a copy not valid) */
 bit sfirst;		/* the superblock copy it writes first */
 bool mustck;		/* load's checkpoint: nothing else runs before it */
 
@@ -146,8 +158,8 @@ bool rfail;		/* a copy of the record in flight failed */
 byte ops = OPS;
 byte crashes = CRASHES;
 byte media = MEDIA;
-byte k, c, pos, use, bits;
-bool found, refused;
+byte k, c, j, pos, use, bits;
+bool found, refused, fb;
 
 hidden byte a_acked_kept, c_no_bit_lost, d_refuse_only_fault, f_no_stuck_flush;
 hidden byte h_ring_intact = 1, i_geometry;
@@ -172,7 +184,7 @@ inline mwrite(b, s, m)
 /* the metadata device flushed */
 inline mflush()
 {
-	for (k : 0 .. 3) {
+	for (k : 0 .. NCB - 1) {
 		if
 		:: cpend[k] -> bseq[k] = cseqv[k]; bmask[k] = cmaskv[k]; bad[k] = 0; unread[k] = 0; cpend[k] = 0
 		:: else
@@ -234,7 +246,7 @@ inline cut(b, s, m)
 /* read-only after an error: no record, no checkpoint; waiting requests fail */
 inline go_ro()
 {
-	ro = 1; ckst = 0; ckseq = 0; ckmask = 0; ckgeo = 0;
+	ro = 1; ckst = 0; ckseq = 0; ckmask = 0; ckblk = 0; ckgeo = 0;
 	for (k : 0 .. 1) {
 		if
 		:: rq[k] -> printf("request %d fails (read-only)\n", k); rq[k] = 0; rqcov[k] = 0
@@ -248,7 +260,7 @@ inline go_ro()
 inline mflush_fails()
 {
 	printf("metadata flush FAILS: read-only\n");
-	for (k : 0 .. 3) {
+	for (k : 0 .. NCB - 1) {
 		if
 		:: cpend[k] -> cut(k, cseqv[k], cmaskv[k]); cpend[k] = 0
 		:: else
@@ -261,7 +273,7 @@ inline mflush_fails()
 inline power_cut()
 {
 	printf("POWER CUT\n");
-	for (k : 0 .. 3) {
+	for (k : 0 .. NCB - 1) {
 		if
 		:: cpend[k] -> cut(k, cseqv[k], cmaskv[k]); cpend[k] = 0
 		:: else
@@ -277,7 +289,7 @@ inline power_cut()
 	c = 0;
 	rbusy = 0; rpos = 0; rmask = 0; rq[0] = 0; rq[1] = 0; rqcov[0] = 0; rqcov[1] = 0;
 	ro = 0; rfail = 0;
-	ckst = 0; ckseq = 0; ckmask = 0;
+	ckst = 0; ckseq = 0; ckmask = 0; ckblk = 0;
 	hyd = 0; logged = 0; durable = 0; head = 0
 }
 
@@ -287,7 +299,7 @@ inline power_cut()
 inline reload()
 {
 	printf("RELOAD (after an error)\n");
-	for (k : 0 .. 3) {
+	for (k : 0 .. NCB - 1) {
 		if
 		:: cpend[k] -> bseq[k] = cseqv[k]; bmask[k] = cmaskv[k]; bad[k] = 0; unread[k] = 0; cpend[k] = 0
 		:: else
@@ -303,7 +315,7 @@ inline reload()
 	c = 0;
 	rbusy = 0; rpos = 0; rmask = 0; rq[0] = 0; rq[1] = 0; rqcov[0] = 0; rqcov[1] = 0;
 	ro = 0; rfail = 0;
-	ckst = 0; ckseq = 0; ckmask = 0; ckgeo = 0;
+	ckst = 0; ckseq = 0; ckmask = 0; ckblk = 0; ckgeo = 0;
 	hyd = 0; logged = 0; durable = 0; head = 0
 }
 
@@ -335,17 +347,22 @@ inline load()
 	:: use == 2 -> refused = 1; printf("load: no superblock copy: refused\n")
 	:: else
 	fi;
-	/* the bitmap: the OR of its usable copies */
-	bits = 0; found = 0;
-	for (c : 0 .. 1) {
-		if
-		:: USABLE(BM(c)) -> bits = bits | bmask[BM(c)]; found = 1
-		:: else
-		fi
+	/* the bitmap: of each block, the OR of its usable copies */
+	bits = 0; found = 1;
+	for (j : 0 .. NBB - 1) {
+		fb = 0;
+		for (c : 0 .. 1) {
+			if
+			:: USABLE(BM(j, c)) -> bits = bits | bmask[BM(j, c)]; fb = 1
+			:: else
+			fi
+		}
+		c = 0;
+		found = found && fb
 	}
-	c = 0;
+	j = 0; fb = 0;
 	if
-	:: !refused && !found -> refused = 1; printf("load: no bitmap copy: refused\n")
+	:: !refused && !found -> refused = 1; printf("load: a bitmap block with no copy: refused\n")
 	:: else
 	fi;
 	/* the ring from the checkpoint on, while the sequences follow */
@@ -447,13 +464,22 @@ inline load()
 		:: USABLE(SB(c)) -> sbknown[c] = bseq[SB(c)]
 		:: else -> sbknown[c] = bseq[SB(use)]
 		fi;
-		sbgood[c] = USABLE(SB(c)); bmgood[c] = USABLE(BM(c)); bmseq[c] = bseq[BM(c)]
+		sbgood[c] = USABLE(SB(c))
 	}
 	c = 0;
-	if
-	:: bmgood[0] && bmgood[1] && bmask[BM(0)] == bmask[BM(1)] && bmask[BM(0)] == bits -> bmknown = bits
-	:: else -> bmknown = NOBITS
-	fi;
+	bmk = bits;
+	for (j : 0 .. NBB - 1) {
+		for (c : 0 .. 1) {
+			bmgood[2 * j + c] = USABLE(BM(j, c)); bmseq[2 * j + c] = bseq[BM(j, c)]
+		}
+		c = 0;
+		if
+		:: bmgood[2 * j] && bmgood[2 * j + 1] && bmask[BM(j, 0)] == bmask[BM(j, 1)] &&
+		   bmask[BM(j, 0)] == (bits & blkmask[j]) -> bmknown[j] = bits & blkmask[j]
+		:: else -> bmknown[j] = NOBITS; bmk = NOBITS
+		fi
+	}
+	j = 0;
 #ifdef MUT_NO_LOAD_CKPT
 	durable = bits; settled = bits;
 #else
@@ -463,11 +489,46 @@ inline load()
 }
 
 /*
- * ---- The checkpoint: a bitmap copy, flush, the other, flush, a superblock
- * copy, flush, the other, flush. Of each pair, a copy that is not valid (load
- * found it torn or unreadable) is written first: the valid one is then never
- * the only copy being written.
+ * ---- The checkpoint: a copy of each bitmap block it writes, flush, the
+ * other copies, flush, a superblock copy, flush, the other, flush. Of each
+ * pair, a copy that is not valid (load found it torn or unreadable), or
+ * else the older one, is written first: the valid one is then never the
+ * only copy being written. The blocks it writes are those whose bits
+ * changed, or whose copies are not both valid and the same.
  */
+
+/* a copy of every block the checkpoint writes (FIRST: each one's first) */
+inline bm_write(first)
+{
+	for (j : 0 .. NBB - 1) {
+		if
+		:: (ckblk >> j) & 1 ->
+			c = (first -> bfirst[j] : 1 - bfirst[j]);
+			mwrite(BM(j, c), ckseq, ckmask & blkmask[j]);
+			printf("checkpoint %d: bitmap block %d copy %d (%x)\n", ckseq, j, c, ckmask & blkmask[j])
+#ifdef MUT_ONE_BLOCK
+			; break
+#endif
+		:: else
+		fi
+	}
+	j = 0; c = 0
+}
+
+/* ... flushed */
+inline bm_done(first)
+{
+	mflush();
+	for (j : 0 .. NBB - 1) {
+		if
+		:: (ckblk >> j) & 1 ->
+			c = (first -> bfirst[j] : 1 - bfirst[j]);
+			bmgood[2 * j + c] = 1; bmseq[2 * j + c] = ckseq
+		:: else
+		fi
+	}
+	j = 0; c = 0
+}
 
 #ifdef MUT_SB_EARLY
 #define SB_STEP	3
@@ -478,16 +539,16 @@ inline load()
 inline ck_step()
 {
 	if
-	:: ckst == 1 -> mwrite(BM(bfirst), ckseq, ckmask); printf("checkpoint %d: bitmap copy %d (%x)\n", ckseq, bfirst, ckmask)
-	:: ckst == 2 -> mflush(); bmgood[bfirst] = 1; bmseq[bfirst] = ckseq
+	:: ckst == 1 -> bm_write(1)
+	:: ckst == 2 -> bm_done(1)
 #ifdef MUT_SB_EARLY
 	:: ckst == 3 -> mwrite(SB(sfirst), ckseq, ckgeo); printf("checkpoint %d: superblock %d\n", ckseq, sfirst)
 	:: ckst == 4 -> mflush(); sbgood[sfirst] = 1
-	:: ckst == 5 -> mwrite(BM(1 - bfirst), ckseq, ckmask); printf("checkpoint %d: bitmap copy %d\n", ckseq, 1 - bfirst)
-	:: ckst == 6 -> mflush(); bmgood[1 - bfirst] = 1; bmseq[1 - bfirst] = ckseq; sbknown[sfirst] = ckseq
+	:: ckst == 5 -> bm_write(0)
+	:: ckst == 6 -> bm_done(0); sbknown[sfirst] = ckseq
 #else
-	:: ckst == 3 -> mwrite(BM(1 - bfirst), ckseq, ckmask); printf("checkpoint %d: bitmap copy %d\n", ckseq, 1 - bfirst)
-	:: ckst == 4 -> mflush(); bmgood[1 - bfirst] = 1; bmseq[1 - bfirst] = ckseq
+	:: ckst == 3 -> bm_write(0)
+	:: ckst == 4 -> bm_done(0)
 	:: ckst == 5 -> mwrite(SB(sfirst), ckseq, ckgeo); printf("checkpoint %d: superblock %d\n", ckseq, sfirst)
 	:: ckst == 6 -> mflush(); sbgood[sfirst] = 1; sbknown[sfirst] = ckseq;
 #ifdef MUT_GROW_EARLY
@@ -500,7 +561,11 @@ inline ck_step()
 #endif
 #endif
 	:: ckst == 7 -> mwrite(SB(1 - sfirst), ckseq, ckgeo); printf("checkpoint %d: superblock %d\n", ckseq, 1 - sfirst)
-	:: ckst == 8 -> mflush(); sbgood[1 - sfirst] = 1; sbknown[1 - sfirst] = ckseq; bmknown = ckmask;
+	:: ckst == 8 -> mflush(); sbgood[1 - sfirst] = 1; sbknown[1 - sfirst] = ckseq;
+		for (j : 0 .. NBB - 1) {
+			bmknown[j] = ckmask & blkmask[j]
+		}
+		j = 0; bmk = ckmask;
 		durable = durable | ckmask; printf("checkpoint %d done\n", ckseq);
 		if
 		:: mustck -> settled = ckmask; mustck = 0
@@ -508,7 +573,7 @@ inline ck_step()
 		fi
 	fi;
 	if
-	:: ckst == 8 -> ckst = 0; ckseq = 0; ckmask = 0
+	:: ckst == 8 -> ckst = 0; ckseq = 0; ckmask = 0; ckblk = 0
 	:: else -> ckst++
 	fi
 }
@@ -516,6 +581,10 @@ inline ck_step()
 active proctype world()
 {
 	bmask[SB(0)] = NR0; bmask[SB(1)] = NR0;
+	for (k : 0 .. NR - 1) {
+		blkmask[k * NBB / NR] = blkmask[k * NBB / NR] | (1 << k)
+	}
+	k = 0;
 	do
 	/* a region hydrated (a copy, or a whole-region write) */
 	:: atomic { ops > 0 && !mustck && !ro && hyd != (1 << nrc) - 1 ->
@@ -558,16 +627,27 @@ active proctype world()
 	:: atomic { rq[0] && (rqcov[0] & durable) == rqcov[0] -> ack(0) }
 	:: atomic { rq[1] && (rqcov[1] & durable) == rqcov[1] -> ack(1) }
 	/* a checkpoint starts: what is hydrated now, records before the head */
-	:: atomic { ckst == 0 && !ro && (mustck || hyd != bmknown || head != sbknown[1]) ->
-		ckseq = head; ckmask = hyd; ckgeo = nrc;
+	:: atomic { ckst == 0 && !ro && (mustck || hyd != bmk || head != sbknown[1]) ->
+		ckseq = head; ckmask = hyd; ckgeo = nrc; ckblk = 0;
+		for (j : 0 .. NBB - 1) {
+			if
+			:: (ckmask & blkmask[j]) != bmknown[j] -> ckblk = ckblk | (1 << j)
+			:: else
+			fi;
+#ifdef MUT_A_FIRST
+			bfirst[j] = 0
+#else
+			bfirst[j] = bmgood[2 * j] && (!bmgood[2 * j + 1] || bmseq[2 * j + 1] < bmseq[2 * j])
+#endif
+		}
+		j = 0;
 		if
-		:: ckmask == bmknown -> ckst = SB_STEP	/* the bitmap did not change */
+		:: ckblk == 0 -> ckst = SB_STEP	/* the bitmap did not change */
 		:: else -> ckst = 1
 		fi;
 #ifdef MUT_A_FIRST
-		bfirst = 0; sfirst = 0;
+		sfirst = 0;
 #else
-		bfirst = bmgood[0] && (!bmgood[1] || bmseq[1] < bmseq[0]);
 		sfirst = sbgood[0] && (!sbgood[1] || sbknown[1] < sbknown[0]);
 #endif
 		printf("checkpoint %d begins (%x)\n", ckseq, ckmask) }
@@ -575,7 +655,7 @@ active proctype world()
 #ifdef MUT_IGNORE_ERRORS
 	:: atomic { errs > 0 && ckst > 0 && ckst % 2 == 0 -> errs--;
 		printf("metadata flush FAILS: ignored\n");
-		for (k : 0 .. 3) {
+		for (k : 0 .. NCB - 1) {
 			if
 			:: cpend[k] -> cut(k, cseqv[k], cmaskv[k]); cpend[k] = 0
 			:: else
