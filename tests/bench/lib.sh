@@ -68,6 +68,18 @@ time_us() {
 		echo $(( ${t1/./} - ${t0/./} )); exit $rc' time_us "$@"
 }
 
+# median_spread FILE: "median min max" of the numbers in FILE, one a line
+# (the median of an even count is the lower middle one)
+median_spread() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+
+# med_var VAR FILE [COL]: VAR becomes the median of column COL (default 1)
+# of FILE's lines, VAR_sp their spread "min-max"
+med_var() {
+	_mv=$(awk -v n="${3:-1}" '{ print $n }' "$2" | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1] "-" v[NR] }')
+	eval "$1=\${_mv%% *} ${1}_sp=\${_mv#* }"
+}
+
 # ---- fio -------------------------------------------------------------------
 
 # fio_run NAME FIO-ARGS...: one fio job, JSON output in $T/NAME.json,
