@@ -29,8 +29,8 @@
 #   SBINDIR (PREFIX/sbin)  the metadata tools, clone-migrate, clone-activate
 #   MANDIR (PREFIX/share/man)  their man pages, clonetab(5) and dm-clone(7)
 #   INITRAMFSDIR (/usr/share/initramfs-tools)  hooks/ and scripts/local-top/dm-clone
-#   UNITDIR (PREFIX/lib/systemd/system)  clone-activate.service, clone-finish.service,
-#                        clone-trim.service,
+#   UNITDIR (PREFIX/lib/systemd/system)  clone-activate.service, clone-activate-netdev.service,
+#                        clone-finish.service, clone-trim.service,
 #                        which run SBINDIR/clone-activate
 # Without the kernel's headers (KDIR), make says what to install and stops.
 

@@ -75,7 +75,7 @@ has "$tools_deb" x usr/sbin/clone-migrate usr/sbin/clone-activate \
 has "$tools_deb" - usr/share/man/man8/clone-migrate.8.gz usr/share/man/man8/clone-activate.8.gz \
 	usr/share/man/man5/clonetab.5.gz usr/share/man/man7/dm-clone.7.gz \
 	lib/systemd/system/clone-activate.service lib/systemd/system/clone-finish.service \
-	lib/systemd/system/clone-trim.service
+	lib/systemd/system/clone-trim.service lib/systemd/system/clone-activate-netdev.service
 # the tools are built binaries of this architecture
 dpkg-deb -x "$tools_deb" "$work/tools-root"
 file -b "$work/tools-root/usr/sbin/clone_check" 2>/dev/null | grep -q 'ELF' || [ ! -x /usr/bin/file ] ||

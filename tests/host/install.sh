@@ -103,7 +103,7 @@ run() {
 
 tools=$(sed -n 's/^TOOLS *:= *//p' "$REPO/tools/Makefile")
 [ -n "$tools" ] || die_ns "cannot read TOOLS from tools/Makefile"
-units="clone-activate.service clone-finish.service clone-trim.service"
+units="clone-activate.service clone-activate-netdev.service clone-finish.service clone-trim.service"
 
 # vermagic FILE: its kernel version
 vermagic() { modinfo -F vermagic "$1" 2>/dev/null | awk '{ print $1 }'; }
