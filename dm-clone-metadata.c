@@ -17,6 +17,19 @@
  * rewritten: the superblocks are written when the device is formatted and
  * only again to repair a damaged copy.
  *
+ * Version 2 (docs/commit-v2.md) leaves the bitmap to checkpoints. A quick
+ * commit writes one record naming the runs of regions hydrated since the
+ * last one, both copies of it at once with FUA, after the destination
+ * flush; a checkpoint (once a second, at suspend, when the ring is full or
+ * a record too small) writes the changed bitmap blocks as a full commit
+ * does, then both superblocks, the one holding the older checkpoint first,
+ * each naming the ring position from which load replays the records. Ring
+ * slots are reused only once both superblock copies name a checkpoint past
+ * them, so either copy finds every record it needs; load refuses where the
+ * ring shows a record lost or written over, and writes a checkpoint of what
+ * it found before the clone takes any I/O, so that nothing acknowledged
+ * rests on one copy of anything.
+ *
  * Locking:
  * - registry_lock (mutex) protects the registry list, the list of loads
  *   under way and every ->refs. It is never held across I/O: a metadata
@@ -26,8 +39,8 @@
  *   ->nr_hydrated, ->dirty and ->nr_dirty. Readers of ->hydrated take no
  *   lock: bits only go from 0 to 1.
  * - cmd->commit_lock (mutex) serialises commits, owns the commit buffer,
- *   ->lagging, ->newer_b and ->entries, and is the only writer of
- *   ->committed and ->nr_lagging, whose readers take no lock.
+ *   ->lagging, ->newer_b, ->entries, ->head and ->sb_ckpt, and is the only
+ *   writer of ->committed and ->nr_lagging, whose readers take no lock.
  */
 
 #include <linux/crc32c.h>
@@ -78,6 +91,10 @@ struct clone_metadata {
 	unsigned long long dev_blocks;	/* metadata device size */
 	u64 nonce;
 	u64 format_time;
+	u32 version;
+	unsigned long ring_slots;	/* L, version 2 */
+	u64 head;			/* the next ring position to write */
+	u64 sb_ckpt[CLONE_SB_BLOCKS];	/* the checkpoint each copy names */
 	enum clone_md_mode mode;
 
 	spinlock_t lock;
@@ -203,6 +220,71 @@ static int md_rw(struct clone_metadata *cmd, blk_opf_t opf, u64 block,
 	return dm_io(&req, 1, &where, &error_bits, IOPRIO_DEFAULT);
 }
 
+/* Writes sent at once, and how the first of them to fail failed. */
+struct md_wait {
+	atomic_t pending;
+	int error;
+	struct completion done;
+};
+
+static void md_wait_init(struct md_wait *w)
+{
+	atomic_set(&w->pending, 1);
+	w->error = 0;
+	init_completion(&w->done);
+}
+
+static void md_put_wait(struct md_wait *w)
+{
+	if (atomic_dec_and_test(&w->pending))
+		complete(&w->done);
+}
+
+static void md_async_done(unsigned long error_bits, void *context)
+{
+	struct md_wait *w = context;
+
+	if (error_bits)
+		cmpxchg(&w->error, 0, -EIO);
+	md_put_wait(w);
+}
+
+/* Send a write of one block, not waiting for it: md_wait_all() does. */
+static void md_write_async(struct clone_metadata *cmd, blk_opf_t opf, u64 block,
+			   void *data, struct md_wait *w)
+{
+	struct dm_io_region where = {
+		.bdev = cmd->bdev,
+		.sector = block << (CLONE_BLOCK_SHIFT - SECTOR_SHIFT),
+		.count = CLONE_BLOCK_SECTORS,
+	};
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_WRITE | opf,
+		.mem.type = DM_IO_VMA,
+		.mem.ptr.vma = data,
+		.notify.fn = md_async_done,
+		.notify.context = w,
+		.client = cmd->io,
+	};
+	int r;
+
+	atomic_inc(&w->pending);
+	r = dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT);
+	if (r) {
+		/* not sent: no callback will come */
+		cmpxchg(&w->error, 0, r);
+		md_put_wait(w);
+	}
+}
+
+/* Wait for every write sent with @w; the first error, or 0. */
+static int md_wait_all(struct md_wait *w)
+{
+	md_put_wait(w);
+	wait_for_completion_io(&w->done);
+	return w->error;
+}
+
 /*
  * Read @count blocks; on error read them one by one and record which failed
  * in @failed (a bitmap of @count bits), so one bad sector costs one block.
@@ -233,30 +315,58 @@ static int md_flush(struct clone_metadata *cmd)
 
 /* ---- Superblock ---- */
 
+/* Where copy @copy of bitmap block @k lives. */
+static u64 copy_block(struct clone_metadata *cmd, u32 copy, unsigned long k)
+{
+	return clone_bitmap_block(cmd->version, cmd->ring_slots, cmd->nr_blocks,
+				  k, copy);
+}
+
+static u64 bitmap_start(struct clone_metadata *cmd, u32 copy)
+{
+	return copy_block(cmd, copy, 0);
+}
+
+/* Blocks the format uses. */
+static unsigned long long format_blocks(struct clone_metadata *cmd)
+{
+	if (cmd->version < 2)
+		return clone_metadata_blocks(cmd->nr_regions);
+	return clone_metadata_blocks_v2(cmd->nr_regions, cmd->ring_slots);
+}
+
 static void build_superblock(struct clone_metadata *cmd, void *block, u32 copy)
 {
 	struct clone_superblock *sb = block;
 
 	memset(block, 0, CLONE_BLOCK_SIZE);
 	memcpy(sb->magic, CLONE_MAGIC, CLONE_MAGIC_SIZE);
-	sb->version = cpu_to_le32(CLONE_VERSION);
+	sb->version = cpu_to_le32(cmd->version);
 	sb->region_size = cpu_to_le64(cmd->region_size);
 	sb->nr_regions = cpu_to_le64(cmd->nr_regions);
 	sb->bitmap_blocks = cpu_to_le64(cmd->nr_blocks);
-	sb->copy_start[0] = cpu_to_le64(CLONE_SB_BLOCKS);
-	sb->copy_start[1] = cpu_to_le64(CLONE_SB_BLOCKS + cmd->nr_blocks);
+	sb->copy_start[0] = cpu_to_le64(bitmap_start(cmd, 0));
+	sb->copy_start[1] = cpu_to_le64(bitmap_start(cmd, 1));
 	sb->block_size = cpu_to_le32(CLONE_BLOCK_SIZE);
 	sb->bits_per_block = cpu_to_le32(CLONE_BITS_PER_BLOCK);
 	sb->format_time = cpu_to_le64(cmd->format_time);
+	if (cmd->version >= 2) {
+		sb->checkpoint = cpu_to_le64(cmd->head);
+		sb->ring_start = cpu_to_le64(clone_ring_block(0, 0));
+		sb->ring_slots = cpu_to_le32(cmd->ring_slots);
+	}
 	seal_block(block, CLONE_KIND_SUPER, copy, cmd->nonce, 0, copy);
 }
 
-/* Write superblock copy @copy (block @copy) and make it durable. */
+/*
+ * Write superblock copy @copy (block @copy) and make it durable. In version
+ * 2 it names the checkpoint ->head.
+ */
 static int write_superblock(struct clone_metadata *cmd, u32 copy, void *buf)
 {
 	int r;
 
-	if (cmd->sb_good) {
+	if (cmd->version < 2 && cmd->sb_good) {
 		/* A repair: the body of the valid copy, reserved bytes and all. */
 		memcpy(buf, cmd->sb_good, CLONE_BLOCK_SIZE);
 		seal_block(buf, CLONE_KIND_SUPER, copy, cmd->nonce, 0, copy);
@@ -281,9 +391,11 @@ static int check_superblock(struct clone_metadata *cmd,
 		*error = "Metadata superblock has a bad magic";
 		return -EILSEQ;
 	}
-	if (le32_to_cpu(sb->version) != CLONE_VERSION) {
-		DMERR("%pg: unsupported metadata version %u (this module reads version %u)",
-		      cmd->bdev, le32_to_cpu(sb->version), CLONE_VERSION);
+	if (le32_to_cpu(sb->version) < CLONE_VERSION ||
+	    le32_to_cpu(sb->version) > CLONE_VERSION_MAX) {
+		DMERR("%pg: unsupported metadata version %u (this module reads versions %u to %u)",
+		      cmd->bdev, le32_to_cpu(sb->version), CLONE_VERSION,
+		      CLONE_VERSION_MAX);
 		*error = "Unsupported metadata version";
 		return -EINVAL;
 	}
@@ -306,11 +418,25 @@ static int check_superblock(struct clone_metadata *cmd,
 		*error = "Region count mismatch with metadata";
 		return -EINVAL;
 	}
+	cmd->version = le32_to_cpu(sb->version);
+	cmd->ring_slots = 0;
+	if (cmd->version >= 2) {
+		cmd->ring_slots = le32_to_cpu(sb->ring_slots);
+		if (cmd->ring_slots < CLONE_RING_MIN_SLOTS ||
+		    le64_to_cpu(sb->ring_start) != clone_ring_block(0, 0) ||
+		    sb->reserved ||
+		    memchr_inv(sb + 1, 0, CLONE_BLOCK_SIZE - sizeof(*sb))) {
+			DMERR("%pg: metadata superblock describes an inconsistent ring",
+			      cmd->bdev);
+			*error = "Metadata superblock is inconsistent";
+			return -EILSEQ;
+		}
+	}
 	if (le32_to_cpu(sb->block_size) != CLONE_BLOCK_SIZE ||
 	    le32_to_cpu(sb->bits_per_block) != CLONE_BITS_PER_BLOCK ||
 	    le64_to_cpu(sb->bitmap_blocks) != cmd->nr_blocks ||
-	    le64_to_cpu(sb->copy_start[0]) != CLONE_SB_BLOCKS ||
-	    le64_to_cpu(sb->copy_start[1]) != CLONE_SB_BLOCKS + cmd->nr_blocks) {
+	    le64_to_cpu(sb->copy_start[0]) != bitmap_start(cmd, 0) ||
+	    le64_to_cpu(sb->copy_start[1]) != bitmap_start(cmd, 1)) {
 		DMERR("%pg: metadata superblock describes an inconsistent layout",
 		      cmd->bdev);
 		*error = "Metadata superblock is inconsistent";
@@ -323,7 +449,7 @@ static int check_superblock(struct clone_metadata *cmd,
 
 static int check_size(struct clone_metadata *cmd, char **error)
 {
-	unsigned long long need = clone_metadata_blocks(cmd->nr_regions);
+	unsigned long long need = format_blocks(cmd);
 
 	if (cmd->dev_blocks >= need)
 		return 0;
@@ -338,7 +464,7 @@ static int check_size(struct clone_metadata *cmd, char **error)
 /* Blocks [2, end of the format) must all read as zeroes before formatting. */
 static int check_zeroed(struct clone_metadata *cmd, char **error)
 {
-	unsigned long long end = clone_metadata_blocks(cmd->nr_regions);
+	unsigned long long end = format_blocks(cmd);
 	unsigned long long block = CLONE_SB_BLOCKS;
 	DECLARE_BITMAP(failed, BATCH_BLOCKS);
 	unsigned int i, n;
@@ -415,6 +541,31 @@ static int refuse_device(struct clone_metadata *cmd, const void *blocks,
 	return -EINVAL;
 }
 
+/* The checkpoint a valid superblock names: 0 in version 1. */
+static u64 sb_checkpoint(const void *block)
+{
+	const struct clone_superblock *sb = block;
+
+	return le32_to_cpu(sb->version) >= 2 ? le64_to_cpu(sb->checkpoint) : 0;
+}
+
+/*
+ * Do two valid superblock copies describe the same metadata? They may
+ * differ in the checkpoint they name (a checkpoint writes one, then the
+ * other), in nothing else.
+ */
+static bool sb_agree(const void *a, const void *b)
+{
+	size_t at = offsetof(struct clone_superblock, checkpoint);
+	size_t end = at + sizeof_field(struct clone_superblock, checkpoint);
+
+	if (le32_to_cpu(((const struct clone_superblock *)a)->version) < 2)
+		at = end = CLONE_HEADER_SIZE;
+	return !memcmp(a + CLONE_HEADER_SIZE, b + CLONE_HEADER_SIZE,
+		       at - CLONE_HEADER_SIZE) &&
+	       !memcmp(a + end, b + end, CLONE_BLOCK_SIZE - end);
+}
+
 /* Find and check the superblock; format the device if it is zeroed. */
 static int load_superblock(struct clone_metadata *cmd, char **error)
 {
@@ -459,14 +610,17 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 	if (!sb)
 		return refuse_device(cmd, cmd->buf, why, error);
 
-	if (state[0] == BLOCK_VALID && state[1] == BLOCK_VALID &&
-	    memcmp(cmd->buf + CLONE_HEADER_SIZE,
-		   cmd->buf + CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE,
-		   CLONE_PAYLOAD_SIZE)) {
-		DMERR("%pg: the two superblock copies disagree; see clone_check",
-		      cmd->bdev);
-		*error = "Metadata superblock copies disagree";
-		return -EILSEQ;
+	if (state[0] == BLOCK_VALID && state[1] == BLOCK_VALID) {
+		if (!sb_agree(cmd->buf, cmd->buf + CLONE_BLOCK_SIZE)) {
+			DMERR("%pg: the two superblock copies disagree; see clone_check",
+			      cmd->bdev);
+			*error = "Metadata superblock copies disagree";
+			return -EILSEQ;
+		}
+		/* Version 2: the newer checkpoint (version 1 has none). */
+		if (sb_checkpoint(cmd->buf + CLONE_BLOCK_SIZE) >
+		    sb_checkpoint(cmd->buf))
+			sb = cmd->buf + CLONE_BLOCK_SIZE;
 	}
 
 	r = check_superblock(cmd, sb, error);
@@ -478,14 +632,18 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 
 	cmd->nonce = le64_to_cpu(sb->hdr.nonce);
 	cmd->format_time = le64_to_cpu(sb->format_time);
+	cmd->head = sb_checkpoint(sb);
 	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
-		if (state[i] == BLOCK_VALID)
+		if (state[i] == BLOCK_VALID) {
+			cmd->sb_ckpt[i] = sb_checkpoint(cmd->buf +
+							i * CLONE_BLOCK_SIZE);
 			continue;
+		}
 		DMWARN("%pg: superblock copy %u %s: rewriting it from copy %u",
 		       cmd->bdev, i, why[i], !i);
 		cmd->sb_stale[i] = true;
 	}
-	if (cmd->sb_stale[0] || cmd->sb_stale[1]) {
+	if (cmd->version < 2 && (cmd->sb_stale[0] || cmd->sb_stale[1])) {
 		/* so that the copies agree again, whatever the body holds */
 		cmd->sb_good = kmemdup(sb, CLONE_BLOCK_SIZE, GFP_KERNEL);
 		if (!cmd->sb_good) {
@@ -604,31 +762,45 @@ static int merge_block(struct clone_metadata *cmd, unsigned long k,
 	return 0;
 }
 
+/*
+ * Read the bitmap, both copies of @batch / 2 blocks a step: in version 1 a
+ * run of copy A's blocks and one of copy B's, in version 2 one run where the
+ * copies alternate. Block i of the step, copy c, is block j of the buffer.
+ */
 static int load_bitmap(struct clone_metadata *cmd, char **error)
 {
-	DECLARE_BITMAP(failed_a, BATCH_BLOCKS);
+	DECLARE_BITMAP(failed, BATCH_BLOCKS);
 	DECLARE_BITMAP(failed_b, BATCH_BLOCKS);
 	void *half = cmd->buf + (cmd->batch / 2) * CLONE_BLOCK_SIZE;
 	unsigned long start, k, n, step = cmd->batch / 2;
 	enum block_state state[CLONE_COPIES];
 	const char *why[CLONE_COPIES];
-	unsigned int i, c;
+	unsigned int i, j, c;
 	void *blk[CLONE_COPIES];
 	int r;
 
 	for (start = 0; start < cmd->nr_blocks; start += n) {
 		n = min(step, cmd->nr_blocks - start);
-		md_read(cmd, CLONE_SB_BLOCKS + start, n, cmd->buf, failed_a);
-		md_read(cmd, CLONE_SB_BLOCKS + cmd->nr_blocks + start, n, half,
-			failed_b);
+		if (cmd->version < 2) {
+			md_read(cmd, copy_block(cmd, 0, start), n, cmd->buf,
+				failed);
+			md_read(cmd, copy_block(cmd, 1, start), n, half,
+				failed_b);
+			for (i = 0; i < n; i++)
+				__assign_bit(step + i, failed,
+					     test_bit(i, failed_b));
+		} else {
+			md_read(cmd, copy_block(cmd, 0, start), 2 * n, cmd->buf,
+				failed);
+		}
 		for (i = 0; i < n; i++) {
 			k = start + i;
-			blk[0] = cmd->buf + i * CLONE_BLOCK_SIZE;
-			blk[1] = half + i * CLONE_BLOCK_SIZE;
 			for (c = 0; c < CLONE_COPIES; c++) {
-				u64 where = CLONE_SB_BLOCKS + c * cmd->nr_blocks + k;
+				u64 where = copy_block(cmd, c, k);
 
-				if (test_bit(i, c ? failed_b : failed_a)) {
+				j = cmd->version < 2 ? c * step + i : 2 * i + c;
+				blk[c] = cmd->buf + j * CLONE_BLOCK_SIZE;
+				if (test_bit(j, failed)) {
 					state[c] = BLOCK_IO_ERROR;
 					why[c] = "unreadable";
 					continue;
@@ -651,6 +823,272 @@ static int load_bitmap(struct clone_metadata *cmd, char **error)
 	return 0;
 }
 
+/* ---- Version 2: the ring of records ---- */
+
+/* What a copy of the ring slot of position @pos holds, for load. */
+enum record_state {
+	RECORD_VALID,		/* the record of @pos */
+	RECORD_NONE,		/* zeroed, torn, older, or not a record */
+	RECORD_NEWER,		/* a record of a later lap: the ring was reused */
+	RECORD_CORRUPT,		/* sealed, of @pos, but its body is invalid */
+	RECORD_IO_ERROR,
+};
+
+static const char *const record_state_name[] = {
+	"valid", "no record", "a newer record", "corrupt", "unreadable",
+};
+
+static enum record_state check_record(struct clone_metadata *cmd,
+				      const void *block, u64 pos, u32 copy)
+{
+	const struct clone_record *rec = block;
+	unsigned long slot = pos % cmd->ring_slots;
+	u32 i, n = le32_to_cpu(rec->nr_runs);
+	u64 first, count, seq;
+	const char *why;
+
+	if (check_block(block, CLONE_KIND_RECORD, clone_ring_block(slot, copy),
+			&cmd->nonce, slot, copy, &why) != BLOCK_VALID)
+		return RECORD_NONE;
+	seq = le64_to_cpu(rec->seq);
+	if (seq > pos + 1)
+		return RECORD_NEWER;
+	if (seq != pos + 1)
+		return RECORD_NONE;
+	if (!n || n > CLONE_RECORD_RUNS || rec->confirm || rec->reserved)
+		return RECORD_CORRUPT;
+	for (i = 0; i < n; i++) {
+		first = le32_to_cpu(rec->runs[i].first);
+		count = le32_to_cpu(rec->runs[i].count);
+		if (!count || first + count > cmd->nr_regions ||
+		    rec->runs[i].csum || rec->runs[i].flags)
+			return RECORD_CORRUPT;
+	}
+	if (memchr_inv(&rec->runs[n], 0, CLONE_BLOCK_SIZE - CLONE_RECORD_HEADER -
+		       n * sizeof(rec->runs[0])))
+		return RECORD_CORRUPT;
+	return RECORD_VALID;
+}
+
+/* Read both copies of the slot of @pos into the buffer and check them. */
+static void read_record(struct clone_metadata *cmd, u64 pos,
+			enum record_state *state)
+{
+	DECLARE_BITMAP(failed, CLONE_COPIES);
+	u32 c;
+
+	md_read(cmd, clone_ring_block(pos % cmd->ring_slots, 0), CLONE_COPIES,
+		cmd->buf, failed);
+	for (c = 0; c < CLONE_COPIES; c++)
+		state[c] = test_bit(c, failed) ? RECORD_IO_ERROR :
+			   check_record(cmd, cmd->buf + c * CLONE_BLOCK_SIZE,
+					pos, c);
+}
+
+/* The regions a valid record names are hydrated: the checkpoint writes them. */
+static void apply_record(struct clone_metadata *cmd,
+			 const struct clone_record *rec)
+{
+	u32 i, n = le32_to_cpu(rec->nr_runs);
+	unsigned long first, end, k;
+
+	for (i = 0; i < n; i++) {
+		first = le32_to_cpu(rec->runs[i].first);
+		end = first + le32_to_cpu(rec->runs[i].count);
+		bitmap_set(cmd->hydrated, first, end - first);
+		for (k = first / CLONE_BITS_PER_BLOCK;
+		     k <= (end - 1) / CLONE_BITS_PER_BLOCK; k++)
+			mark_dirty(cmd, k);
+	}
+}
+
+/*
+ * Replay the records from the checkpoint on, while their sequence follows,
+ * at most a ring's worth; ->head ends past the last one. Where they stop
+ * the slot may hold nothing, an older record or a torn one (the log's end
+ * at a crash); a newer record there means the ring was written over past
+ * the checkpoint, a record after it that the log was cut in the middle
+ * (both copies of one lost), and both copies unreadable leave a record
+ * acknowledged there possible: refused, all of them.
+ */
+static int replay_ring(struct clone_metadata *cmd, unsigned long *replayed,
+		       char **error)
+{
+	u64 pos, end = cmd->head + cmd->ring_slots;
+	enum record_state state[CLONE_COPIES], next[CLONE_COPIES];
+	u32 c;
+
+	*replayed = 0;
+	for (pos = cmd->head; pos < end; pos++) {
+		read_record(cmd, pos, state);
+		if (state[0] != RECORD_VALID && state[1] != RECORD_VALID)
+			break;
+		for (c = 0; c < CLONE_COPIES; c++)
+			if (state[c] == RECORD_VALID)
+				apply_record(cmd, cmd->buf + c * CLONE_BLOCK_SIZE);
+		(*replayed)++;
+		cond_resched();
+	}
+	cmd->head = pos;
+	cmd->nr_hydrated = bitmap_weight(cmd->hydrated, cmd->nr_regions);
+	if (pos == end)
+		return 0;
+
+	if (state[0] == RECORD_NEWER || state[1] == RECORD_NEWER ||
+	    state[0] == RECORD_CORRUPT || state[1] == RECORD_CORRUPT) {
+		DMERR("%pg: metadata record ring slot %llu (position %llu, after the checkpoint at %llu): copy 0 %s, copy 1 %s; the ring does not hold what the superblock says: see clone_check",
+		      cmd->bdev, pos % cmd->ring_slots, pos, end - cmd->ring_slots,
+		      record_state_name[state[0]], record_state_name[state[1]]);
+		*error = "Metadata record ring is inconsistent";
+		return -EILSEQ;
+	}
+	if (state[0] == RECORD_IO_ERROR && state[1] == RECORD_IO_ERROR) {
+		DMERR("%pg: cannot read either copy of metadata ring slot %llu (position %llu): a record committed there cannot be ruled out; see clone_check",
+		      cmd->bdev, pos % cmd->ring_slots, pos);
+		*error = "Cannot read metadata device";
+		return -EIO;
+	}
+	if (pos + 1 < end) {
+		read_record(cmd, pos + 1, next);
+		if (next[0] == RECORD_VALID || next[1] == RECORD_VALID) {
+			DMERR("%pg: metadata record at ring position %llu is lost (copy 0 %s, copy 1 %s) while the next one is there: regions it marked may be lost; see clone_check",
+			      cmd->bdev, pos, record_state_name[state[0]],
+			      record_state_name[state[1]]);
+			*error = "Metadata record lost";
+			return -EILSEQ;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The runs of regions hydrated and not yet durable, in the changed bitmap
+ * blocks, into @rec; CLONE_RECORD_RUNS + 1 if they do not fit.
+ */
+static unsigned int gather_runs(struct clone_metadata *cmd,
+				struct clone_record *rec)
+{
+	unsigned long k, r, e, end, flags;
+	struct clone_record_run *run = NULL;
+	unsigned int n = 0;
+
+	for (k = find_first_bit(cmd->dirty, cmd->nr_blocks); k < cmd->nr_blocks;
+	     k = find_next_bit(cmd->dirty, cmd->nr_blocks, k + 1)) {
+		r = k * CLONE_BITS_PER_BLOCK;
+		end = r + block_bits(cmd, k);
+		spin_lock_irqsave(&cmd->lock, flags);
+		while ((r = find_next_zero_bit(cmd->committed, end, r)) < end) {
+			if (!test_bit(r, cmd->hydrated)) {
+				r = find_next_bit(cmd->hydrated, end, r);
+				continue;
+			}
+			e = min(find_next_bit(cmd->committed, end, r),
+				find_next_zero_bit(cmd->hydrated, end, r));
+			if (run && le32_to_cpu(run->first) +
+				   le32_to_cpu(run->count) == r) {
+				le32_add_cpu(&run->count, e - r);
+			} else if (n == CLONE_RECORD_RUNS) {
+				spin_unlock_irqrestore(&cmd->lock, flags);
+				return n + 1;
+			} else {
+				run = &rec->runs[n++];
+				run->first = cpu_to_le32(r);
+				run->count = cpu_to_le32(e - r);
+			}
+			r = e;
+		}
+		spin_unlock_irqrestore(&cmd->lock, flags);
+	}
+	return n;
+}
+
+/*
+ * A quick commit in version 2: flush the destination, then write the
+ * record of ring position ->head, both copies at once with FUA. -EAGAIN if
+ * the ring is full or the runs do not fit in a record: a checkpoint then.
+ */
+static int commit_record(struct clone_metadata *cmd, struct block_device *dest,
+			 bool *dest_flushed)
+{
+	struct clone_record *rec = cmd->buf;
+	u64 pos = cmd->head;
+	unsigned long slot = pos % cmd->ring_slots;
+	struct md_wait w;
+	unsigned int n, i;
+	int r;
+	u32 c;
+
+	if (pos - min(cmd->sb_ckpt[0], cmd->sb_ckpt[1]) >= cmd->ring_slots)
+		return -EAGAIN;
+	memset(rec, 0, CLONE_BLOCK_SIZE);
+	n = gather_runs(cmd, rec);
+	if (n > CLONE_RECORD_RUNS)
+		return -EAGAIN;
+	if (!n)
+		return 0;
+	rec->seq = cpu_to_le64(pos + 1);
+	rec->nr_runs = cpu_to_le32(n);
+
+	trace_clone_dest_flush_begin(cmd->bdev->bd_dev, 0);
+	r = blkdev_issue_flush(dest);
+	trace_clone_dest_flush_end(cmd->bdev->bd_dev, r);
+	if (r)
+		return r;
+	if (dest_flushed)
+		*dest_flushed = true;
+
+	memcpy(cmd->buf + CLONE_BLOCK_SIZE, rec, CLONE_BLOCK_SIZE);
+	trace_clone_record_begin(cmd->bdev->bd_dev, pos, n, 0);
+	for (i = 0; i < n; i++)
+		trace_clone_record_run(cmd->bdev->bd_dev, pos,
+				       le32_to_cpu(rec->runs[i].first),
+				       le32_to_cpu(rec->runs[i].count));
+	md_wait_init(&w);
+	for (c = 0; c < CLONE_COPIES; c++) {
+		void *b = cmd->buf + c * CLONE_BLOCK_SIZE;
+
+		seal_block(b, CLONE_KIND_RECORD, clone_ring_block(slot, c),
+			   cmd->nonce, slot, c);
+		md_write_async(cmd, REQ_SYNC | REQ_FUA, clone_ring_block(slot, c),
+			       b, &w);
+	}
+	r = md_wait_all(&w);
+	trace_clone_record_end(cmd->bdev->bd_dev, pos, n, r);
+	if (r)
+		return r;
+	cmd->head = pos + 1;
+	for (i = 0; i < n; i++)
+		bitmap_set(cmd->committed, le32_to_cpu(rec->runs[i].first),
+			   le32_to_cpu(rec->runs[i].count));
+	return 0;
+}
+
+/*
+ * The end of a checkpoint in version 2: each superblock copy that does not
+ * name ->head yet, the damaged one or the one naming the older checkpoint
+ * first, each made durable before the other is written.
+ */
+static int write_superblocks(struct clone_metadata *cmd)
+{
+	u32 first, i, c;
+	int r;
+
+	first = cmd->sb_stale[1] ||
+		(!cmd->sb_stale[0] && cmd->sb_ckpt[1] < cmd->sb_ckpt[0]);
+	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		c = first ^ i;
+		if (!cmd->sb_stale[c] && cmd->sb_ckpt[c] == cmd->head)
+			continue;
+		r = write_superblock(cmd, c, cmd->buf);
+		trace_clone_sb_write(cmd->bdev->bd_dev, c, cmd->head, r);
+		if (r)
+			return r;
+		cmd->sb_ckpt[c] = cmd->head;
+		WRITE_ONCE(cmd->sb_stale[c], false);
+	}
+	return 0;
+}
+
 /* ---- Creation and the registry ---- */
 
 static void free_metadata(struct clone_metadata *cmd)
@@ -668,12 +1106,40 @@ static void free_metadata(struct clone_metadata *cmd)
 	kfree(cmd);
 }
 
+/*
+ * Version 2: what load found goes into a checkpoint before the clone takes
+ * any I/O, so that nothing it serves rests on one copy of a block or on a
+ * record (the next load would not replay a record once a later one reused
+ * its slot). If that fails the metadata is read-only, as after any failed
+ * commit.
+ */
+static void load_checkpoint(struct clone_metadata *cmd,
+			    struct block_device *dest, unsigned long replayed)
+{
+	int r;
+
+	if (!replayed && !clone_md_changed(cmd) &&
+	    cmd->sb_ckpt[0] == cmd->head && cmd->sb_ckpt[1] == cmd->head)
+		return;
+	r = clone_md_commit(cmd, dest, false, NULL);
+	if (!r) {
+		DMINFO("%pg: %lu metadata records replayed, checkpoint at %llu",
+		       cmd->bdev, replayed, cmd->head);
+		return;
+	}
+	DMERR("%pg: cannot write the checkpoint of what was loaded (%d): metadata is read-only",
+	      cmd->bdev, r);
+	cmd->mode = CLONE_MD_RO;
+}
+
 static struct clone_metadata *create_metadata(struct dm_dev *meta,
+					      struct block_device *dest,
 					      sector_t region_size,
 					      unsigned long nr_regions,
 					      char **error)
 {
 	struct clone_metadata *cmd;
+	unsigned long replayed = 0;
 	int r = -ENOMEM;
 
 	BUILD_BUG_ON(sizeof(struct clone_block_header) != CLONE_HEADER_SIZE);
@@ -717,15 +1183,20 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 		goto bad;
 	}
 
+	cmd->version = CLONE_VERSION;
 	r = load_superblock(cmd, error);
 	if (!r)
 		r = load_bitmap(cmd, error);
+	if (!r && cmd->version >= 2)
+		r = replay_ring(cmd, &replayed, error);
 	if (r)
 		goto bad;
 	/* What one usable copy holds is durable. */
 	bitmap_copy(cmd->committed, cmd->hydrated, nr_regions);
 	trace_clone_load(cmd->bdev->bd_dev, nr_regions, CLONE_BITS_PER_BLOCK,
 			 cmd->nr_hydrated);
+	if (cmd->version >= 2)
+		load_checkpoint(cmd, dest, replayed);
 	return cmd;
 bad:
 	free_metadata(cmd);
@@ -809,7 +1280,7 @@ struct clone_metadata *clone_md_get(struct mapped_device *owner,
 	list_add(&load.list, &loads);
 	mutex_unlock(&registry_lock);
 
-	cmd = create_metadata(meta, region_size, nr_regions, error);
+	cmd = create_metadata(meta, dest->bdev, region_size, nr_regions, error);
 
 	mutex_lock(&registry_lock);
 	list_del(&load.list);
@@ -988,11 +1459,6 @@ static int entry_copy(const struct commit_entry *e, unsigned int pass)
 	return e->first ^ pass;
 }
 
-static u64 copy_block(struct clone_metadata *cmd, u32 copy, unsigned long k)
-{
-	return CLONE_SB_BLOCKS + (u64)copy * cmd->nr_blocks + k;
-}
-
 /*
  * Write pass @pass of the @n snapshot blocks, run by run, then flush; and
  * record what the copies hold now.
@@ -1018,7 +1484,8 @@ static int write_pass(struct clone_metadata *cmd, unsigned int n,
 		if (c < 0)
 			continue;
 		while (i + run < n && entry_copy(&e[i + run], pass) == c &&
-		       e[i + run].block == e[i].block + run)
+		       copy_block(cmd, c, e[i + run].block) ==
+		       copy_block(cmd, c, e[i].block) + run)
 			run++;
 		trace_clone_md_write_begin(cmd->bdev->bd_dev, e[i].block, run,
 					   c, 0);
@@ -1153,6 +1620,13 @@ int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 	 * writes or copies keep setting bits.
 	 */
 	writes = atomic_long_read(&cmd->writes);
+	if (cmd->version >= 2) {
+		/* a record, or when there is no room for one a checkpoint */
+		r = quick ? commit_record(cmd, dest, dest_flushed) : -EAGAIN;
+		if (r != -EAGAIN)
+			goto done;
+		quick = false;
+	}
 	while ((n = snapshot(cmd, quick, &from))) {
 		r = commit_batch(cmd, dest, n);
 		if (r)
@@ -1160,7 +1634,8 @@ int clone_md_commit(struct clone_metadata *cmd, struct block_device *dest,
 		if (dest_flushed)
 			*dest_flushed = true;
 	}
-	r = repair_superblocks(cmd);
+	r = cmd->version < 2 ? repair_superblocks(cmd) : write_superblocks(cmd);
+done:
 	if (!r)
 		WRITE_ONCE(cmd->committed_writes, writes);
 out:
@@ -1223,6 +1698,6 @@ void clone_md_set_mode(struct clone_metadata *cmd, enum clone_md_mode mode)
 void clone_md_usage(struct clone_metadata *cmd, unsigned long long *used,
 		    unsigned long long *total)
 {
-	*used = clone_metadata_blocks(cmd->nr_regions);
+	*used = format_blocks(cmd);
 	*total = cmd->dev_blocks;
 }

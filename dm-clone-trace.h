@@ -167,6 +167,88 @@ DEFINE_EVENT(clone_md_io, clone_md_write_end,
 	TP_ARGS(dev, block, count, copy, err));
 
 /*
+ * Version 2: a write of both copies of the record at ring position @pos,
+ * @runs runs of regions (each copy with FUA, the two at once), and its end.
+ */
+DECLARE_EVENT_CLASS(clone_record,
+	TP_PROTO(dev_t dev, u64 pos, unsigned int runs, int err),
+	TP_ARGS(dev, pos, runs, err),
+	TP_STRUCT__entry(
+		__field(u64, seq)
+		__field(dev_t, dev)
+		__field(u64, pos)
+		__field(unsigned int, runs)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->seq = atomic64_inc_return(&clone_trace_seq);
+		__entry->dev = dev;
+		__entry->pos = pos;
+		__entry->runs = runs;
+		__entry->err = err;
+	),
+	TP_printk("seq=%llu dev=%d:%d pos=%llu runs=%u err=%d",
+		  __entry->seq, MAJOR(__entry->dev), MINOR(__entry->dev),
+		  __entry->pos, __entry->runs, __entry->err)
+);
+
+DEFINE_EVENT(clone_record, clone_record_begin,
+	TP_PROTO(dev_t dev, u64 pos, unsigned int runs, int err),
+	TP_ARGS(dev, pos, runs, err));
+DEFINE_EVENT(clone_record, clone_record_end,
+	TP_PROTO(dev_t dev, u64 pos, unsigned int runs, int err),
+	TP_ARGS(dev, pos, runs, err));
+
+/* A record's run: regions [first, first + count) at ring position @pos. */
+TRACE_EVENT(clone_record_run,
+	TP_PROTO(dev_t dev, u64 pos, unsigned long first, unsigned long count),
+	TP_ARGS(dev, pos, first, count),
+	TP_STRUCT__entry(
+		__field(u64, seq)
+		__field(dev_t, dev)
+		__field(u64, pos)
+		__field(unsigned long, first)
+		__field(unsigned long, count)
+	),
+	TP_fast_assign(
+		__entry->seq = atomic64_inc_return(&clone_trace_seq);
+		__entry->dev = dev;
+		__entry->pos = pos;
+		__entry->first = first;
+		__entry->count = count;
+	),
+	TP_printk("seq=%llu dev=%d:%d pos=%llu first=%lu count=%lu",
+		  __entry->seq, MAJOR(__entry->dev), MINOR(__entry->dev),
+		  __entry->pos, __entry->first, __entry->count)
+);
+
+/*
+ * Version 2: superblock copy @copy written naming checkpoint @checkpoint,
+ * and flushed (@err: how it ended).
+ */
+TRACE_EVENT(clone_sb_write,
+	TP_PROTO(dev_t dev, unsigned int copy, u64 checkpoint, int err),
+	TP_ARGS(dev, copy, checkpoint, err),
+	TP_STRUCT__entry(
+		__field(u64, seq)
+		__field(dev_t, dev)
+		__field(unsigned int, copy)
+		__field(u64, checkpoint)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->seq = atomic64_inc_return(&clone_trace_seq);
+		__entry->dev = dev;
+		__entry->copy = copy;
+		__entry->checkpoint = checkpoint;
+		__entry->err = err;
+	),
+	TP_printk("seq=%llu dev=%d:%d copy=%u checkpoint=%llu err=%d",
+		  __entry->seq, MAJOR(__entry->dev), MINOR(__entry->dev),
+		  __entry->copy, __entry->checkpoint, __entry->err)
+);
+
+/*
  * A user's write to regions [region, region + nr) completed (clone_endio):
  * acknowledged now, unless it is a FUA write that waits for a commit
  * (@wait), which clone_fua_ack acknowledges later.

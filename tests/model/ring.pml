@@ -57,6 +57,18 @@
  * the requests waiting fail, and RESUMES reloads (load, without a power
  * cut) bring it back.
  * And when nothing is left to do, no request waits (f_no_stuck_flush).
+ *
+ * The code it stands for (dm-clone-metadata.c, version 2; sources.sha256
+ * follows each function): a record is commit_record() with gather_runs()
+ * and the writes md_write_async()/md_wait_all(); a checkpoint is
+ * clone_md_commit() going on to snapshot(), commit_batch() and write_pass()
+ * (bm_write/bm_done), then write_superblocks() (sfirst: the damaged copy
+ * or the one naming the older checkpoint); ring reuse is commit_record()'s
+ * test against the lower of sb_ckpt[]; load is load_superblock() with
+ * sb_checkpoint() and sb_agree(), load_bitmap() and merge_block(),
+ * replay_ring() with read_record(), check_record() and apply_record(), and
+ * load_checkpoint(); go_ro() is metadata_failed() in dm-clone-target.c and
+ * load_checkpoint()'s read-only fallback.
  */
 
 #ifndef NR
