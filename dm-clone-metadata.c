@@ -1194,7 +1194,7 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 	/* What one usable copy holds is durable. */
 	bitmap_copy(cmd->committed, cmd->hydrated, nr_regions);
 	trace_clone_load(cmd->bdev->bd_dev, nr_regions, CLONE_BITS_PER_BLOCK,
-			 cmd->nr_hydrated);
+			 cmd->nr_hydrated, cmd->ring_slots, cmd->head);
 	if (cmd->version >= 2)
 		load_checkpoint(cmd, dest, replayed);
 	return cmd;

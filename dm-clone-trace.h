@@ -25,17 +25,23 @@
 
 extern atomic64_t clone_trace_seq;
 
-/* The metadata was loaded (or formatted) for a table. */
+/*
+ * The metadata was loaded (or formatted) for a table: @ring is version 2's
+ * ring slots (0 in version 1), @head the ring position after the records
+ * load replayed.
+ */
 TRACE_EVENT(clone_load,
 	TP_PROTO(dev_t dev, unsigned long nr_regions, unsigned long per_block,
-		 unsigned long hydrated),
-	TP_ARGS(dev, nr_regions, per_block, hydrated),
+		 unsigned long hydrated, unsigned long ring, u64 head),
+	TP_ARGS(dev, nr_regions, per_block, hydrated, ring, head),
 	TP_STRUCT__entry(
 		__field(u64, seq)
 		__field(dev_t, dev)
 		__field(unsigned long, nr_regions)
 		__field(unsigned long, per_block)
 		__field(unsigned long, hydrated)
+		__field(unsigned long, ring)
+		__field(u64, head)
 	),
 	TP_fast_assign(
 		__entry->seq = atomic64_inc_return(&clone_trace_seq);
@@ -43,10 +49,13 @@ TRACE_EVENT(clone_load,
 		__entry->nr_regions = nr_regions;
 		__entry->per_block = per_block;
 		__entry->hydrated = hydrated;
+		__entry->ring = ring;
+		__entry->head = head;
 	),
-	TP_printk("seq=%llu dev=%d:%d regions=%lu per_block=%lu hydrated=%lu",
+	TP_printk("seq=%llu dev=%d:%d regions=%lu per_block=%lu hydrated=%lu ring=%lu head=%llu",
 		  __entry->seq, MAJOR(__entry->dev), MINOR(__entry->dev),
-		  __entry->nr_regions, __entry->per_block, __entry->hydrated)
+		  __entry->nr_regions, __entry->per_block, __entry->hydrated,
+		  __entry->ring, __entry->head)
 );
 
 /* Regions [start, end) hydrated in core (under the metadata's lock). */
