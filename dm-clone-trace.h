@@ -32,8 +32,8 @@ extern atomic64_t clone_trace_seq;
  */
 TRACE_EVENT(clone_load,
 	TP_PROTO(dev_t dev, unsigned long nr_regions, unsigned long per_block,
-		 unsigned long hydrated, unsigned long ring, u64 head),
-	TP_ARGS(dev, nr_regions, per_block, hydrated, ring, head),
+		 unsigned long hydrated, unsigned long ring, u64 ring_pos),
+	TP_ARGS(dev, nr_regions, per_block, hydrated, ring, ring_pos),
 	TP_STRUCT__entry(
 		__field(u64, seq)
 		__field(dev_t, dev)
@@ -41,7 +41,7 @@ TRACE_EVENT(clone_load,
 		__field(unsigned long, per_block)
 		__field(unsigned long, hydrated)
 		__field(unsigned long, ring)
-		__field(u64, head)
+		__field(u64, ring_pos)
 	),
 	TP_fast_assign(
 		__entry->seq = atomic64_inc_return(&clone_trace_seq);
@@ -50,12 +50,12 @@ TRACE_EVENT(clone_load,
 		__entry->per_block = per_block;
 		__entry->hydrated = hydrated;
 		__entry->ring = ring;
-		__entry->head = head;
+		__entry->ring_pos = ring_pos;
 	),
-	TP_printk("seq=%llu dev=%d:%d regions=%lu per_block=%lu hydrated=%lu ring=%lu head=%llu",
+	TP_printk("seq=%llu dev=%d:%d regions=%lu per_block=%lu hydrated=%lu ring=%lu pos=%llu",
 		  __entry->seq, MAJOR(__entry->dev), MINOR(__entry->dev),
 		  __entry->nr_regions, __entry->per_block, __entry->hydrated,
-		  __entry->ring, __entry->head)
+		  __entry->ring, __entry->ring_pos)
 );
 
 /* Regions [start, end) hydrated in core (under the metadata's lock). */
