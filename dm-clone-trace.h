@@ -27,7 +27,7 @@ extern atomic64_t clone_trace_seq;
 
 /*
  * The metadata was loaded (or formatted) for a table: @ring is version 2's
- * ring slots (0 in version 1), @head the ring position after the records
+ * ring slots (0 in version 1), @ring_pos the ring position after the records
  * load replayed.
  */
 TRACE_EVENT(clone_load,
