@@ -987,14 +987,16 @@ static unsigned int gather_runs(struct clone_metadata *cmd,
 			if (run && le32_to_cpu(run->first) +
 				   le32_to_cpu(run->count) == r) {
 				le32_add_cpu(&run->count, e - r);
-			} else if (n == CLONE_RECORD_RUNS) {
+				r = e;
+				continue;
+			}
+			if (n == CLONE_RECORD_RUNS) {
 				spin_unlock_irqrestore(&cmd->lock, flags);
 				return n + 1;
-			} else {
-				run = &rec->runs[n++];
-				run->first = cpu_to_le32(r);
-				run->count = cpu_to_le32(e - r);
 			}
+			run = &rec->runs[n++];
+			run->first = cpu_to_le32(r);
+			run->count = cpu_to_le32(e - r);
 			r = e;
 		}
 		spin_unlock_irqrestore(&cmd->lock, flags);
