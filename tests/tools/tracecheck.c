@@ -21,6 +21,24 @@
  *       durable yet (no destination flush began after the bit was set and
  *       ended before the write).
  *
+ * Metadata format version 2 (clone_load ring=L, L > 0) adds records: a
+ * quick commit writes the runs of regions hydrated since the last one into
+ * the record at the next ring position, both copies at once with FUA, and a
+ * record that ended well makes its regions durable. So in version 2 a
+ * region is durably hydrated if a durable bitmap copy holds it or a record
+ * load would replay does; (a) counts both (and a bitmap copy may be written
+ * while the other lacks a promised bit that such a record holds); (b)
+ * applies to each region a record names, when the record begins. Also:
+ *
+ *   (h) records come one after the other from the position load found
+ *       (load stops replaying at a gap), and one at position P reuses the
+ *       slot of P - L: P must be below L past the checkpoint of both
+ *       superblock copies (either alone must find every record it needs);
+ *   (sb) a superblock copy written naming checkpoint S (the end of a
+ *       checkpoint, which is version 1's full commit) stops load replaying
+ *       the records before S: S is the position after the last record, and
+ *       every region of those records is in both durable bitmap copies.
+ *
  * Durability is judged as the model judges it, for devices with a volatile
  * write cache: a write is durable once a flush of its device that began
  * after it completed has ended; a bitmap copy with a write not yet durable
@@ -31,12 +49,14 @@
  *
  * The recording must start before the clone's table is loaded on empty
  * metadata (the clone_load event, hydrated=0) and hold one table's life; a
- * gap in seq (events the ring buffer dropped) makes it uncheckable.
+ * gap in seq (events the ring buffer dropped) makes it uncheckable. A
+ * version 1 recording with a version 2 event is refused (no step for it).
  *
  *   tracecheck [-d MAJOR:MINOR] TRACE
  *     -d   the clone's metadata device, when the recording holds several
  *
- * Prints one line of counts (key=value) and "allowed", or the violation.
+ * Prints one line of counts (key=value; version 2 adds records= and
+ * sb_writes=) and "allowed", or the violation.
  * Exit status: 0 allowed; 1 a violation; 2 bad usage or a recording that
  * cannot be checked (unreadable, malformed, events lost, no clone_load).
  */
