@@ -21,6 +21,24 @@
  *       durable yet (no destination flush began after the bit was set and
  *       ended before the write).
  *
+ * Metadata format version 2 (clone_load ring=L, L > 0) adds records: a
+ * quick commit writes the runs of regions hydrated since the last one into
+ * the record at the next ring position, both copies at once with FUA, and a
+ * record that ended well makes its regions durable. So in version 2 a
+ * region is durably hydrated if a durable bitmap copy holds it or a record
+ * load would replay does; (a) counts both (and a bitmap copy may be written
+ * while the other lacks a promised bit that such a record holds); (b)
+ * applies to each region a record names, when the record begins. Also:
+ *
+ *   (h) records come one after the other from the position load found
+ *       (load stops replaying at a gap), and one at position P reuses the
+ *       slot of P - L: P must be below L past the checkpoint of both
+ *       superblock copies (either alone must find every record it needs);
+ *   (sb) a superblock copy written naming checkpoint S (the end of a
+ *       checkpoint, which is version 1's full commit) stops load replaying
+ *       the records before S: S is the position after the last record, and
+ *       every region of those records is in both durable bitmap copies.
+ *
  * Durability is judged as the model judges it, for devices with a volatile
  * write cache: a write is durable once a flush of its device that began
  * after it completed has ended; a bitmap copy with a write not yet durable
@@ -31,12 +49,14 @@
  *
  * The recording must start before the clone's table is loaded on empty
  * metadata (the clone_load event, hydrated=0) and hold one table's life; a
- * gap in seq (events the ring buffer dropped) makes it uncheckable.
+ * gap in seq (events the ring buffer dropped) makes it uncheckable. A
+ * version 1 recording with a version 2 event is refused (no step for it).
  *
  *   tracecheck [-d MAJOR:MINOR] TRACE
  *     -d   the clone's metadata device, when the recording holds several
  *
- * Prints one line of counts (key=value) and "allowed", or the violation.
+ * Prints one line of counts (key=value; version 2 adds records= and
+ * sb_writes=) and "allowed", or the violation.
  * Exit status: 0 allowed; 1 a violation; 2 bad usage or a recording that
  * cannot be checked (unreadable, malformed, events lost, no clone_load).
  */
@@ -53,7 +73,8 @@
 enum type {
 	E_LOAD, E_SET, E_SNAPSHOT, E_COMMIT_BEGIN, E_COMMIT_END,
 	E_DEST_FLUSH_BEGIN, E_DEST_FLUSH_END, E_MD_FLUSH_BEGIN, E_MD_FLUSH_END,
-	E_MD_WRITE_BEGIN, E_MD_WRITE_END, E_WRITE_END, E_FUA_ACK,
+	E_MD_WRITE_BEGIN, E_MD_WRITE_END, E_RECORD_BEGIN, E_RECORD_RUN,
+	E_RECORD_END, E_SB_WRITE, E_WRITE_END, E_FUA_ACK,
 	E_FLUSH_ARRIVE, E_FLUSH_PASS, E_FLUSH_ACK, E_NTYPES
 };
 
@@ -61,7 +82,8 @@ static const char *const names[E_NTYPES] = {
 	"clone_load", "clone_set", "clone_snapshot", "clone_commit_begin",
 	"clone_commit_end", "clone_dest_flush_begin", "clone_dest_flush_end",
 	"clone_md_flush_begin", "clone_md_flush_end", "clone_md_write_begin",
-	"clone_md_write_end", "clone_write_end", "clone_fua_ack",
+	"clone_md_write_end", "clone_record_begin", "clone_record_run",
+	"clone_record_end", "clone_sb_write", "clone_write_end", "clone_fua_ack",
 	"clone_flush_arrive", "clone_flush_pass", "clone_flush_ack",
 };
 
@@ -76,7 +98,7 @@ struct ev {
 
 /* The numeric fields of each event, in order (err last where there is one). */
 static const char *const fields[E_NTYPES][5] = {
-	[E_LOAD] = { "regions", "per_block", "hydrated" },
+	[E_LOAD] = { "regions", "per_block", "hydrated", "ring", "pos" },
 	[E_SET] = { "start", "end" },
 	[E_SNAPSHOT] = { "block", "first", "both" },
 	[E_COMMIT_BEGIN] = { "err" }, [E_COMMIT_END] = { "err" },
@@ -84,6 +106,10 @@ static const char *const fields[E_NTYPES][5] = {
 	[E_MD_FLUSH_BEGIN] = { "err" }, [E_MD_FLUSH_END] = { "err" },
 	[E_MD_WRITE_BEGIN] = { "block", "count", "copy", "err" },
 	[E_MD_WRITE_END] = { "block", "count", "copy", "err" },
+	[E_RECORD_BEGIN] = { "pos", "runs", "err" },
+	[E_RECORD_RUN] = { "pos", "first", "count" },
+	[E_RECORD_END] = { "pos", "runs", "err" },
+	[E_SB_WRITE] = { "copy", "checkpoint", "err" },
 	[E_WRITE_END] = { "region", "nr", "fua", "wait", "err" },
 	[E_FUA_ACK] = { "region", "nr", "err" },
 	[E_FLUSH_ARRIVE] = { "err" }, [E_FLUSH_PASS] = { "err" },
@@ -108,6 +134,18 @@ static void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size);
 
+	if (!p)
+		die(2, "out of memory");
+	return p;
+}
+
+/* Room in array @p (*@alloc elements of @size) for element @n. */
+static void *grow(void *p, size_t *alloc, size_t n, size_t size, size_t min)
+{
+	if (n < *alloc)
+		return p;
+	*alloc = *alloc ? 2 * *alloc : min;
+	p = realloc(p, *alloc * size);
 	if (!p)
 		die(2, "out of memory");
 	return p;
@@ -213,6 +251,17 @@ struct flush {
 	bool live;
 };
 
+/* Version 2: regions [first, first + count) named by a record. */
+struct run {
+	uint64_t first, count;
+};
+
+/* A record that ended well: its runs are runs[run0, run0 + nruns). */
+struct record {
+	uint64_t pos;
+	size_t run0, nruns;
+};
+
 static struct {
 	const struct ev *ev;		/* the event being checked */
 	uint64_t nr_regions, per_block, nr_blocks;
@@ -226,10 +275,28 @@ static struct {
 	struct uwrite *waits;		/* FUA writes waiting for a commit */
 	size_t nwaits, awaits;
 	struct flush fl[64];
+	bool *prom;			/* per region: promised to the user */
+	/*
+	 * Version 2 (@ring slots; 0 in version 1). Records go at consecutive
+	 * positions from the one load found; load replays them from the
+	 * checkpoint of the superblock copy it takes.
+	 */
+	uint64_t ring, load_pos, next_pos;
+	uint64_t ckpt[2];		/* what each superblock copy durably names */
+	uint64_t ckpt_hi[2];		/* ... or may name: a failed write may have landed */
+	uint64_t *rec_pos;		/* per region: 1 + position of its durable record */
+	struct record *recs;		/* records that ended well, by position */
+	size_t nrecs, arecs;
+	struct run *runs;
+	size_t nruns, aruns;
+	bool in_record, did_record, sb_done[2];
+	uint64_t rec_at, rec_runs, rec_seen;	/* the record being written */
+	uint64_t rec_upto;		/* dest_upto when it began */
+	size_t rec_run0;
 	/* counts */
 	unsigned long events, quick_commits, full_commits, md_writes,
 		md_flushes, dest_flushes, flush_commit, flush_pass, flush_err,
-		fua_now, fua_wait, writes, promised;
+		fua_now, fua_wait, writes, promised, records, sb_writes;
 } S;
 
 static void violation(const char *prop, const char *fmt, ...)
@@ -265,6 +332,26 @@ static bool bit_durable(uint64_t r)
 	return false;
 }
 
+/*
+ * Version 2: would a power cut now leave region @r hydrated through a
+ * record? One that ended well was written with FUA, both copies, and its
+ * slot is not reused while a superblock copy still names a checkpoint at
+ * or before it ((h)). But load replays only from the checkpoint of the copy
+ * it takes, the higher one: a record below what either copy may name is
+ * not replayed (the superblock rule made sure both bitmap copies hold it).
+ */
+static bool record_live(uint64_t r)
+{
+	uint64_t from = S.ckpt_hi[0] > S.ckpt_hi[1] ? S.ckpt_hi[0] : S.ckpt_hi[1];
+
+	return S.rec_pos[r] && S.rec_pos[r] - 1 >= from;
+}
+
+static bool durable(uint64_t r)
+{
+	return bit_durable(r) || record_live(r);
+}
+
 static void check_regions(uint64_t region, uint64_t nr)
 {
 	if (region + nr > S.nr_regions || !nr)
@@ -282,10 +369,11 @@ static void promise(uint64_t region, uint64_t nr, const char *what)
 		if (!S.set[r])
 			violation("(a)", "%s: region %" PRIu64 " is not hydrated even in core",
 				  what, r);
-		if (!bit_durable(r))
+		if (!durable(r))
 			violation("(a)", "%s: region %" PRIu64 " (set at seq %" PRIu64
-				  ") is in no durable bitmap copy: a power cut now loses it",
-				  what, r, S.set[r]);
+				  ") is in no durable bitmap copy%s: a power cut now loses it",
+				  what, r, S.set[r], S.ring ? " and no durable record" : "");
+		S.prom[r] = true;
 		b = block_of(r);
 		if (S.set[r] > b->promised)
 			b->promised = S.set[r];
@@ -322,17 +410,28 @@ static void ack_flush(struct flush *f)
 static void user_ack(const struct ev *e, uint64_t region, uint64_t nr,
 		     bool fua, uint64_t end)
 {
-	if (S.nw == S.aw) {
-		S.aw = S.aw ? 2 * S.aw : 1024;
-		S.w = realloc(S.w, S.aw * sizeof(*S.w));
-		if (!S.w)
-			die(2, "out of memory");
-	}
+	S.w = grow(S.w, &S.aw, S.nw, sizeof(*S.w), 1024);
 	S.w[S.nw++] = (struct uwrite){ .ack = e->seq, .end = end,
 				       .region = region, .nr = nr, .fua = fua };
 	S.writes++;
 	if (fua)
 		promise(region, nr, "FUA write acknowledged");
+}
+
+/*
+ * The newest set seq of a promised region in [lo, hi) that copy @o lacks
+ * and no record a load would replay holds: what a torn write of the other
+ * copy would lose (0: nothing).
+ */
+static uint64_t unsafe_promised(uint64_t lo, uint64_t hi, const struct copy *o)
+{
+	uint64_t r, newest = 0;
+
+	for (r = lo; r < hi; r++)
+		if (S.prom[r] && !(o->known && o->snap > S.set[r]) &&
+		    !record_live(r) && S.set[r] > newest)
+			newest = S.set[r];
+	return newest;
 }
 
 /* (b) and the torn-write rule, as copy @c of block @k is written. */
@@ -341,6 +440,7 @@ static void check_md_write(uint64_t k, unsigned int c)
 	struct block *b = &S.blk[k];
 	const struct copy *o = &b->c[!c];
 	uint64_t r, lo = k * S.per_block, hi = lo + S.per_block, newest = 0;
+	uint64_t lost;
 
 	if (hi > S.nr_regions)
 		hi = S.nr_regions;
@@ -352,12 +452,16 @@ static void check_md_write(uint64_t k, unsigned int c)
 			  " written with a bit set at seq %" PRIu64
 			  ", and no destination flush began after it and ended",
 			  'A' + c, k, newest);
-	if (b->promised && !(o->known && o->snap > b->promised))
+	if (!b->promised || (o->known && o->snap > b->promised))
+		return;
+	/* Version 2: a bit a live record holds is safe in any case. */
+	lost = S.ring ? unsafe_promised(lo, hi, o) : b->promised;
+	if (lost)
 		violation("(a)", "copy %c of bitmap block %" PRIu64
 			  " written while copy %c %s: a torn write would lose a promised region (set at seq %"
 			  PRIu64 ")", 'A' + c, k, 'A' + !c,
 			  o->known ? "lacks promised bits" : "may be torn itself",
-			  b->promised);
+			  lost);
 }
 
 static void md_write_begin(const struct ev *e)
@@ -426,6 +530,21 @@ static void md_flushed(uint64_t begin)
 	}
 }
 
+/*
+ * Version 2: a quick commit that found no room for a record (the ring full,
+ * or the runs too many for one) is a checkpoint, which @what shows.
+ */
+static void to_checkpoint(const char *what)
+{
+	if (!S.ring || !S.quick)
+		return;
+	if (S.in_record || S.did_record)
+		violation("step", "%s in a quick commit that wrote a record", what);
+	S.quick = false;
+	S.quick_commits--;
+	S.full_commits++;
+}
+
 static void snapshot(const struct ev *e)
 {
 	uint64_t k = e->v[0];
@@ -433,6 +552,7 @@ static void snapshot(const struct ev *e)
 
 	if (!S.in_commit)
 		violation("step", "a snapshot outside a commit");
+	to_checkpoint("a snapshot");
 	if (k >= S.nr_blocks || e->v[1] > 1)
 		violation("event", "snapshot of bitmap block %" PRIu64, k);
 	b = &S.blk[k];
@@ -463,9 +583,166 @@ static void commit_end(const struct ev *e)
 				  " is at step %d of its snapshot", k, b->step);
 		b->in_commit = false;
 	}
+	if (S.in_record)
+		violation("step", "the commit ended with its record in flight");
 	if (!e->v[0] && S.commit_failed)
 		violation("step", "the commit ended well after a failed write");
 	S.in_commit = false;
+}
+
+/* ---- Version 2: records and superblocks ---- */
+
+static void record_begin(const struct ev *e)
+{
+	uint64_t pos = e->v[0], lo = S.ckpt[0] < S.ckpt[1] ? S.ckpt[0] : S.ckpt[1];
+
+	if (!S.in_commit || !S.quick)
+		violation("step", "a record outside a quick commit");
+	if (S.in_record || S.did_record)
+		violation("step", "a second record in one commit");
+	if (!e->v[1])
+		violation("event", "a record of no runs");
+	/*
+	 * (h): load replays from a checkpoint while the positions follow: a
+	 * record after a gap is never replayed, and one written again at
+	 * its position replaces a record that was promised from.
+	 */
+	if (pos != S.next_pos)
+		violation("(h)", "a record at ring position %" PRIu64
+			  ", but the next position is %" PRIu64 " (%s)", pos,
+			  S.next_pos, pos > S.next_pos ?
+			  "load would stop at the gap before it" :
+			  "a record there already ended well");
+	/* Its slot held position pos - L: a superblock copy may still need it. */
+	if (pos >= lo + S.ring)
+		violation("(h)", "a record at ring position %" PRIu64 " reuses the slot of position %"
+			  PRIu64 ", which superblock copy %d still replays from its checkpoint %"
+			  PRIu64 " (ring of %" PRIu64 " slots)", pos, pos - S.ring,
+			  S.ckpt[0] == lo ? 0 : 1, lo, S.ring);
+	S.in_record = true;
+	S.rec_at = pos;
+	S.rec_runs = e->v[1];
+	S.rec_seen = 0;
+	S.rec_upto = S.dest_upto;
+	S.rec_run0 = S.nruns;
+}
+
+static void record_run(const struct ev *e)
+{
+	uint64_t first = e->v[1], count = e->v[2], r;
+
+	if (!S.in_record || e->v[0] != S.rec_at)
+		violation("step", "a run of a record at position %" PRIu64
+			  " that is not being written", e->v[0]);
+	if (S.rec_seen++ == S.rec_runs)
+		violation("event", "more runs than the record's %" PRIu64, S.rec_runs);
+	check_regions(first, count);
+	/* (b), as for a bitmap write: taken when the record began */
+	for (r = first; r < first + count; r++) {
+		if (!S.set[r])
+			violation("(b)", "the record at ring position %" PRIu64
+				  " names region %" PRIu64 ", which is not hydrated even in core",
+				  S.rec_at, r);
+		if (S.set[r] >= S.rec_upto)
+			violation("(b)", "the record at ring position %" PRIu64
+				  " names region %" PRIu64 ", set at seq %" PRIu64
+				  ", and no destination flush began after it and ended before the record",
+				  S.rec_at, r, S.set[r]);
+	}
+	S.runs = grow(S.runs, &S.aruns, S.nruns, sizeof(*S.runs), 256);
+	S.runs[S.nruns++] = (struct run){ .first = first, .count = count };
+}
+
+static void record_end(const struct ev *e)
+{
+	uint64_t r;
+	size_t i;
+
+	if (!S.in_record || e->v[0] != S.rec_at || e->v[1] != S.rec_runs)
+		violation("step", "the end of a record at position %" PRIu64
+			  " that is not being written", e->v[0]);
+	if (S.rec_seen != S.rec_runs)
+		violation("event", "a record of %" PRIu64 " runs ended after %" PRIu64,
+			  S.rec_runs, S.rec_seen);
+	S.in_record = false;
+	S.did_record = true;
+	if (e->v[2]) {
+		/* Failed: maybe on disk, but nothing may be promised from it. */
+		S.commit_failed = true;
+		S.nruns = S.rec_run0;
+		return;
+	}
+	/* Both copies written with FUA, completed: durable now. */
+	for (i = S.rec_run0; i < S.nruns; i++)
+		for (r = S.runs[i].first; r < S.runs[i].first + S.runs[i].count; r++)
+			S.rec_pos[r] = S.rec_at + 1;
+	S.recs = grow(S.recs, &S.arecs, S.nrecs, sizeof(*S.recs), 256);
+	S.recs[S.nrecs++] = (struct record){ .pos = S.rec_at,
+		.run0 = S.rec_run0, .nruns = S.nruns - S.rec_run0 };
+	S.next_pos = S.rec_at + 1;
+	S.records++;
+}
+
+/*
+ * A superblock copy naming checkpoint @ck stops load replaying the records
+ * before it: each of their regions must be in both bitmap copies (the
+ * copies are what is left of them, and either may be lost to a media
+ * error). The bitmap cannot change between the write and its event (both
+ * under the commit lock), so checking at the event is checking at the write.
+ */
+static void check_checkpoint(uint64_t ck)
+{
+	uint64_t lo = S.ckpt[0] < S.ckpt[1] ? S.ckpt[0] : S.ckpt[1], r;
+	const struct record *rec;
+	const struct copy *cp;
+	size_t i, j;
+	int c;
+
+	/* Records below lo were checked by the superblock that named it. */
+	for (i = lo - S.load_pos; i < S.nrecs && S.recs[i].pos < ck; i++) {
+		rec = &S.recs[i];
+		for (j = rec->run0; j < rec->run0 + rec->nruns; j++)
+			for (r = S.runs[j].first; r < S.runs[j].first + S.runs[j].count; r++)
+				for (c = 0; c < 2; c++) {
+					cp = &block_of(r)->c[c];
+					if (!cp->known || cp->snap <= S.set[r])
+						violation("(sb)", "superblock names checkpoint %" PRIu64
+							  " before record %" PRIu64
+							  " is in both bitmap copies: region %" PRIu64
+							  " (set at seq %" PRIu64 ") is in no durable copy %c of bitmap block %"
+							  PRIu64, ck, rec->pos, r, S.set[r], 'A' + c,
+							  r / S.per_block);
+				}
+	}
+}
+
+static void sb_write(const struct ev *e)
+{
+	unsigned int c = (unsigned int)e->v[0];
+	uint64_t ck = e->v[1];
+
+	if (!S.in_commit)
+		violation("step", "a superblock written outside a commit");
+	to_checkpoint("a superblock write");
+	if (S.quick)
+		violation("step", "a superblock written in a quick commit");
+	if (c > 1)
+		violation("event", "superblock copy %u", c);
+	if (S.sb_done[c])
+		violation("step", "superblock copy %u written twice in one checkpoint", c);
+	S.sb_done[c] = true;
+	if (ck != S.next_pos)
+		violation("(sb)", "superblock copy %u names checkpoint %" PRIu64
+			  ", but the position after the last record is %" PRIu64,
+			  c, ck, S.next_pos);
+	check_checkpoint(ck);
+	if (ck > S.ckpt_hi[c])
+		S.ckpt_hi[c] = ck;
+	if (e->v[2])
+		S.commit_failed = true;	/* torn, or either checkpoint */
+	else
+		S.ckpt[c] = ck;
+	S.sb_writes++;
 }
 
 static void load(const struct ev *e)
@@ -484,6 +761,17 @@ static void load(const struct ev *e)
 		    " regions hydrated: start the recording on empty metadata", e->v[2]);
 	S.nr_blocks = (S.nr_regions + S.per_block - 1) / S.per_block;
 	S.set = xcalloc(S.nr_regions, sizeof(*S.set));
+	S.prom = xcalloc(S.nr_regions, sizeof(*S.prom));
+	S.rec_pos = xcalloc(S.nr_regions, sizeof(*S.rec_pos));
+	/*
+	 * Version 2 on empty metadata: an empty ring, both superblock copies
+	 * naming the position load found (or the checkpoint load runs
+	 * writes them so).
+	 */
+	S.ring = e->v[3];
+	S.load_pos = S.next_pos = e->v[4];
+	for (c = 0; c < 2; c++)
+		S.ckpt[c] = S.ckpt_hi[c] = S.load_pos;
 	S.blk = xcalloc(S.nr_blocks, sizeof(*S.blk));
 	/* Empty metadata: both copies durable, holding no bit. */
 	for (k = 0; k < S.nr_blocks; k++)
@@ -518,6 +806,8 @@ static void step(const struct ev *e)
 		S.in_commit = true;
 		S.quick = e->v[0];
 		S.commit_failed = false;
+		S.did_record = false;
+		S.sb_done[0] = S.sb_done[1] = false;
 		if (S.quick)
 			S.quick_commits++;
 		else
@@ -560,6 +850,21 @@ static void step(const struct ev *e)
 	case E_MD_WRITE_END:
 		md_write_end(e);
 		break;
+	case E_RECORD_BEGIN:
+	case E_RECORD_RUN:
+	case E_RECORD_END:
+	case E_SB_WRITE:
+		if (!S.ring)
+			violation("step", "no step for this event: the clone is version 1 (clone_load ring=0)");
+		if (e->type == E_RECORD_BEGIN)
+			record_begin(e);
+		else if (e->type == E_RECORD_RUN)
+			record_run(e);
+		else if (e->type == E_RECORD_END)
+			record_end(e);
+		else
+			sb_write(e);
+		break;
 	case E_WRITE_END:
 		check_regions(e->v[0], e->v[1]);
 		if (e->v[4])
@@ -567,12 +872,7 @@ static void step(const struct ev *e)
 		if (e->v[3]) {
 			if (!e->v[2])
 				violation("event", "a write that is not FUA waits for a commit");
-			if (S.nwaits == S.awaits) {
-				S.awaits = S.awaits ? 2 * S.awaits : 64;
-				S.waits = realloc(S.waits, S.awaits * sizeof(*S.waits));
-				if (!S.waits)
-					die(2, "out of memory");
-			}
+			S.waits = grow(S.waits, &S.awaits, S.nwaits, sizeof(*S.waits), 64);
 			S.waits[S.nwaits++] = (struct uwrite){ .end = e->seq,
 				.region = e->v[0], .nr = e->v[1], .fua = true };
 			S.fua_wait++;
@@ -659,12 +959,7 @@ int main(int argc, char **argv)
 		lineno++;
 		if (strstr(line, "LOST") && strstr(line, "EVENTS"))
 			die(2, "line %ld: the ring buffer lost events: %s", lineno, line);
-		if (n == alloc) {
-			alloc = alloc ? 2 * alloc : 4096;
-			evs = realloc(evs, alloc * sizeof(*evs));
-			if (!evs)
-				die(2, "out of memory");
-		}
+		evs = grow(evs, &alloc, n, sizeof(*evs), 4096);
 		if (parse_line(line, lineno, &evs[n]))
 			n++;
 	}
@@ -699,13 +994,19 @@ int main(int argc, char **argv)
 	S.events = kept;
 	printf("events=%lu quick_commits=%lu full_commits=%lu bitmap_writes=%lu "
 	       "md_flushes=%lu dest_flushes=%lu flush_commit=%lu flush_pass=%lu "
-	       "flush_err=%lu fua_now=%lu fua_wait=%lu writes=%lu promised=%lu\n",
+	       "flush_err=%lu fua_now=%lu fua_wait=%lu writes=%lu promised=%lu",
 	       S.events, S.quick_commits, S.full_commits, S.md_writes,
 	       S.md_flushes, S.dest_flushes, S.flush_commit, S.flush_pass,
 	       S.flush_err, S.fua_now, S.fua_wait, S.writes, S.promised);
-	printf("allowed\n");
+	if (S.ring)
+		printf(" records=%lu sb_writes=%lu", S.records, S.sb_writes);
+	printf("\nallowed\n");
 	free(evs);
 	free(S.set);
+	free(S.prom);
+	free(S.rec_pos);
+	free(S.recs);
+	free(S.runs);
 	free(S.blk);
 	free(S.w);
 	free(S.waits);
