@@ -1020,14 +1020,13 @@ static int commit_record(struct clone_metadata *cmd, struct block_device *dest,
 	int r;
 	u32 c;
 
-	if (pos - min(cmd->sb_ckpt[0], cmd->sb_ckpt[1]) >= cmd->ring_slots)
-		return -EAGAIN;
 	memset(rec, 0, CLONE_BLOCK_SIZE);
 	n = gather_runs(cmd, rec);
-	if (n > CLONE_RECORD_RUNS)
-		return -EAGAIN;
 	if (!n)
 		return 0;
+	if (n > CLONE_RECORD_RUNS ||
+	    pos - min(cmd->sb_ckpt[0], cmd->sb_ckpt[1]) >= cmd->ring_slots)
+		return -EAGAIN;
 	rec->seq = cpu_to_le64(pos + 1);
 	rec->nr_runs = cpu_to_le32(n);
 
