@@ -127,8 +127,11 @@ build_base() {
 	rm -rf "$stage"
 }
 
-# Rebuild the base only when this script, the kernel or a program changed.
-key=$( { sha256sum "$0"; ls -lL --time-style=+%s "$(kernel_image "$kver")" /bin/busybox;
+# Rebuild the base only when this script, the kernel, its modules or a
+# program changed (a base built while the kernel's package was still being
+# unpacked lacked virtio_blk: a guest without disks).
+key=$( { sha256sum "$0"; ls -lL --time-style=+%s "$(kernel_image "$kver")" /bin/busybox \
+		"$modroot/lib/modules/$kver/modules.dep";
 	for p in $PROGRAMS; do ls -lL --time-style=+%s "$(command -v "$p")"; done
 	for p in $NBDKIT_MODULES; do ls -lL --time-style=+%s "$NBDKIT_DIR/$p"; done; } 2>&1 | sha256sum)
 if [ ! -e "$cache/base.cpio.gz" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$key" ]; then
