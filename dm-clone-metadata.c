@@ -847,10 +847,19 @@ static enum record_state check_record(struct clone_metadata *cmd,
 	u64 first, count, seq;
 	const char *why;
 
-	if (check_block(block, CLONE_KIND_RECORD, clone_ring_block(slot, copy),
-			&cmd->nonce, slot, copy, &why) != BLOCK_VALID)
-		return RECORD_NONE;
 	seq = le64_to_cpu(rec->seq);
+	if (check_block(block, CLONE_KIND_RECORD, clone_ring_block(slot, copy),
+			&cmd->nonce, slot, copy, &why) != BLOCK_VALID) {
+		/*
+		 * Torn or never written: the log's end. Sealed as the record
+		 * of @pos but misplaced or of another format: not that.
+		 */
+		if (le32_to_cpu(rec->hdr.csum) == block_csum(block) &&
+		    le32_to_cpu(rec->hdr.kind) == CLONE_KIND_RECORD &&
+		    seq == pos + 1)
+			return RECORD_CORRUPT;
+		return RECORD_NONE;
+	}
 	if (seq > pos + 1)
 		return RECORD_NEWER;
 	if (seq != pos + 1)
