@@ -200,7 +200,8 @@ void dev_read(struct dev *d, uint64_t first, size_t n, void *buf,
 	}
 	for (i = 0; i < have; i++)
 		if (d->fail_block_from >= 0 &&
-		    first + i >= (uint64_t)d->fail_block_from)
+		    first + i >= (uint64_t)d->fail_block_from &&
+		    (d->fail_block_to <= 0 || first + i < (uint64_t)d->fail_block_to))
 			why[i] = "unreadable (I/O error)";
 }
 

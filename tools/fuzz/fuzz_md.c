@@ -77,7 +77,7 @@ static void fuzz_image(const uint8_t *data, size_t size, int mode)
 	md_analyze(&d, &mo, &m, NULL, NULL);
 	if (m.found == FOUND_OK) {
 		struct dump dm = {
-			.version = CLONE_VERSION, .region_size = m.region_size,
+			.version = m.sb.version, .region_size = m.region_size,
 			.nr_regions = m.nr_regions, .format_time = m.sb.format_time,
 			.hydrated = m.hydrated, .bits = m.bits, .lost = md_lost_bits(&m),
 		};

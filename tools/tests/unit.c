@@ -121,7 +121,7 @@ static void make_image(const char *name, uint64_t rs, uint64_t nr, uint64_t ever
 	unlink(path(name));
 	for (uint64_t r = 0; every && r < nr; r += every)
 		bits_set_range(bits, r, r + 1);
-	if (write_metadata(path(name), rs, nr, 1700000000, bits, "unit"))
+	if (write_metadata(path(name), 1, rs, nr, 1700000000, bits, NULL, "unit"))
 		CHECK(0, "write_metadata %s", name);
 	free(bits);
 }
@@ -349,7 +349,8 @@ static void test_parser(void)
 {
 	static const struct { const char *text, *err; } bad[] = {
 		{ "version 1\nregion_size 8\n", "no nr_regions" },
-		{ "version 2\nregion_size 8\nnr_regions 5\n", "version" },
+		{ "version 3\nregion_size 8\nnr_regions 5\n", "versions 1 to 2" },
+		{ "version 0\nregion_size 8\nnr_regions 5\n", "versions 1 to 2" },
 		{ "version 1\nregion_size 12\nnr_regions 5\n", "region size" },
 		{ "version 1\nregion_size 8\nnr_regions 0\n", "nr_regions" },
 		{ "version 1\nregion_size 8\nnr_regions 2147483649\n", "2^31" },
@@ -477,7 +478,10 @@ static void test_superblock(void)
 {
 	static const struct { const char *name; size_t off; int size; uint64_t v; int rc; const char *msg; } f[] = {
 		{ "magic", 32, 8, 0x656e6f6c632d6d65ULL, 2, "bad magic" },
-		{ "version", 40, 4, 2, 2, "version 2" },
+		{ "version", 40, 4, 3, 2, "version 3" },
+		{ "version", 40, 4, 0, 2, "version 0" },
+		{ "version", 40, 4, 2, 2, "ring of 0 slots" },	/* version 1's layout as 2 */
+		{ "reserved", 104, 8, 1, 1, "reserved bytes 104-4095" },	/* version 2's checkpoint */
 		{ "flags", 44, 4, 1, 2, "flags 0x1" },
 		{ "region_size", 48, 8, 12, 2, "power of two" },
 		{ "region_size", 48, 8, 4194304, 2, "power of two" },
@@ -688,7 +692,7 @@ static void test_round_trip(void)
 	bits_set_range(bits, 32511, 32513);
 	bits_set_range(bits, nr - 1, nr);
 	unlink(path("rt.img"));
-	CHECK(!write_metadata(path("rt.img"), 64, nr, 1234, bits, "unit"), "write");
+	CHECK(!write_metadata(path("rt.img"), 1, 64, nr, 1234, bits, NULL, "unit"), "write");
 	free(bits);
 	EXPECT(0, "", "clone_dump -o rt.text rt.img");
 	for (int i = 0; i < 3; i++) {
@@ -1071,7 +1075,13 @@ static void test_convert(void)
 		EXPECT(EXIT_FAILED, "cannot open fake.blk for writing", "clone_convert -q -f json --force -i up.img -o fake.blk");
 		unlink(path("fake.blk"));
 	}
-	EXPECT(2, "no in-kernel dm-clone superblock", "clone_convert -i upm.img -o x.img");
+	EXPECT(EXIT_USAGE, "upm.img is already in format version 1", "clone_convert -i upm.img -o x.img");
+	CHECK(access(path("x.img"), F_OK) != 0, "a conversion to the same version writes nothing");
+	fclose(fopen(path("zz.img"), "w"));
+	if (truncate(path("zz.img"), 4 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(2, "no in-kernel dm-clone superblock", "clone_convert -i zz.img -o x.img");
+	unlink(path("zz.img"));
 
 	/* damage, each in a copy of the image */
 	up[5][100] ^= 1;
