@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for the two parsers of untrusted input in libclonemd:
- * the metadata analysis and the dump parser. The first input byte picks:
+ * the metadata analysis (format versions 1 and 2, the ring replayed) and
+ * the dump parser. The first input byte picks:
  *
  *   bit 0  the rest is a dump (text, XML or JSON), else a metadata image
  *   bit 1  image: reseal every block first (fix the checksums), so that the
