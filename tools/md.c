@@ -906,6 +906,12 @@ static void read_slot(struct dev *d, const struct md *m, uint64_t pos,
 		judge_record(m, pos, cp, buf + cp * CLONE_BLOCK_SIZE, io[cp], &r[cp]);
 }
 
+/* The first copy of a slot in @state, or -1. */
+static int copy_in(const struct rec_copy r[2], enum rec_state state)
+{
+	return r[0].state == state ? 0 : r[1].state == state ? 1 : -1;
+}
+
 static void apply_record(struct md *m, const uint8_t *b)
 {
 	uint32_t n = get_le32(REC(b, nr_runs));
@@ -928,10 +934,9 @@ static int ring_stop(struct ctx *c, struct dev *d, uint64_t pos, uint8_t *buf,
 	struct md *m = c->m;
 	uint64_t slot = pos % m->sb.ring_slots;
 	struct rec_copy next[2];
+	int cp = copy_in(r, REC_NEWER);
 
-	for (int cp = 0; cp < CLONE_COPIES; cp++) {
-		if (r[cp].state != REC_NEWER)
-			continue;
+	if (cp >= 0) {
 		m->ring_why = "overwritten past the checkpoint";
 		say(c, 2, "ring position %llu (slot %llu): copy %d (block %llu) holds the record of position %llu: the ring was overwritten past the checkpoint (%llu), the records between are gone and the hydration state of any region not hydrated is LOST; the module refuses this metadata",
 		    (unsigned long long)pos, (unsigned long long)slot, cp,
@@ -940,9 +945,8 @@ static int ring_stop(struct ctx *c, struct dev *d, uint64_t pos, uint8_t *buf,
 		    (unsigned long long)m->sb.checkpoint);
 		return 1;
 	}
-	for (int cp = 0; cp < CLONE_COPIES; cp++) {
-		if (r[cp].state != REC_CORRUPT)
-			continue;
+	cp = copy_in(r, REC_CORRUPT);
+	if (cp >= 0) {
 		m->ring_why = "a corrupt record";
 		say(c, 2, "ring position %llu (slot %llu): copy %d (block %llu) is its record under a valid checksum, but %s: corrupt, the module refuses this metadata; the regions it names cannot be told (their hydration state is LOST)",
 		    (unsigned long long)pos, (unsigned long long)slot, cp,
@@ -959,7 +963,7 @@ static int ring_stop(struct ctx *c, struct dev *d, uint64_t pos, uint8_t *buf,
 		return 1;
 	}
 	read_slot(d, m, pos + 1, buf, next);
-	if (next[0].state == REC_VALID || next[1].state == REC_VALID) {
+	if (copy_in(next, REC_VALID) >= 0) {
 		m->ring_why = "a record lost in both copies";
 		say(c, 2, "ring position %llu (slot %llu): no record in either copy (copy 0 %s, copy 1 %s), but position %llu (slot %llu) holds one: a record lost in both copies, whose regions cannot be told (their hydration state is LOST); the module refuses this metadata",
 		    (unsigned long long)pos, (unsigned long long)slot,
@@ -988,7 +992,7 @@ static void replay_ring(struct dev *d, const struct md_opts *o, struct ctx *c)
 	m->ring_why = "the whole ring replayed";
 	for (step = 0; step < slots; step++, pos++) {
 		read_slot(d, m, pos, buf, r);
-		if (r[0].state != REC_VALID && r[1].state != REC_VALID) {
+		if (copy_in(r, REC_VALID) < 0) {
 			if (refused)
 				break;
 			m->ring_end = pos;

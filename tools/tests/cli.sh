@@ -139,12 +139,12 @@ for t in clone_restore clone_convert clone_metadata_size; do
 	done
 done
 for v in '' 1 2; do
-	want=1036
-	[ "$v" = 2 ] && want=1548	# 2 + 512 ring blocks more
+	blocks=1036
+	[ "$v" = 2 ] && blocks=1548	# 2 + 512 ring blocks more
 	# shellcheck disable=SC2086 # no option for the default
 	expect 0 "clone_metadata_size ${v:+--format-version $v}: exit 0" \
 		"$BIN/clone_metadata_size" -d 1T -R 64k -u blocks ${v:+--format-version $v}
-	out_has "^$want\$"
+	out_has "^$blocks\$"
 done
 printf 'version 1\nregion_size 8\nnr_regions 70000\nrange 0-99\n' >"$W/v.dump"
 expect 0 "clone_restore --format-version 2: exit 0" "$BIN/clone_restore" -i "$W/v.dump" -o "$W/v2.img" --format-version 2

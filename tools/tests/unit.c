@@ -674,6 +674,20 @@ static void test_truncation_and_foreign(void)
 	unlink(path("tr.img"));
 }
 
+/*
+ * clone_dump -f @fmt of @img to @a, clone_restore of it (saying @said) to
+ * @img2, clone_dump -f @fmt of that to @b: @a and @b the same.
+ */
+static void dump_restore_dump(const char *img, const char *fmt, const char *a,
+			      const char *img2, const char *b, const char *said)
+{
+	unlink(path(img2));
+	EXPECT(0, "", "clone_dump --format %s %s -o %s", fmt, img, a);
+	EXPECT(0, said, "clone_restore -i %s -o %s", a, img2);
+	EXPECT(0, "", "clone_dump -f %s -o %s %s", fmt, b, img2);
+	CHECK(file_eq(a, b), "%s, %s: dump, restore, dump: not identical", img, fmt);
+}
+
 /* dump -> restore -> dump is exact in every format, and the formats agree */
 static void test_round_trip(void)
 {
@@ -701,11 +715,7 @@ static void test_round_trip(void)
 		snprintf(a, sizeof(a), "rt1.%s", fmts[i]);
 		snprintf(b, sizeof(b), "rt2.%s", fmts[i]);
 		snprintf(im, sizeof(im), "rt-%s.img", fmts[i]);
-		unlink(path(im));
-		EXPECT(0, "", "clone_dump --format %s rt.img -o %s", fmts[i], a);
-		EXPECT(0, "100000 regions of 64 sectors", "clone_restore -i %s -o %s", a, im);
-		EXPECT(0, "", "clone_dump -f %s -o %s %s", fmts[i], b, im);
-		CHECK(file_eq(a, b), "%s: dump, restore, dump: not identical", fmts[i]);
+		dump_restore_dump("rt.img", fmts[i], a, im, b, "100000 regions of 64 sectors");
 		EXPECT(0, "", "clone_dump -o rt2.text %s", im);
 		CHECK(file_eq("rt.text", "rt2.text"), "%s round trip differs from the text dump", fmts[i]);
 		/* an explicit --format, and standard input */
@@ -1472,11 +1482,8 @@ static void test_v2_round_trips(void)
 	for (int i = 0; i < 3; i++) {
 		static const char *fmts[] = { "text", "xml", "json" };
 
-		unlink(path("rt2b.img"));
-		EXPECT(0, "", "clone_dump -f %s -o rt2.dump rt2.img", fmts[i]);
-		EXPECT(0, "format version 2, a ring of 256 records", "clone_restore -i rt2.dump -o rt2b.img");
-		EXPECT(0, "", "clone_dump -f %s -o rt2b.dump rt2b.img", fmts[i]);
-		CHECK(file_eq("rt2.dump", "rt2b.dump"), "version 2, %s: dump, restore, dump: not identical", fmts[i]);
+		dump_restore_dump("rt2.img", fmts[i], "rt2.dump", "rt2b.img", "rt2b.dump",
+				  "format version 2, a ring of 256 records");
 		EXPECT(0, "(format version 2)|0 records replayed: clean", "clone_check rt2b.img");
 	}
 	/* --format-version: the version written, whatever the dump says */
