@@ -749,17 +749,24 @@ static void report_bitmap(struct ctx *c, const struct md_opts *o)
 			    b->why[1], range(first, last));
 		} else {
 			int bad = ua ? 1 : 0;
+			char then[256];
 
 			/*
-			 * Not "nothing lost": a commit for a flush writes one
-			 * copy, and nothing on disk says which copy was last.
+			 * Version 1, not "nothing lost": a commit for a flush
+			 * writes one copy, and nothing on disk says which copy
+			 * was last. Version 2 writes both at every checkpoint
+			 * before a superblock names it, and logs the rest.
 			 */
-			say(c, 1, "bitmap block%s %s (regions %s): copy %c (block%s %s) %s, copy %c intact: the module uses copy %c and rewrites copy %c at the next commit; regions that only copy %c held (the last commits for flushes before a crash write one copy) would be lost, which the metadata cannot tell",
+			if (m->sb.version >= 2)
+				snprintf(then, sizeof(then), "at the checkpoint it writes at load: nothing lost (a checkpoint writes both copies before the superblocks name it)");
+			else
+				snprintf(then, sizeof(then), "at the next commit; regions that only copy %c held (the last commits for flushes before a crash write one copy) would be lost, which the metadata cannot tell",
+					 'A' + bad);
+			say(c, 1, "bitmap block%s %s (regions %s): copy %c (block%s %s) %s, copy %c intact: the module uses copy %c and rewrites copy %c %s",
 			    blocks, range(k, e - 1), range(first, last),
 			    'A' + bad, blocks,
 			    range(md_bitmap_block(m, k, bad), md_bitmap_block(m, e - 1, bad)),
-			    b->why[bad],
-			    'A' + !bad, 'A' + !bad, 'A' + bad, 'A' + bad);
+			    b->why[bad], 'A' + !bad, 'A' + !bad, 'A' + bad, then);
 		}
 	}
 	for (k = 0; k < n; k = e) {
