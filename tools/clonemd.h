@@ -111,6 +111,8 @@ struct dev {
 	const uint8_t *mem;	/* an image in memory instead (tests, fuzzing) */
 	int fail_block_from;	/* tests: blocks >= this read as I/O errors (-1) */
 	int fail_block_to;	/*   and < this (0: to the end) */
+	int fail_write_from;	/* tests: this dev_write() call on fails (0: none) */
+	int writes;		/* dev_write() calls so far */
 };
 
 enum { DEV_READ, DEV_WRITE, DEV_CREATE };

@@ -1125,7 +1125,7 @@ int md_write(struct dev *d, uint32_t version, uint64_t region_size,
 {
 	uint64_t n = bitmap_blocks(nr_regions), need = layout_blocks(nr_regions);
 	uint64_t nonce = random_nonce(), start, slots = 0;
-	size_t per = n < CHUNK ? (size_t)n : CHUNK;
+	size_t per = n < CHUNK ? (size_t)n : CHUNK, nbuf;
 	uint8_t *buf;
 	int cp;
 
@@ -1144,7 +1144,8 @@ int md_write(struct dev *d, uint32_t version, uint64_t region_size,
 		return EXIT_FAILED;
 	}
 	/* both copies of a chunk of bitmap blocks; zeroed for the superblocks, the ring */
-	buf = xalloc_blocks(2 * per);
+	nbuf = 2 * (slots > per ? (slots < CHUNK ? (size_t)slots : CHUNK) : per);
+	buf = xalloc_blocks(nbuf);
 	/*
 	 * Zero the superblocks first: interrupted half way, the device reads
 	 * as zeroed superblocks over data, which the module refuses ("not
@@ -1153,11 +1154,11 @@ int md_write(struct dev *d, uint32_t version, uint64_t region_size,
 	if (dev_write(d, 0, CLONE_SB_BLOCKS, buf) || dev_sync(d))
 		goto fail;
 	/* version 2: a zeroed slot holds no record */
-	for (start = 0; start < CLONE_COPIES * slots; start += 2 * per) {
+	for (start = 0; start < CLONE_COPIES * slots; start += nbuf) {
 		uint64_t cnt = CLONE_COPIES * slots - start;
 
 		if (dev_write(d, clone_ring_block(0, 0) + start,
-			      cnt < 2 * per ? (size_t)cnt : 2 * per, buf))
+			      cnt < nbuf ? (size_t)cnt : nbuf, buf))
 			goto fail;
 	}
 	for (start = 0; start < n; start += CHUNK) {

@@ -1569,6 +1569,62 @@ static void test_v2_round_trips(void)
 		unlink(path(rm[i]));
 }
 
+/*
+ * md_write() cut short after every one of its writes, over metadata of
+ * another state: what is left never loads as anything but the whole new
+ * state (no valid superblock over half-written blocks).
+ */
+static void test_write_order(void)
+{
+	uint64_t nr = 70000, *bits = bits_alloc(nr);
+	struct md_opts mo = { .use_sb = -1 };
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+
+	for (uint64_t r = 0; r < nr; r += 5)
+		bits_set_range(bits, r, r + 1);
+	for (uint32_t v = 1; v <= CLONE_VERSION_MAX; v++) {
+		int cut, rc = 1, bad = 0;
+
+		for (cut = 1; rc && cut < 1000; cut++) {
+			struct dev d;
+			struct md m;
+
+			if (v == 1) {
+				make_image("wo.img", 8, nr, 7);
+			} else {
+				make_image_v2("wo.img", nr, 7);
+				put_record("wo.img", 0, -1, 1, 1);
+			}
+			if (dev_open(&d, path("wo.img"), DEV_WRITE, 0) < 0) {
+				CHECK(0, "opening wo.img");
+				break;
+			}
+			d.fail_write_from = cut;
+			dup2(null, 2);	/* md_write() says why it failed */
+			rc = md_write(&d, v, 8, nr, 1, bits, "unit");
+			dup2(saved, 2);
+			dev_close(&d);
+			dev_open(&d, path("wo.img"), DEV_READ, 0);
+			md_analyze(&d, &mo, &m, NULL, NULL);
+			dev_close(&d);
+			/* the first write cut: the old metadata, untouched */
+			if (cut > 1 && m.found == FOUND_OK &&
+			    (m.hydrated != 14000 || m.severity > 1 || m.sb.version != v)) {
+				CHECK(0, "version %u, cut at write %d: loads as %llu hydrated, version %u, severity %d",
+				      v, cut, (unsigned long long)m.hydrated, m.sb.version, m.severity);
+				bad = 1;
+			}
+			md_free(&m);
+		}
+		CHECK(!rc && cut > 4 && !bad, "version %u: %d cuts, the last write %s", v, cut - 1,
+		      rc ? "failed" : "done");
+	}
+	close(null);
+	close(saved);
+	unlink(path("wo.img"));
+	free(bits);
+}
+
 int main(int argc, char **argv)
 {
 	char cmd[600];
@@ -1607,6 +1663,7 @@ int main(int argc, char **argv)
 	test_v2_replay();
 	test_v2_ring_end();
 	test_v2_round_trips();
+	test_write_order();
 
 	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
 	if (failed) {
