@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	int c, quiet = 0, force = 0, rc = EXIT_CLEAN;
 	uint32_t version = CLONE_VERSION;
 	struct upstream u;
-	struct source src;
+	struct source src = { 0 };
 	char err[512];
 	struct dev d;
 

@@ -15,8 +15,8 @@ static const char *prog = "clone_metadata_size";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s --device-size S --region-size R [--format-version 1|2]\n"
-		"          [--unit U | --json]\n"
+		"Usage: %s --device-size S --region-size R\n"
+		"          [--format-version 1|2] [--unit U | --json]\n"
 		"The metadata device size a dm-clone device needs.\n"
 		"\n"
 		"  -d, --device-size S    the clone's length (its table's length)\n"
