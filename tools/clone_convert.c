@@ -48,9 +48,8 @@ struct source {
 
 /*
  * This module's metadata on @d, read as the module would into @src, to be
- * written in @version. -1 if @d
- * holds none (the in-kernel dm-clone's then), else 0 or an exit code,
- * having said why.
+ * written in @version. -1 if @d holds none (the in-kernel dm-clone's then),
+ * else 0 or an exit code, having said why.
  */
 static int own_metadata(struct dev *d, struct source *src, uint32_t version,
 			int quiet)
