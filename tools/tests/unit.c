@@ -1227,6 +1227,34 @@ static void set_checkpoint(const char *name, int cp, uint64_t pos)
 			patch64(name, (uint64_t)c, offsetof(struct clone_superblock, checkpoint), pos, 1);
 }
 
+/*
+ * Version 2 metadata of @n bitmap blocks freshly written in @name, block by
+ * block where the format puts them: a zeroed ring, both copies of every
+ * bitmap block side by side past it.
+ */
+static void check_v2_layout(const char *name, uint64_t n, const char *what)
+{
+	uint8_t b[CLONE_BLOCK_SIZE];
+	uint64_t nonce = img_nonce(name);
+	const char *why = "";
+	int zero = 1, placed = 1;
+
+	for (uint64_t blk = 2; blk < clone_ring_block(V2_SLOTS, 0); blk++) {
+		rw_block(name, blk, b, 0);
+		zero &= block_is_zero(b);
+	}
+	for (uint64_t k = 0; k < n; k++)
+		for (unsigned int cp = 0; cp < 2; cp++) {
+			uint64_t blk = 2 + 2 * V2_SLOTS + 2 * k + cp;
+
+			rw_block(name, blk, b, 0);
+			placed &= check_block(b, CLONE_KIND_BITMAP, blk, &nonce, (uint32_t)k,
+					      cp, &why) == BLK_VALID;
+		}
+	CHECK(zero, "%s: the ring is not zeroed", what);
+	CHECK(placed, "%s: a bitmap block is not at 2 + 2L + 2k + copy (%s)", what, why);
+}
+
 static void test_v2_superblock(void)
 {
 	static const struct { const char *name; size_t off; int size; uint64_t v; int rc; const char *msg; } f[] = {
@@ -1255,6 +1283,7 @@ static void test_v2_superblock(void)
 	       "clone_check --json v2sb.img");
 	EXPECT(0, "version 2\nregion_size 8\nnr_regions 70000\nformat_time 1700000000\nhydrated 14000\n",
 	       "clone_dump v2sb.img");
+	check_v2_layout("v2sb.img", 3, "written");
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		snprintf(img, sizeof(img), "v2sb%zu.img", i);
 		make_image_v2(img, 70000, 5);
@@ -1523,16 +1552,12 @@ static void test_v2_round_trips(void)
 	EXPECT(0, "(format version 2)|0 records replayed: clean", "clone_check rt2r.img");
 	EXPECT(0, "", "clone_dump -o rt2r.text rt2r.img");
 	CHECK(file_eq("rt2.text", "rt2r.text"), "version 2 repaired: another state");
-	{
-		uint8_t b[CLONE_BLOCK_SIZE];
-		int zero = 1;
-
-		for (uint64_t blk = 2; blk < 2 + 2 * V2_SLOTS; blk++) {
-			rw_block("rt2r.img", blk, b, 0);
-			zero &= block_is_zero(b);
-		}
-		CHECK(zero, "repair zeroes the ring");
-	}
+	check_v2_layout("rt2r.img", 4, "repaired");
+	/* written over metadata with records: none left */
+	put_record("rt2r.img", 0, -1, 1, 1);
+	put_record("rt2r.img", 1, -1, 1, 1);
+	EXPECT(0, "", "clone_restore -i rt2.text -o rt2r.img");
+	check_v2_layout("rt2r.img", 4, "restored over records");
 
 	/* convert: version 1 to 2 and back, the map kept */
 	unlink(path("rt2c.img"));
