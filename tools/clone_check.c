@@ -16,7 +16,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s [-q] [-v] [--json] [--super-block-only] DEV|FILE\n"
 		"Check dm-clone metadata: both superblock copies, every bitmap block of\n"
-		"both copies, the copies against each other, the geometry and the size.\n"
+		"both copies, the copies against each other, the geometry and the size;\n"
+		"in format version 2, the ring of records replayed from the checkpoint.\n"
 		"\n"
 		"  -q, --quiet            print nothing; the exit status says it all\n"
 		"  -v, --verbose          the superblock fields and every bitmap block\n"
@@ -57,8 +58,18 @@ static void verbose(const struct md *m)
 	       (unsigned long long)s->copy_start[0], (unsigned long long)s->copy_start[1],
 	       s->block_size, s->bits_per_block,
 	       (unsigned long long)s->format_time, when);
+	if (s->version >= 2)
+		printf("  checkpoint %llu, ring_start %llu, ring_slots %u\n",
+		       (unsigned long long)s->checkpoint,
+		       (unsigned long long)s->ring_start, s->ring_slots);
 	if (!m->blk)
 		return;
+	if (s->version >= 2)
+		printf("ring: %llu records replayed from position %llu, stopped at position %llu (slot %llu): %s; %llu regions hydrated past the bitmap\n",
+		       (unsigned long long)m->replayed, (unsigned long long)s->checkpoint,
+		       (unsigned long long)m->ring_end,
+		       (unsigned long long)(m->ring_end % s->ring_slots), m->ring_why,
+		       (unsigned long long)m->ring_added);
 	for (uint64_t k = 0; k < m->nr_blocks; k++) {
 		const struct bmblock *b = &m->blk[k];
 		uint64_t first = block_first(k);
@@ -66,9 +77,9 @@ static void verbose(const struct md *m)
 		printf("bitmap block %llu (regions %llu-%llu): A (block %llu) %s, B (block %llu) %s",
 		       (unsigned long long)k, (unsigned long long)first,
 		       (unsigned long long)(first + block_regions(m->nr_regions, k) - 1),
-		       (unsigned long long)(CLONE_SB_BLOCKS + k),
+		       (unsigned long long)md_bitmap_block(m, k, 0),
 		       state_name(b->state[0], b->why[0]),
-		       (unsigned long long)(CLONE_SB_BLOCKS + m->nr_blocks + k),
+		       (unsigned long long)md_bitmap_block(m, k, 1),
 		       state_name(b->state[1], b->why[1]));
 		if (b->lost)
 			printf(": LOST\n");
@@ -107,7 +118,7 @@ static const char *verdict(const struct md *m, int rc)
 	if (m->found == FOUND_ZEROED)
 		return "unformatted";
 	return rc == 0 ? "clean" : rc == 1 ? "damaged" :
-	       m->lost_blocks ? "lost" : "refused";
+	       m->lost_blocks || m->ring_unknown ? "lost" : "refused";
 }
 
 static void json_print(const char *path, const struct md *m, const struct md_opts *mo,
@@ -121,12 +132,21 @@ static void json_print(const char *path, const struct md *m, const struct md_opt
 	if (m->found == FOUND_OK) {
 		printf(",\"regions\":%llu,\"region_sectors\":%llu,\"metadata_blocks\":%llu",
 		       (unsigned long long)m->nr_regions, (unsigned long long)m->region_size,
-		       (unsigned long long)layout_blocks(m->nr_regions));
+		       (unsigned long long)md_layout_blocks(m));
 		if (!mo->super_only)
 			printf(",\"hydrated\":%llu,\"lost_blocks\":%llu,\"damaged_copies\":%llu",
 			       (unsigned long long)m->hydrated,
 			       (unsigned long long)m->lost_blocks,
 			       (unsigned long long)m->damaged_copies);
+		if (m->sb.version >= 2) {
+			printf(",\"format_version\":%u,\"checkpoint\":%llu,\"ring_slots\":%u",
+			       m->sb.version, (unsigned long long)m->sb.checkpoint,
+			       m->sb.ring_slots);
+			if (!mo->super_only)
+				printf(",\"records_replayed\":%llu,\"ring_end\":%llu",
+				       (unsigned long long)m->replayed,
+				       (unsigned long long)m->ring_end);
+		}
 	}
 	printf(",\"problems\":[");
 	for (int i = 0; i < j->n; i++) {
@@ -229,14 +249,21 @@ int main(int argc, char **argv)
 	if (!quiet && m.found == FOUND_OK) {
 		printf("%s: %llu regions of %llu sectors, %llu blocks of metadata", p.path,
 		       (unsigned long long)m.nr_regions, (unsigned long long)m.region_size,
-		       (unsigned long long)layout_blocks(m.nr_regions));
+		       (unsigned long long)md_layout_blocks(&m));
+		if (m.sb.version >= 2)
+			printf(" (format version %u)", m.sb.version);
 		if (!mo.super_only)
 			printf(", %llu hydrated (%.1f%%)", (unsigned long long)m.hydrated,
 			       100.0 * (double)m.hydrated / (double)m.nr_regions);
+		if (!mo.super_only && m.sb.version >= 2)
+			printf(", %llu record%s replayed", (unsigned long long)m.replayed,
+			       m.replayed == 1 ? "" : "s");
 		printf(": %s\n", rc == 0 ? "clean" : rc == 1 && m.damaged_copies ?
 		       "damaged, loads; one copy of a bitmap block lost (see above)" :
+		       rc == 1 && m.ring_damaged ?
+		       "damaged, loads; one copy of a record lost (see above)" :
 		       rc == 1 ? "damaged, nothing lost" :
-		       m.lost_blocks ? "hydration state LOST (see clone_repair)" :
+		       m.lost_blocks || m.ring_unknown ? "hydration state LOST (see clone_repair)" :
 		       "the module refuses this metadata");
 	}
 	md_free(&m);

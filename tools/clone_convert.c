@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * clone_convert: the in-kernel dm-clone's metadata (persistent-data) into
- * this module's format, keeping which regions are hydrated.
+ * this module's format, or this module's metadata from one format version
+ * into another, keeping which regions are hydrated.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -14,15 +15,21 @@ static const char *prog = "clone_convert";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s -i DEV -o OUT [--format text|xml|json [--force]] [-q]\n"
-		"Read the metadata of the in-kernel dm-clone (Linux 5.4+) on DEV and write\n"
-		"the same hydration state as this module's metadata to OUT (a missing file\n"
-		"is created at the size needed), or as a dump with --format.\n"
+		"Usage: %s -i DEV -o OUT [--format-version 1|2]\n"
+		"          [--format text|xml|json [--force]] [-q]\n"
+		"Read the metadata of the in-kernel dm-clone (Linux 5.4+) on DEV, or this\n"
+		"module's metadata in another format version, and write the same hydration\n"
+		"state as this module's metadata to OUT (a missing file is created at the\n"
+		"size needed), or as a dump with --format.\n"
 		"\n"
-		"  -i, --input DEV        the in-kernel dm-clone's metadata (only read)\n"
+		"  -i, --input DEV        the in-kernel dm-clone's metadata, or this module's\n"
+		"                         (only read)\n"
 		"  -o, --output OUT       where to write; never the input. Metadata: a block\n"
 		"                         device not in use, or a regular file; a dump:\n"
 		"                         not a block device (- is standard output)\n"
+		"      --format-version V the format version to write: 1 (default) or 2 (a\n"
+		"                         ring of records); this module's metadata in one\n"
+		"                         version converts to the other\n"
 		"  -f, --format FMT       write a clone_dump dump (text, xml, json) instead\n"
 		"      --force            write the dump to a block device (not in use)\n"
 		"  -q, --quiet            no summary\n"
@@ -31,12 +38,60 @@ static void usage(FILE *f)
 	print_exit_status(f);
 }
 
+/* What is converted: the hydration state and the geometry. */
+struct source {
+	uint32_t version;	/* this module's format; 0: the in-kernel one's */
+	uint64_t region_size, nr_regions, hydrated, format_time;
+	uint64_t target_size;	/* the in-kernel superblock's; 0: unknown */
+	uint64_t *bits;
+};
+
+/*
+ * This module's metadata on @d, read as the module would into @src, to be
+ * written in @version. -1 if @d holds none (the in-kernel dm-clone's then),
+ * else 0 or an exit code, having said why.
+ */
+static int own_metadata(struct dev *d, struct source *src, uint32_t version,
+			int quiet)
+{
+	struct md_opts mo = { .use_sb = -1 };
+	struct printer p = { stderr, d->path, quiet };
+	struct md m;
+
+	mo.super_only = 1;
+	md_analyze(d, &mo, &m, NULL, NULL);
+	if (m.found != FOUND_OK && m.found != FOUND_BADSB)
+		return -1;
+	mo.super_only = 0;
+	md_analyze(d, &mo, &m, print_report, &p);
+	if (m.found != FOUND_OK || m.severity >= 2) {
+		fprintf(stderr, "%s: %s: nothing written: the module refuses this metadata (clone_repair writes fresh metadata from what can be read)\n",
+			prog, d->path);
+		md_free(&m);
+		return EXIT_LOST;
+	}
+	if (m.sb.version == version) {
+		md_free(&m);
+		return usage_error(prog, "%s is already in format version %u: nothing to convert (--format-version names the version to write)",
+				   d->path, version);
+	}
+	*src = (struct source){
+		.version = m.sb.version, .region_size = m.region_size,
+		.nr_regions = m.nr_regions, .hydrated = m.hydrated,
+		.format_time = m.sb.format_time, .bits = m.bits,
+	};
+	m.bits = NULL;
+	md_free(&m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "format-version", required_argument, NULL, 'M' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -46,7 +101,9 @@ int main(int argc, char **argv)
 	enum dump_format fmt = FMT_AUTO;	/* AUTO: write metadata */
 	const char *in = NULL, *out = NULL;
 	int c, quiet = 0, force = 0, rc = EXIT_CLEAN;
+	uint32_t version = CLONE_VERSION;
 	struct upstream u;
+	struct source src = { 0 };
 	char err[512];
 	struct dev d;
 
@@ -59,6 +116,10 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'F': force = 1; break;
+		case 'M':
+			if (version_opt(optarg, &version, prog))
+				return EXIT_USAGE;
+			break;
 		case 'q': quiet = 1; break;
 		default: return common_opt(c, prog, usage);
 		}
@@ -77,34 +138,54 @@ int main(int argc, char **argv)
 	if (d.busy)
 		fprintf(stderr, "%s: %s is in use: convert the metadata of a clone that is not running\n",
 			prog, in);
-	c = upstream_read(&d, &u, 0, err, sizeof(err));
-	dev_close(&d);
-	if (c) {
-		fprintf(stderr, "%s: %s: %s\n", prog, in, err);
-		return EXIT_LOST;
+	c = own_metadata(&d, &src, version, quiet);
+	if (c < 0) {
+		c = upstream_read(&d, &u, 0, err, sizeof(err));
+		if (c) {
+			dev_close(&d);
+			fprintf(stderr, "%s: %s: %s\n", prog, in, err);
+			return EXIT_LOST;
+		}
+		src = (struct source){
+			.region_size = u.region_size, .nr_regions = u.nr_regions,
+			.target_size = u.target_size, .hydrated = u.hydrated,
+			.format_time = (uint64_t)time(NULL), .bits = u.bits,
+		};
+		if (!quiet)
+			fprintf(stderr, "%s: %s: in-kernel dm-clone metadata: %llu regions of %llu sectors (length %llu sectors), %llu hydrated\n",
+				prog, in, (unsigned long long)u.nr_regions,
+				(unsigned long long)u.region_size,
+				(unsigned long long)u.target_size, (unsigned long long)u.hydrated);
+	} else if (c) {
+		dev_close(&d);
+		return c;
+	} else if (!quiet) {
+		fprintf(stderr, "%s: %s: dm-clone metadata in format version %u: %llu regions of %llu sectors, %llu hydrated\n",
+			prog, in, src.version, (unsigned long long)src.nr_regions,
+			(unsigned long long)src.region_size,
+			(unsigned long long)src.hydrated);
 	}
-	if (!quiet)
-		fprintf(stderr, "%s: %s: in-kernel dm-clone metadata: %llu regions of %llu sectors (length %llu sectors), %llu hydrated\n",
-			prog, in, (unsigned long long)u.nr_regions,
-			(unsigned long long)u.region_size,
-			(unsigned long long)u.target_size, (unsigned long long)u.hydrated);
+	dev_close(&d);
 
 	if (fmt != FMT_AUTO) {
 		struct dump dm = {
-			.version = CLONE_VERSION, .region_size = u.region_size,
-			.nr_regions = u.nr_regions, .format_time = (uint64_t)time(NULL),
-			.hydrated = u.hydrated, .bits = u.bits,
+			.version = version, .region_size = src.region_size,
+			.nr_regions = src.nr_regions, .format_time = src.format_time,
+			.hydrated = src.hydrated, .bits = src.bits,
 		};
 
 		rc = write_dump(out, fmt, &dm, force, prog);
 	} else {
-		rc = write_metadata(out, u.region_size, u.nr_regions, (uint64_t)time(NULL),
-				    u.bits, prog);
-		if (!rc && !quiet)
+		rc = write_metadata(out, version, src.region_size, src.nr_regions,
+				    src.format_time, src.bits, NULL, prog);
+		if (!rc && !quiet && src.target_size)
 			fprintf(stderr, "%s: %s: metadata written; load it with the same table (region size %llu, length %llu)\n",
-				prog, out, (unsigned long long)u.region_size,
-				(unsigned long long)u.target_size);
+				prog, out, (unsigned long long)src.region_size,
+				(unsigned long long)src.target_size);
+		else if (!rc && !quiet)
+			fprintf(stderr, "%s: %s: metadata written in format version %u; load it with the same table\n",
+				prog, out, version);
 	}
-	free(u.bits);
+	free(src.bits);
 	return rc;
 }

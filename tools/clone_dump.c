@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 	}
 
 	dm = (struct dump){
-		.version = CLONE_VERSION, .region_size = m.region_size,
+		.version = m.sb.version, .region_size = m.region_size,
 		.nr_regions = m.nr_regions, .format_time = m.sb.format_time,
 		.hydrated = m.hydrated, .bits = m.bits, .lost = md_lost_bits(&m),
 	};

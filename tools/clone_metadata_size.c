@@ -2,7 +2,8 @@
 /*
  * clone_metadata_size: the metadata device size a clone needs, exactly what
  * the module checks at table load: (2 + 2 * ceil(regions / 32512)) blocks
- * of 4 KiB, regions = ceil(device sectors / region sectors).
+ * of 4 KiB in format version 1, 2 * 256 more in version 2 (its ring of
+ * records), regions = ceil(device sectors / region sectors).
  */
 #include <getopt.h>
 #include <string.h>
@@ -14,12 +15,15 @@ static const char *prog = "clone_metadata_size";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s --device-size S --region-size R [--unit U | --json]\n"
+		"Usage: %s --device-size S --region-size R\n"
+		"          [--format-version 1|2] [--unit U | --json]\n"
 		"The metadata device size a dm-clone device needs.\n"
 		"\n"
 		"  -d, --device-size S    the clone's length (its table's length)\n"
 		"  -R, --region-size R    its region size, a power of two from 8 to 2097152\n"
 		"                         sectors (4 KiB to 1 GiB)\n"
+		"      --format-version V the metadata format version: 1 (default), or 2\n"
+		"                         with its ring of 256 records\n"
 		"  -u, --unit U           print only the size, rounded up to whole U:\n"
 		"                         b (bytes), s (sectors), k, m, g (KiB, MiB, GiB)\n"
 		"                         or blocks (4 KiB)\n"
@@ -40,6 +44,7 @@ int main(int argc, char **argv)
 		{ "region-size", required_argument, NULL, 'R' },
 		{ "unit", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "format-version", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -49,6 +54,7 @@ int main(int argc, char **argv)
 		{ "g", 1 << 30 }, { "blocks", CLONE_BLOCK_SIZE },
 	};
 	uint64_t dev = 0, reg = 0, unit = 0, regions, blocks, bytes;
+	uint32_t version = CLONE_VERSION;
 	const char *why;
 	int c, json = 0;
 
@@ -73,6 +79,10 @@ int main(int argc, char **argv)
 						   optarg);
 			break;
 		case 'j': json = 1; break;
+		case 'M':
+			if (version_opt(optarg, &version, prog))
+				return EXIT_USAGE;
+			break;
 		default: return common_opt(c, prog, usage);
 		}
 	}
@@ -93,7 +103,7 @@ int main(int argc, char **argv)
 	if (why)
 		return usage_error(prog, "%llu regions of %llu sectors: %s (the module's limit): use larger regions",
 				   (unsigned long long)regions, (unsigned long long)reg, why);
-	blocks = layout_blocks(regions);
+	blocks = layout_blocks_v(version, regions, CLONE_RING_SLOTS);
 	bytes = blocks * CLONE_BLOCK_SIZE;
 	if (json)
 		printf("{\"bytes\":%llu,\"sectors\":%llu,\"blocks\":%llu,\"regions\":%llu,\"region_sectors\":%llu,\"device_sectors\":%llu}\n",
@@ -103,9 +113,10 @@ int main(int argc, char **argv)
 	else if (unit)
 		printf("%llu\n", (unsigned long long)((bytes + unit - 1) / unit));
 	else
-		printf("%llu bytes = %llu sectors (%llu blocks of 4 KiB) for %llu regions of %llu sectors\n",
+		printf("%llu bytes = %llu sectors (%llu blocks of 4 KiB) for %llu regions of %llu sectors%s\n",
 		       (unsigned long long)bytes, (unsigned long long)(bytes / 512),
 		       (unsigned long long)blocks, (unsigned long long)regions,
-		       (unsigned long long)reg);
+		       (unsigned long long)reg,
+		       version >= 2 ? " in format version 2 (a ring of 256 records)" : "");
 	return 0;
 }

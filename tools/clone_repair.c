@@ -129,8 +129,9 @@ int main(int argc, char **argv)
 		rc = EXIT_FIXABLE;
 		free(lost);
 	}
-	c = write_metadata(out, m.region_size, m.nr_regions, m.sb.format_time,
-			   m.bits, prog);
+	/* the version found: a ring's records are in m.bits, its slots written zeroed */
+	c = write_metadata(out, m.sb.version, m.region_size, m.nr_regions,
+			   m.sb.format_time, m.bits, NULL, prog);
 	if (c) {
 		rc = c;
 	} else if (!p.quiet) {

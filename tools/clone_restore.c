@@ -13,7 +13,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s -i DUMP -o DEV|FILE [--format auto|text|xml|json]\n"
-		"          [--assume-hydrated|--assume-unhydrated] [-q]\n"
+		"          [--format-version 1|2] [--assume-hydrated|--assume-unhydrated] [-q]\n"
 		"Write complete metadata (both superblocks, both bitmap copies, a fresh\n"
 		"nonce) from a dump made by clone_dump. A missing FILE is created at the\n"
 		"size the metadata needs; an existing one must be at least that large.\n"
@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"  -o, --output DEV|FILE  where to write the metadata: a block device not\n"
 		"                         in use, or a regular file; never the dump\n"
 		"  -f, --format FMT       the dump's format; auto (default) tells by its first character\n"
+		"      --format-version V the metadata format version to write: 1, or 2 (a ring\n"
+		"                         of records); default: the version the dump names\n"
 		"      --assume-hydrated, --assume-unhydrated\n"
 		"                         what to make of \"lost\" ranges (clone_dump --repair);\n"
 		"                         a dump with lost ranges is refused without one\n"
@@ -37,6 +39,7 @@ int main(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "format-version", required_argument, NULL, 'M' },
 		{ "assume-hydrated", no_argument, NULL, 'H' },
 		{ "assume-unhydrated", no_argument, NULL, 'U' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -47,6 +50,8 @@ int main(int argc, char **argv)
 	enum dump_format fmt = FMT_AUTO;
 	const char *in = NULL, *out = NULL;
 	int c, assume = 0, quiet = 0, rc;
+	uint32_t version = 0;	/* 0: the dump's */
+	uint64_t slots = 0;
 	char err[512];
 	struct dump dm;
 	size_t len;
@@ -63,6 +68,10 @@ int main(int argc, char **argv)
 		case 'H':
 		case 'U':
 			if (assume_opt(c, &assume, prog))
+				return EXIT_USAGE;
+			break;
+		case 'M':
+			if (version_opt(optarg, &version, prog))
 				return EXIT_USAGE;
 			break;
 		case 'q': quiet = 1; break;
@@ -103,16 +112,22 @@ int main(int argc, char **argv)
 			       (unsigned long long)n, as);
 		rc = EXIT_FIXABLE;
 	}
-	c = write_metadata(out, dm.region_size, dm.nr_regions, dm.format_time,
-			   dm.bits, prog);
+	if (!version)
+		version = dm.version;
+	c = write_metadata(out, version, dm.region_size, dm.nr_regions,
+			   dm.format_time, dm.bits, &slots, prog);
 	if (c) {
 		rc = c;
 	} else if (!quiet) {
-		printf("%s: %s: metadata for %llu regions of %llu sectors, %llu hydrated (%llu blocks of 4 KiB)\n",
+		printf("%s: %s: metadata for %llu regions of %llu sectors, %llu hydrated (%llu blocks of 4 KiB",
 		       prog, out, (unsigned long long)dm.nr_regions,
 		       (unsigned long long)dm.region_size,
 		       (unsigned long long)bits_count(dm.bits, dm.nr_regions),
-		       (unsigned long long)layout_blocks(dm.nr_regions));
+		       (unsigned long long)layout_blocks_v(version, dm.nr_regions, slots));
+		if (version >= 2)
+			printf("; format version %u, a ring of %llu records", version,
+			       (unsigned long long)slots);
+		printf(")\n");
 	}
 	dump_free(&dm);
 	return rc;

@@ -110,6 +110,9 @@ struct dev {
 	int busy;		/* a block device someone holds (a live clone?) */
 	const uint8_t *mem;	/* an image in memory instead (tests, fuzzing) */
 	int fail_block_from;	/* tests: blocks >= this read as I/O errors (-1) */
+	int fail_block_to;	/*   and < this (0: to the end) */
+	int fail_write_from;	/* tests: this dev_write() call on fails (0: none) */
+	int writes;		/* dev_write() calls so far */
 };
 
 enum { DEV_READ, DEV_WRITE, DEV_CREATE };
@@ -168,6 +171,13 @@ static inline uint64_t layout_blocks(uint64_t nr_regions)
 {
 	return clone_metadata_blocks(nr_regions);
 }
+/* The blocks format @version takes (version 2: with a ring of @slots). */
+static inline uint64_t layout_blocks_v(uint32_t version, uint64_t nr_regions,
+				       uint64_t slots)
+{
+	return version < 2 ? layout_blocks(nr_regions) :
+	       clone_metadata_blocks_v2(nr_regions, slots);
+}
 
 /* ---- analysis (read side) ---- */
 
@@ -177,7 +187,9 @@ struct super {			/* a superblock body, decoded */
 	uint32_t version, flags, block_size, bits_per_block;
 	uint64_t region_size, nr_regions, bitmap_blocks, copy_start[2];
 	uint64_t format_time;
-	int tail_dirty;		/* bytes past format_time not zero */
+	uint64_t checkpoint, ring_start;	/* version 2 on */
+	uint32_t ring_slots, reserved;
+	int tail_dirty;		/* reserved bytes past the fields not zero */
 };
 
 struct bmblock {		/* one bitmap block, both copies */
@@ -226,6 +238,13 @@ struct md {
 	uint64_t hydrated;
 	uint64_t lost_blocks, damaged_copies, differing_blocks;
 	uint64_t stray_end;	/* bits set past the last region: the last + 1 */
+	/* version 2: the ring replayed from sb.checkpoint */
+	uint64_t replayed;	/* records replayed */
+	uint64_t ring_end;	/* the position replay stopped at */
+	const char *ring_why;	/* why it stopped there */
+	uint64_t ring_added;	/* regions hydrated by records, not the bitmap */
+	uint64_t ring_damaged;	/* replayed records with one copy unusable */
+	int ring_unknown;	/* refused: what the ring held cannot be told */
 };
 
 /* Read and judge the metadata on @d; problems go to @report. */
@@ -252,6 +271,10 @@ int salvage_opt(const char *name, const char *arg, struct md_opts *o,
 const char *salvage_name(int c, const char *long_name);
 /* After the options: nr_regions from --device-size; -1 (usage_error()) if invalid. */
 int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog);
+/* Where copy @cp of bitmap block @k lives in the metadata of @m. */
+uint64_t md_bitmap_block(const struct md *m, uint64_t k, int cp);
+/* The blocks the metadata of @m takes. */
+uint64_t md_layout_blocks(const struct md *m);
 /* regions covered by bitmap block @k */
 uint64_t block_first(uint64_t k);
 uint64_t block_regions(uint64_t nr_regions, uint64_t k);
@@ -259,21 +282,26 @@ uint64_t block_regions(uint64_t nr_regions, uint64_t k);
 /* ---- writing ---- */
 
 /*
- * Write complete fresh metadata: both superblocks, both copies of every
- * bitmap block, all sealed with a fresh random nonce. @bits: region r is
- * bit r%64 of bits[r/64] (ignored past nr_regions). 0 or an exit code,
- * having said why on stderr.
+ * Write complete fresh metadata in format @version: both superblocks, both
+ * copies of every bitmap block (version 2: and the whole ring, zeroed, of
+ * as many slots as the device has room for, up to CLONE_RING_SLOTS), all
+ * sealed with a fresh random nonce. @bits: region r is bit r%64 of
+ * bits[r/64] (ignored past nr_regions). 0 or an exit code, having said why
+ * on stderr.
  */
-int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
-	     uint64_t format_time, const uint64_t *bits, const char *prog);
+int md_write(struct dev *d, uint32_t version, uint64_t region_size,
+	     uint64_t nr_regions, uint64_t format_time, const uint64_t *bits,
+	     const char *prog);
 
 /*
  * md_write() to @path (a missing file is created at the size needed; a
  * block device in use is refused), then read it back and check it as the
- * module would. 0 or an exit code.
+ * module would. 0 or an exit code; *@slots (unless NULL): the ring slots
+ * written (0 in version 1).
  */
-int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
-		   uint64_t format_time, const uint64_t *bits, const char *prog);
+int write_metadata(const char *path, uint32_t version, uint64_t region_size,
+		   uint64_t nr_regions, uint64_t format_time, const uint64_t *bits,
+		   uint64_t *slots, const char *prog);
 
 /* ---- bitmaps ---- */
 
@@ -381,6 +409,11 @@ const char *assume_lost(int assume, uint64_t *bits, const uint64_t *lost,
  */
 int refuse_output(const char *in, const char *out, int metadata,
 		  const char *why, const char *prog);
+/*
+ * --format-version: 1 to CLONE_VERSION_MAX into *@version; -1
+ * (usage_error()) if not one of them.
+ */
+int version_opt(const char *arg, uint32_t *version, const char *prog);
 /* a number with an optional unit suffix; @unit: bytes a plain number means */
 int parse_size(const char *s, uint64_t unit, uint64_t *out);
 int parse_u64(const char *s, uint64_t *out);

@@ -200,7 +200,8 @@ void dev_read(struct dev *d, uint64_t first, size_t n, void *buf,
 	}
 	for (i = 0; i < have; i++)
 		if (d->fail_block_from >= 0 &&
-		    first + i >= (uint64_t)d->fail_block_from)
+		    first + i >= (uint64_t)d->fail_block_from &&
+		    (d->fail_block_to <= 0 || first + i < (uint64_t)d->fail_block_to))
 			why[i] = "unreadable (I/O error)";
 }
 
@@ -210,6 +211,10 @@ int dev_write(struct dev *d, uint64_t first, size_t n, const void *buf)
 	size_t len = n * CLONE_BLOCK_SIZE;
 	uint64_t off = first * CLONE_BLOCK_SIZE;
 
+	if (d->fail_write_from > 0 && ++d->writes >= d->fail_write_from) {
+		errno = EIO;
+		return -1;
+	}
 	while (len) {
 		ssize_t r = pwrite(d->fd, p, len, (off_t)off);
 

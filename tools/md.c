@@ -29,8 +29,13 @@ static uint8_t *chunk_buf(uint64_t n)
 
 _Static_assert(sizeof(struct clone_block_header) == CLONE_HEADER_SIZE,
 	       "header layout");
-_Static_assert(offsetof(struct clone_superblock, format_time) == 96,
-	       "superblock layout");
+_Static_assert(offsetof(struct clone_superblock, format_time) == 96 &&
+	       offsetof(struct clone_superblock, checkpoint) == 104 &&
+	       offsetof(struct clone_superblock, ring_slots) == 120 &&
+	       sizeof(struct clone_superblock) == 128, "superblock layout");
+_Static_assert(offsetof(struct clone_record, runs) == CLONE_RECORD_HEADER &&
+	       sizeof(struct clone_record_run) == 16 && CLONE_RECORD_RUNS == 252,
+	       "record layout");
 _Static_assert(WORDS_PER_BLOCK * 64 == CLONE_BITS_PER_BLOCK,
 	       "a bitmap block is whole 64-bit words");
 
@@ -210,6 +215,16 @@ static const char *range(uint64_t first, uint64_t last)
 	return b;
 }
 
+/*
+ * The first of the bytes that must be zero in a superblock of @version:
+ * past format_time in version 1, from the reserved field on in version 2.
+ */
+static size_t tail_start(uint32_t version)
+{
+	return version == 2 ? offsetof(struct clone_superblock, reserved) :
+	       offsetof(struct clone_superblock, checkpoint);
+}
+
 static void decode_super(const uint8_t *b, struct super *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -225,7 +240,11 @@ static void decode_super(const uint8_t *b, struct super *s)
 	s->block_size = get_le32(SB(b, block_size));
 	s->bits_per_block = get_le32(SB(b, bits_per_block));
 	s->format_time = get_le64(SB(b, format_time));
-	for (size_t i = sizeof(struct clone_superblock); i < CLONE_BLOCK_SIZE; i++)
+	s->checkpoint = get_le64(SB(b, checkpoint));
+	s->ring_start = get_le64(SB(b, ring_start));
+	s->ring_slots = get_le32(SB(b, ring_slots));
+	s->reserved = get_le32(SB(b, reserved));
+	for (size_t i = tail_start(s->version); i < CLONE_BLOCK_SIZE; i++)
 		s->tail_dirty |= b[i] != 0;
 }
 
@@ -240,12 +259,34 @@ static void super_diff(const struct super *a, const struct super *b,
 	D(version); D(flags); D(region_size); D(nr_regions); D(bitmap_blocks);
 	D(copy_start[0]); D(copy_start[1]); D(block_size); D(bits_per_block);
 	D(format_time);
+	if (a->version == 2 && b->version == 2) {
+		D(ring_start); D(ring_slots);
+	}
 #undef D
 	if (memcmp(a->magic, b->magic, CLONE_MAGIC_SIZE))
 		snprintf(out + strlen(out), len - strlen(out), "%smagic",
 			 out[0] ? ", " : "");
 	if (!out[0])
-		snprintf(out, len, "the reserved bytes (104-4095)");
+		snprintf(out, len, "the reserved bytes (%zu-4095)",
+			 tail_start(a->version));
+}
+
+/*
+ * Whether superblock payloads @a and @b agree as the module requires: in
+ * everything, but for the checkpoint when both are version 2.
+ */
+static int super_agree(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t x[CLONE_BLOCK_SIZE], y[CLONE_BLOCK_SIZE];
+
+	memcpy(x, a, CLONE_BLOCK_SIZE);
+	memcpy(y, b, CLONE_BLOCK_SIZE);
+	if (get_le32(SB(x, version)) == 2 && get_le32(SB(y, version)) == 2) {
+		put_le64(SB(x, checkpoint), 0);
+		put_le64(SB(y, checkpoint), 0);
+	}
+	return !memcmp(x + CLONE_HEADER_SIZE, y + CLONE_HEADER_SIZE,
+		       CLONE_PAYLOAD_SIZE);
 }
 
 /* Check a superblock body as the module does; 0 if the layout is usable. */
@@ -259,9 +300,9 @@ static int check_super(struct ctx *c, const struct super *s, int copy)
 		    copy, CLONE_MAGIC);
 		return -1;
 	}
-	if (s->version != CLONE_VERSION) {
-		say(c, 2, "superblock: format version %u; these tools and the module read version %u only: refused",
-		    s->version, CLONE_VERSION);
+	if (s->version < CLONE_VERSION || s->version > CLONE_VERSION_MAX) {
+		say(c, 2, "superblock: format version %u; these tools and the module read versions %u to %u only: refused",
+		    s->version, CLONE_VERSION, CLONE_VERSION_MAX);
 		return -1;
 	}
 	if (s->flags) {
@@ -291,7 +332,23 @@ static int check_super(struct ctx *c, const struct super *s, int copy)
 		    s->bits_per_block, CLONE_BITS_PER_BLOCK);
 		bad = 1;
 	}
-	uint64_t n = bitmap_blocks(s->nr_regions);
+	uint64_t n = bitmap_blocks(s->nr_regions), slots = 0;
+
+	if (s->version >= 2) {
+		if (s->ring_start != CLONE_SB_BLOCKS) {
+			say(c, 2, "superblock: the ring starts at block %llu, not %d: the module refuses it (inconsistent layout)",
+			    (unsigned long long)s->ring_start, CLONE_SB_BLOCKS);
+			bad = 1;
+		}
+		if (s->ring_slots < CLONE_RING_MIN_SLOTS) {
+			say(c, 2, "superblock: a ring of %u slots, fewer than %d: the module refuses it (inconsistent layout)",
+			    s->ring_slots, CLONE_RING_MIN_SLOTS);
+			bad = 1;
+		}
+		slots = s->ring_slots;
+	}
+	uint64_t want0 = clone_bitmap_block(s->version, slots, n, 0, 0);
+	uint64_t want1 = clone_bitmap_block(s->version, slots, n, 0, 1);
 
 	if (s->bitmap_blocks != n) {
 		say(c, 2, "superblock: %llu bitmap blocks per copy, but %llu regions need %llu: the module refuses it (inconsistent layout)",
@@ -299,16 +356,16 @@ static int check_super(struct ctx *c, const struct super *s, int copy)
 		    (unsigned long long)s->nr_regions, (unsigned long long)n);
 		bad = 1;
 	}
-	if (s->copy_start[0] != CLONE_SB_BLOCKS ||
-	    s->copy_start[1] != CLONE_SB_BLOCKS + n) {
-		say(c, 2, "superblock: bitmap copies start at blocks %llu and %llu, not %d and %llu: the module refuses it (inconsistent layout)",
+	if (s->copy_start[0] != want0 || s->copy_start[1] != want1) {
+		say(c, 2, "superblock: bitmap copies start at blocks %llu and %llu, not %llu and %llu: the module refuses it (inconsistent layout)",
 		    (unsigned long long)s->copy_start[0],
-		    (unsigned long long)s->copy_start[1], CLONE_SB_BLOCKS,
-		    (unsigned long long)(CLONE_SB_BLOCKS + n));
+		    (unsigned long long)s->copy_start[1],
+		    (unsigned long long)want0, (unsigned long long)want1);
 		bad = 1;
 	}
 	if (!bad && s->tail_dirty)
-		say(c, 1, "superblock: reserved bytes 104-4095 are not zero: the module ignores them; clone_repair writes clean ones");
+		say(c, 1, "superblock: reserved bytes %zu-4095 are not zero: the module ignores them; clone_repair writes clean ones",
+		    tail_start(s->version));
 	return bad ? -1 : 0;
 }
 
@@ -445,10 +502,7 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 		s[0].format_time = (uint64_t)time(NULL);
 		m->sb_invented = 1;
 		use = 0;
-	} else if (valid[0] && valid[1] &&
-		   memcmp(buf + CLONE_HEADER_SIZE,
-			  buf + CLONE_BLOCK_SIZE + CLONE_HEADER_SIZE,
-			  CLONE_PAYLOAD_SIZE)) {
+	} else if (valid[0] && valid[1] && !super_agree(buf, buf + CLONE_BLOCK_SIZE)) {
 		char diff[512];
 
 		super_diff(&s[0], &s[1], diff, sizeof(diff));
@@ -471,6 +525,15 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 		say(c, 0, "using superblock copy %d", use);
 	} else {
 		use = o->use_sb >= 0 && valid[o->use_sb] ? o->use_sb : valid[0] ? 0 : 1;
+		/* version 2: a checkpoint writes one copy, then the other */
+		if (o->use_sb < 0 && valid[0] && valid[1] &&
+		    s[1].checkpoint > s[0].checkpoint)
+			use = 1;
+		if (valid[0] && valid[1] && s[0].checkpoint != s[1].checkpoint)
+			say(c, 0, "superblock copies 0 and 1 name checkpoints %llu and %llu (a checkpoint was cut short): using copy %d%s",
+			    (unsigned long long)s[0].checkpoint,
+			    (unsigned long long)s[1].checkpoint, use,
+			    s[use].checkpoint < s[!use].checkpoint ? " as told" : ", the newer");
 		if (valid[0] && valid[1] && s[0].nonce != s[1].nonce)
 			say(c, 1, "superblock copies 0 and 1 carry different nonces: the module takes copy 0's and treats bitmap blocks carrying the other as left over from another format");
 		for (i = 0; i < CLONE_SB_BLOCKS; i++)
@@ -507,8 +570,8 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 	m->region_size = m->sb.region_size;
 	m->nr_regions = m->sb.nr_regions;
 	m->nr_blocks = m->sb.bitmap_blocks;
-	if (d->blocks < layout_blocks(m->nr_regions)) {
-		uint64_t need = layout_blocks(m->nr_regions);
+	if (d->blocks < md_layout_blocks(m)) {
+		uint64_t need = md_layout_blocks(m);
 
 		say(c, 2, "device too small: %llu blocks of 4 KiB (%llu sectors), the layout needs %llu (blocks 0-%llu): the module refuses it (need at least %llu sectors)",
 		    (unsigned long long)d->blocks,
@@ -563,44 +626,68 @@ static void merge_block(struct md *m, uint64_t k, const uint8_t *a,
 	m->hydrated += bb->hydrated;
 }
 
+uint64_t md_bitmap_block(const struct md *m, uint64_t k, int cp)
+{
+	return clone_bitmap_block(m->sb.version, m->sb.ring_slots,
+				  m->nr_blocks, k, (unsigned int)cp);
+}
+
+uint64_t md_layout_blocks(const struct md *m)
+{
+	return layout_blocks_v(m->sb.version, m->nr_regions, m->sb.ring_slots);
+}
+
+/*
+ * Where copy @cp of the @i-th of @n bitmap blocks handled together sits in
+ * their buffer: version 1 keeps each copy's blocks together, version 2
+ * the two copies of a block side by side, as on disk.
+ */
+static size_t chunk_slot(uint32_t version, size_t n, size_t i, int cp)
+{
+	return version >= 2 ? 2 * i + (size_t)cp : (size_t)cp * n + i;
+}
+
 static void load_bitmap(struct dev *d, struct ctx *c)
 {
 	struct md *m = c->m;
 	uint64_t n_blk = m->nr_blocks, start;
-	uint8_t *buf[2] = { chunk_buf(m->nr_blocks), chunk_buf(m->nr_blocks) };
-	const char *io[2][CHUNK];
+	uint32_t v = m->sb.version;
+	uint8_t *buf = xalloc_blocks(2 * (n_blk < CHUNK ? (size_t)n_blk : CHUNK));
+	const char *io[2 * CHUNK];
 
 	m->bits = bits_alloc(m->nr_regions);
 	m->blk = xcalloc(n_blk, sizeof(*m->blk));
 	for (start = 0; start < n_blk; start += CHUNK) {
 		size_t n = n_blk - start < CHUNK ? (size_t)(n_blk - start) : CHUNK;
 
-		for (int cp = 0; cp < 2; cp++)
-			dev_read(d, CLONE_SB_BLOCKS + cp * n_blk + start, n,
-				 buf[cp], io[cp]);
+		if (v >= 2)
+			dev_read(d, md_bitmap_block(m, start, 0), 2 * n, buf, io);
+		else
+			for (int cp = 0; cp < 2; cp++)
+				dev_read(d, md_bitmap_block(m, start, cp), n,
+					 buf + cp * n * CLONE_BLOCK_SIZE, io + cp * n);
 		for (size_t i = 0; i < n; i++) {
 			uint64_t k = start + i;
 			struct bmblock *bb = &m->blk[k];
+			size_t at[2] = { chunk_slot(v, n, i, 0), chunk_slot(v, n, i, 1) };
 
 			for (int cp = 0; cp < 2; cp++) {
-				if (io[cp][i]) {
+				if (io[at[cp]]) {
 					bb->state[cp] = BLK_UNREADABLE;
-					bb->why[cp] = io[cp][i];
+					bb->why[cp] = io[at[cp]];
 					continue;
 				}
 				bb->state[cp] = check_block(
-					buf[cp] + i * CLONE_BLOCK_SIZE,
-					CLONE_KIND_BITMAP,
-					CLONE_SB_BLOCKS + cp * n_blk + k,
+					buf + at[cp] * CLONE_BLOCK_SIZE,
+					CLONE_KIND_BITMAP, md_bitmap_block(m, k, cp),
 					&m->nonce, (uint32_t)k, (uint32_t)cp,
 					&bb->why[cp]);
 			}
-			merge_block(m, k, buf[0] + i * CLONE_BLOCK_SIZE,
-				    buf[1] + i * CLONE_BLOCK_SIZE);
+			merge_block(m, k, buf + at[0] * CLONE_BLOCK_SIZE,
+				    buf + at[1] * CLONE_BLOCK_SIZE);
 		}
 	}
-	free(buf[0]);
-	free(buf[1]);
+	free(buf);
 }
 
 static int usable(int state)
@@ -640,7 +727,6 @@ static void report_bitmap(struct ctx *c, const struct md_opts *o)
 {
 	struct md *m = c->m;
 	uint64_t k, e, n = m->nr_blocks;
-	const uint64_t cs[2] = { CLONE_SB_BLOCKS, CLONE_SB_BLOCKS + n };
 
 	for (k = 0; k < n; k = e) {
 		const struct bmblock *b = &m->blk[k];
@@ -657,21 +743,30 @@ static void report_bitmap(struct ctx *c, const struct md_opts *o)
 		if (!ua && !ub) {
 			say(c, 2, "bitmap block%s %s (regions %s): copy A (block%s %s) %s, copy B (block%s %s) %s: the hydration state of regions %s is LOST; the module refuses this metadata (see clone_repair)",
 			    blocks, range(k, e - 1), range(first, last),
-			    blocks, range(cs[0] + k, cs[0] + e - 1), b->why[0],
-			    blocks, range(cs[1] + k, cs[1] + e - 1), b->why[1],
-			    range(first, last));
+			    blocks, range(md_bitmap_block(m, k, 0), md_bitmap_block(m, e - 1, 0)),
+			    b->why[0], blocks,
+			    range(md_bitmap_block(m, k, 1), md_bitmap_block(m, e - 1, 1)),
+			    b->why[1], range(first, last));
 		} else {
 			int bad = ua ? 1 : 0;
+			char then[256];
 
 			/*
-			 * Not "nothing lost": a commit for a flush writes one
-			 * copy, and nothing on disk says which copy was last.
+			 * Version 1, not "nothing lost": a commit for a flush
+			 * writes one copy, and nothing on disk says which copy
+			 * was last. Version 2 writes both at every checkpoint
+			 * before a superblock names it, and logs the rest.
 			 */
-			say(c, 1, "bitmap block%s %s (regions %s): copy %c (block%s %s) %s, copy %c intact: the module uses copy %c and rewrites copy %c at the next commit; regions that only copy %c held (the last commits for flushes before a crash write one copy) would be lost, which the metadata cannot tell",
+			if (m->sb.version >= 2)
+				snprintf(then, sizeof(then), "at the checkpoint it writes at load: nothing lost (a checkpoint writes both copies before the superblocks name it)");
+			else
+				snprintf(then, sizeof(then), "at the next commit; regions that only copy %c held (the last commits for flushes before a crash write one copy) would be lost, which the metadata cannot tell",
+					 'A' + bad);
+			say(c, 1, "bitmap block%s %s (regions %s): copy %c (block%s %s) %s, copy %c intact: the module uses copy %c and rewrites copy %c %s",
 			    blocks, range(k, e - 1), range(first, last),
 			    'A' + bad, blocks,
-			    range(cs[bad] + k, cs[bad] + e - 1), b->why[bad],
-			    'A' + !bad, 'A' + !bad, 'A' + bad, 'A' + bad);
+			    range(md_bitmap_block(m, k, bad), md_bitmap_block(m, e - 1, bad)),
+			    b->why[bad], 'A' + !bad, 'A' + !bad, 'A' + bad, then);
 		}
 	}
 	for (k = 0; k < n; k = e) {
@@ -718,6 +813,237 @@ static void report_bitmap(struct ctx *c, const struct md_opts *o)
 		m->found = FOUND_BADGEOM;
 }
 
+/* ---- version 2: the ring of records ---- */
+
+#define REC(blk, f) FIELD(blk, struct clone_record, f)
+
+/* What one copy of a ring slot holds for ring position @pos. */
+enum rec_state {
+	REC_VALID,		/* the record of @pos */
+	REC_NONE,		/* zeroed, or an older record: no record */
+	REC_TORN,		/* bad checksum, misplaced, another format */
+	REC_NEWER,		/* a valid header with a later sequence */
+	REC_CORRUPT,		/* checksum and sequence right, the rest wrong */
+	REC_UNREADABLE,		/* read I/O error */
+};
+
+struct rec_copy {
+	enum rec_state state;
+	const char *why;
+	uint64_t seq;
+};
+
+/* NULL if the body of record @b is valid for @nr_regions regions, else why not. */
+static const char *record_body(const uint8_t *b, uint64_t nr_regions)
+{
+	static char msg[128];
+	uint32_t n = get_le32(REC(b, nr_runs));
+
+	if (get_le64(REC(b, confirm)))
+		return "its confirm field is not zero";
+	if (!n || n > CLONE_RECORD_RUNS)
+		return "its run count is not 1 to 252";
+	if (get_le32(REC(b, reserved)))
+		return "its reserved field is not zero";
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *r = b + CLONE_RECORD_HEADER + 16 * i;
+		uint64_t first = get_le32(r), count = get_le32(r + 4);
+
+		if (!count)
+			return "it holds an empty run";
+		if (first + count > nr_regions) {
+			snprintf(msg, sizeof(msg), "its run %u (regions %llu-%llu) goes past the last region (%llu)",
+				 i, (unsigned long long)first,
+				 (unsigned long long)(first + count - 1),
+				 (unsigned long long)(nr_regions - 1));
+			return msg;
+		}
+		if (get_le32(r + 8) || get_le32(r + 12))
+			return "a run's reserved fields (csum, flags) are not zero";
+	}
+	for (size_t i = CLONE_RECORD_HEADER + 16 * (size_t)n; i < CLONE_BLOCK_SIZE; i++)
+		if (b[i])
+			return "bytes past its last run are not zero";
+	return NULL;
+}
+
+/* Judge copy @cp of the slot of ring position @pos, read into @b (@io: error). */
+static void judge_record(const struct md *m, uint64_t pos, int cp,
+			 const uint8_t *b, const char *io, struct rec_copy *r)
+{
+	uint64_t slot = pos % m->sb.ring_slots;
+	enum blk_state st;
+
+	r->seq = 0;
+	if (io) {
+		r->state = REC_UNREADABLE;
+		r->why = io;
+		return;
+	}
+	st = check_block(b, CLONE_KIND_RECORD, clone_ring_block(slot, (unsigned int)cp),
+			 &m->nonce, (uint32_t)slot, (uint32_t)cp, &r->why);
+	if (st == BLK_ZERO) {
+		r->state = REC_NONE;
+		return;
+	}
+	r->seq = get_le64(REC(b, seq));
+	if (st == BLK_VALID) {
+		const char *body = r->seq == pos + 1 ? record_body(b, m->nr_regions) : NULL;
+
+		r->state = r->seq > pos + 1 ? REC_NEWER : body ? REC_CORRUPT :
+			   r->seq == pos + 1 ? REC_VALID : REC_NONE;
+		r->why = body ? body : r->seq < pos + 1 ? "an older record" :
+			 r->seq > pos + 1 ? "a newer record" : "valid";
+		return;
+	}
+	/* under a valid checksum, the record of this place and position: corrupt */
+	r->state = get_le32(HDR(b, csum)) == block_csum(b) &&
+		   get_le32(HDR(b, kind)) == CLONE_KIND_RECORD &&
+		   r->seq == pos + 1 ? REC_CORRUPT : REC_TORN;
+}
+
+/* Read and judge both copies of the slot of ring position @pos into @buf, @r. */
+static void read_slot(struct dev *d, const struct md *m, uint64_t pos,
+		      uint8_t *buf, struct rec_copy r[2])
+{
+	const char *io[CLONE_COPIES];
+
+	dev_read(d, clone_ring_block(pos % m->sb.ring_slots, 0), CLONE_COPIES, buf, io);
+	for (int cp = 0; cp < CLONE_COPIES; cp++)
+		judge_record(m, pos, cp, buf + cp * CLONE_BLOCK_SIZE, io[cp], &r[cp]);
+}
+
+/* The first copy of a slot in @state, or -1. */
+static int copy_in(const struct rec_copy r[2], enum rec_state state)
+{
+	return r[0].state == state ? 0 : r[1].state == state ? 1 : -1;
+}
+
+static void apply_record(struct md *m, const uint8_t *b)
+{
+	uint32_t n = get_le32(REC(b, nr_runs));
+
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *r = b + CLONE_RECORD_HEADER + 16 * i;
+		uint64_t first = get_le32(r);
+
+		bits_set_range(m->bits, first, first + get_le32(r + 4));
+	}
+}
+
+/*
+ * Where replay stopped at @pos, neither copy a record of it (@r): the end
+ * of the log, or one of the module's refusals. 1 if refused.
+ */
+static int ring_stop(struct ctx *c, struct dev *d, uint64_t pos, uint8_t *buf,
+		     const struct rec_copy r[2])
+{
+	struct md *m = c->m;
+	uint64_t slot = pos % m->sb.ring_slots;
+	struct rec_copy next[2];
+	int cp = copy_in(r, REC_NEWER);
+
+	if (cp >= 0) {
+		m->ring_why = "overwritten past the checkpoint";
+		say(c, 2, "ring position %llu (slot %llu): copy %d (block %llu) holds the record of position %llu: the ring was overwritten past the checkpoint (%llu), the records between are gone and the hydration state of any region not hydrated is LOST; the module refuses this metadata",
+		    (unsigned long long)pos, (unsigned long long)slot, cp,
+		    (unsigned long long)clone_ring_block(slot, (unsigned int)cp),
+		    (unsigned long long)(r[cp].seq - 1),
+		    (unsigned long long)m->sb.checkpoint);
+		return 1;
+	}
+	cp = copy_in(r, REC_CORRUPT);
+	if (cp >= 0) {
+		m->ring_why = "a corrupt record";
+		say(c, 2, "ring position %llu (slot %llu): copy %d (block %llu) is its record under a valid checksum, but %s: corrupt, the module refuses this metadata; the regions it names cannot be told (their hydration state is LOST)",
+		    (unsigned long long)pos, (unsigned long long)slot, cp,
+		    (unsigned long long)clone_ring_block(slot, (unsigned int)cp),
+		    r[cp].why);
+		return 1;
+	}
+	if (r[0].state == REC_UNREADABLE && r[1].state == REC_UNREADABLE) {
+		m->ring_why = "both copies unreadable";
+		say(c, 2, "ring position %llu (slot %llu): copy 0 (block %llu) %s, copy 1 (block %llu) %s: the module cannot tell whether the log ends there and refuses this metadata; the hydration state of any region not hydrated is LOST",
+		    (unsigned long long)pos, (unsigned long long)slot,
+		    (unsigned long long)clone_ring_block(slot, 0), r[0].why,
+		    (unsigned long long)clone_ring_block(slot, 1), r[1].why);
+		return 1;
+	}
+	read_slot(d, m, pos + 1, buf, next);
+	if (copy_in(next, REC_VALID) >= 0) {
+		m->ring_why = "a record lost in both copies";
+		say(c, 2, "ring position %llu (slot %llu): no record in either copy (copy 0 %s, copy 1 %s), but position %llu (slot %llu) holds one: a record lost in both copies, whose regions cannot be told (their hydration state is LOST); the module refuses this metadata",
+		    (unsigned long long)pos, (unsigned long long)slot,
+		    r[0].why, r[1].why, (unsigned long long)(pos + 1),
+		    (unsigned long long)((pos + 1) % m->sb.ring_slots));
+		return 1;
+	}
+	m->ring_why = "the end of the log";
+	return 0;
+}
+
+/*
+ * Replay the ring from the checkpoint as the module does, the runs of
+ * every record into m->bits. With salvage, go on past a refusal while
+ * records follow: what they name is hydrated all the same.
+ */
+static void replay_ring(struct dev *d, const struct md_opts *o, struct ctx *c)
+{
+	struct md *m = c->m;
+	uint64_t slots = m->sb.ring_slots, pos = m->sb.checkpoint, step, salvaged = 0;
+	uint8_t *buf = xalloc_blocks(CLONE_COPIES);
+	struct rec_copy r[2];
+	int refused = 0;
+
+	m->ring_end = pos;
+	m->ring_why = "the whole ring replayed";
+	for (step = 0; step < slots; step++, pos++) {
+		read_slot(d, m, pos, buf, r);
+		if (copy_in(r, REC_VALID) < 0) {
+			if (refused)
+				break;
+			m->ring_end = pos;
+			refused = ring_stop(c, d, pos, buf, r);
+			if (!refused || !o->salvage)
+				break;
+			continue;
+		}
+		for (int cp = 0; cp < CLONE_COPIES; cp++)
+			if (r[cp].state == REC_VALID)
+				apply_record(m, buf + cp * CLONE_BLOCK_SIZE);
+		if (refused) {
+			salvaged++;
+			continue;
+		}
+		m->replayed++;
+		m->ring_end = pos + 1;
+		int bad = r[0].state == REC_VALID;
+
+		if (r[bad].state == REC_VALID || r[bad].state == REC_NONE)
+			continue;
+		m->ring_damaged++;
+		say(c, 1, "ring position %llu (slot %llu): copy %d (block %llu) %s, copy %d valid: nothing lost, the module replays copy %d and writes a checkpoint at load",
+		    (unsigned long long)pos, (unsigned long long)(pos % slots), bad,
+		    (unsigned long long)clone_ring_block(pos % slots, (unsigned int)bad),
+		    r[bad].why, !bad, !bad);
+	}
+	m->ring_unknown = refused;
+	free(buf);
+	uint64_t before = m->hydrated;
+
+	m->hydrated = bits_count(m->bits, m->nr_regions);
+	m->ring_added = m->hydrated - before;
+	if (m->replayed)
+		say(c, 0, "ring: %llu record%s replayed (positions %s) from the checkpoint, %llu region%s hydrated past the bitmap: the module writes a checkpoint at load",
+		    (unsigned long long)m->replayed, m->replayed > 1 ? "s" : "",
+		    range(m->sb.checkpoint, m->sb.checkpoint + m->replayed - 1),
+		    (unsigned long long)m->ring_added, m->ring_added == 1 ? "" : "s");
+	if (salvaged)
+		say(c, 0, "ring: %llu more record%s read past position %llu (the module stops there): their regions are hydrated",
+		    (unsigned long long)salvaged, salvaged > 1 ? "s" : "",
+		    (unsigned long long)m->ring_end);
+}
+
 void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
 		report_fn report, void *arg)
 {
@@ -738,6 +1064,8 @@ void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
 		m->nonce = guess_nonce(d, m->nr_blocks);
 	load_bitmap(d, &c);
 	report_bitmap(&c, o);
+	if (m->sb.version >= 2)
+		replay_ring(d, o, &c);
 }
 
 const char *md_unusable(const struct md *m)
@@ -757,22 +1085,28 @@ void md_free(struct md *m)
 
 /* ---- writing ---- */
 
-static void build_super(void *blk, uint64_t region_size, uint64_t nr_regions,
+/* @slots: version 2's ring (its checkpoint 0); 0 in version 1 */
+static void build_super(void *blk, uint32_t version, uint64_t slots,
+			uint64_t region_size, uint64_t nr_regions,
 			uint64_t format_time, uint64_t nonce, uint32_t copy)
 {
 	uint64_t n = bitmap_blocks(nr_regions);
 
 	memset(blk, 0, CLONE_BLOCK_SIZE);
 	memcpy(SB(blk, magic), CLONE_MAGIC, CLONE_MAGIC_SIZE);
-	put_le32(SB(blk, version), CLONE_VERSION);
+	put_le32(SB(blk, version), version);
 	put_le64(SB(blk, region_size), region_size);
 	put_le64(SB(blk, nr_regions), nr_regions);
 	put_le64(SB(blk, bitmap_blocks), n);
-	put_le64(SB(blk, copy_start[0]), CLONE_SB_BLOCKS);
-	put_le64(SB(blk, copy_start[1]), CLONE_SB_BLOCKS + n);
+	put_le64(SB(blk, copy_start[0]), clone_bitmap_block(version, slots, n, 0, 0));
+	put_le64(SB(blk, copy_start[1]), clone_bitmap_block(version, slots, n, 0, 1));
 	put_le32(SB(blk, block_size), CLONE_BLOCK_SIZE);
 	put_le32(SB(blk, bits_per_block), CLONE_BITS_PER_BLOCK);
 	put_le64(SB(blk, format_time), format_time);
+	if (version >= 2) {
+		put_le64(SB(blk, ring_start), clone_ring_block(0, 0));
+		put_le32(SB(blk, ring_slots), (uint32_t)slots);
+	}
 	seal_block(blk, CLONE_KIND_SUPER, copy, nonce, 0, copy);
 }
 
@@ -785,23 +1119,33 @@ static uint64_t random_nonce(void)
 	return v;
 }
 
-int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
-	     uint64_t format_time, const uint64_t *bits, const char *prog)
+int md_write(struct dev *d, uint32_t version, uint64_t region_size,
+	     uint64_t nr_regions, uint64_t format_time, const uint64_t *bits,
+	     const char *prog)
 {
 	uint64_t n = bitmap_blocks(nr_regions), need = layout_blocks(nr_regions);
-	uint64_t nonce = random_nonce(), start;
+	uint64_t nonce = random_nonce(), start, slots = 0;
+	size_t per = n < CHUNK ? (size_t)n : CHUNK, nbuf;
 	uint8_t *buf;
 	int cp;
 
+	if (version >= 2) {
+		slots = clone_ring_slots_for(nr_regions, d->blocks);
+		need = layout_blocks_v(version, nr_regions,
+				       slots ? slots : CLONE_RING_MIN_SLOTS);
+	}
 	if (d->blocks < need) {
-		fprintf(stderr, "%s: %s is too small: %llu bytes; %llu regions need %llu blocks of 4 KiB: at least %llu bytes (%llu sectors)\n",
+		fprintf(stderr, "%s: %s is too small: %llu bytes; %llu regions need %llu blocks of 4 KiB%s: at least %llu bytes (%llu sectors)\n",
 			prog, d->path, (unsigned long long)d->size,
 			(unsigned long long)nr_regions, (unsigned long long)need,
+			version >= 2 ? " in format version 2 (a ring of 8 slots, the fewest)" : "",
 			(unsigned long long)(need * CLONE_BLOCK_SIZE),
 			(unsigned long long)(need * CLONE_BLOCK_SECTORS));
 		return EXIT_FAILED;
 	}
-	buf = chunk_buf(n < CLONE_SB_BLOCKS ? CLONE_SB_BLOCKS : n);
+	/* both copies of a chunk of bitmap blocks; zeroed for the superblocks, the ring */
+	nbuf = 2 * (slots > per ? (slots < CHUNK ? (size_t)slots : CHUNK) : per);
+	buf = xalloc_blocks(nbuf);
 	/*
 	 * Zero the superblocks first: interrupted half way, the device reads
 	 * as zeroed superblocks over data, which the module refuses ("not
@@ -809,13 +1153,22 @@ int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
 	 */
 	if (dev_write(d, 0, CLONE_SB_BLOCKS, buf) || dev_sync(d))
 		goto fail;
-	for (cp = 0; cp < 2; cp++) {
-		for (start = 0; start < n; start += CHUNK) {
-			size_t cnt = n - start < CHUNK ? (size_t)(n - start) : CHUNK;
+	/* version 2: a zeroed slot holds no record */
+	for (start = 0; start < CLONE_COPIES * slots; start += nbuf) {
+		uint64_t cnt = CLONE_COPIES * slots - start;
 
-			for (size_t i = 0; i < cnt; i++) {
-				uint64_t k = start + i, nbits = block_regions(nr_regions, k);
-				uint8_t *b = buf + i * CLONE_BLOCK_SIZE;
+		if (dev_write(d, clone_ring_block(0, 0) + start,
+			      cnt < nbuf ? (size_t)cnt : nbuf, buf))
+			goto fail;
+	}
+	for (start = 0; start < n; start += CHUNK) {
+		size_t cnt = n - start < CHUNK ? (size_t)(n - start) : CHUNK;
+
+		for (size_t i = 0; i < cnt; i++) {
+			uint64_t k = start + i, nbits = block_regions(nr_regions, k);
+
+			for (cp = 0; cp < CLONE_COPIES; cp++) {
+				uint8_t *b = buf + chunk_slot(version, cnt, i, cp) * CLONE_BLOCK_SIZE;
 
 				memset(b, 0, CLONE_BLOCK_SIZE);
 				for (uint64_t j = 0; j * 64 < nbits; j++) {
@@ -826,19 +1179,27 @@ int md_write(struct dev *d, uint64_t region_size, uint64_t nr_regions,
 					put_le64(b + CLONE_HEADER_SIZE + 8 * j, w);
 				}
 				seal_block(b, CLONE_KIND_BITMAP,
-					   CLONE_SB_BLOCKS + cp * n + k, nonce,
-					   (uint32_t)k, (uint32_t)cp);
+					   clone_bitmap_block(version, slots, n, k, (unsigned int)cp),
+					   nonce, (uint32_t)k, (uint32_t)cp);
 			}
-			if (dev_write(d, CLONE_SB_BLOCKS + cp * n + start, cnt, buf))
-				goto fail;
 		}
+		if (version >= 2) {
+			if (dev_write(d, clone_bitmap_block(version, slots, n, start, 0),
+				      2 * cnt, buf))
+				goto fail;
+			continue;
+		}
+		for (cp = 0; cp < CLONE_COPIES; cp++)
+			if (dev_write(d, clone_bitmap_block(version, slots, n, start, (unsigned int)cp),
+				      cnt, buf + (size_t)cp * cnt * CLONE_BLOCK_SIZE))
+				goto fail;
 	}
 	if (dev_sync(d))
 		goto fail;
 	/* copy 1 first, as the module formats: until copy 0 lands, copy 1 rules */
 	for (cp = 1; cp >= 0; cp--) {
-		build_super(buf, region_size, nr_regions, format_time, nonce,
-			    (uint32_t)cp);
+		build_super(buf, version, slots, region_size, nr_regions,
+			    format_time, nonce, (uint32_t)cp);
 		if (dev_write(d, (uint64_t)cp, 1, buf) || dev_sync(d))
 			goto fail;
 	}
@@ -854,27 +1215,35 @@ uint64_t *md_lost_bits(const struct md *m)
 {
 	uint64_t *lost;
 
-	if (!m->lost_blocks)
+	if (!m->lost_blocks && !m->ring_unknown)
 		return NULL;
 	lost = bits_alloc(m->nr_regions);
+	/* a ring that cannot be told: any region not known hydrated */
+	if (m->ring_unknown)
+		bits_set_range(lost, 0, m->nr_regions);
 	for (uint64_t k = 0; k < m->nr_blocks; k++)
 		if (m->blk[k].lost)
 			bits_set_range(lost, block_first(k),
 				       block_first(k) + block_regions(m->nr_regions, k));
+	/* what a record names is hydrated, lost block or not */
+	for (uint64_t i = 0; i < m->nr_blocks * WORDS_PER_BLOCK; i++)
+		lost[i] &= ~m->bits[i];
 	return lost;
 }
 
 void md_print_lost(FILE *f, const struct md *m)
 {
-	const char *sep = "";
+	uint64_t *lost = md_lost_bits(m), pos = 0, s, e, runs = 0;
 
-	for (uint64_t k = 0, e; k < m->nr_blocks; k = e + 1) {
-		for (e = k; e < m->nr_blocks && m->blk[e].lost; e++)
-			;
-		if (e == k)
-			continue;
-		fprintf(f, "%s%s", sep, range(block_first(k), block_first(e - 1) +
-					     block_regions(m->nr_regions, e - 1) - 1));
-		sep = ", ";
+	while (lost && (s = bits_next(lost, pos, m->nr_regions, 1)) < m->nr_regions) {
+		e = bits_next(lost, s, m->nr_regions, 0);
+		if (++runs <= 16)
+			fprintf(f, "%s%s", runs > 1 ? ", " : "", range(s, e - 1));
+		pos = e;
 	}
+	if (runs > 16)
+		fprintf(f, " and %llu more ranges (%llu regions in all)",
+			(unsigned long long)(runs - 16),
+			(unsigned long long)bits_count(lost, m->nr_regions));
+	free(lost);
 }

@@ -12,8 +12,8 @@
 
 void print_version(const char *prog)
 {
-	printf("%s %s (dm-clone metadata format version %d)\n", prog,
-	       TOOLS_VERSION, CLONE_VERSION);
+	printf("%s %s (dm-clone metadata format version %d; reads and writes versions %d to %d)\n",
+	       prog, TOOLS_VERSION, CLONE_VERSION, CLONE_VERSION, CLONE_VERSION_MAX);
 }
 
 static int try_help(const char *prog)
@@ -118,6 +118,19 @@ int refuse_output(const char *in, const char *out, int metadata,
 	fprintf(stderr, "%s: %s and %s are the same file or device: %s\n", prog,
 		in, out ? out : "standard output", why);
 	return EXIT_FAILED;
+}
+
+int version_opt(const char *arg, uint32_t *version, const char *prog)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) || v < CLONE_VERSION || v > CLONE_VERSION_MAX) {
+		usage_error(prog, "format version '%s': these tools write versions %d to %d", arg,
+			    CLONE_VERSION, CLONE_VERSION_MAX);
+		return -1;
+	}
+	*version = (uint32_t)v;
+	return 0;
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -298,10 +311,12 @@ int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog)
 	return 0;
 }
 
-int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
-		   uint64_t format_time, const uint64_t *bits, const char *prog)
+int write_metadata(const char *path, uint32_t version, uint64_t region_size,
+		   uint64_t nr_regions, uint64_t format_time, const uint64_t *bits,
+		   uint64_t *slots, const char *prog)
 {
-	uint64_t need = layout_blocks(nr_regions) * CLONE_BLOCK_SIZE;
+	uint64_t need = layout_blocks_v(version, nr_regions, CLONE_RING_SLOTS) *
+			CLONE_BLOCK_SIZE;
 	uint64_t want = bits_count(bits, nr_regions);
 	struct md_opts mo = { .use_sb = -1 };
 	struct dev d;
@@ -312,16 +327,19 @@ int write_metadata(const char *path, uint64_t region_size, uint64_t nr_regions,
 		open_error(path, 1, prog);
 		return EXIT_FAILED;
 	}
-	rc = md_write(&d, region_size, nr_regions, format_time, bits, prog);
+	rc = md_write(&d, version, region_size, nr_regions, format_time, bits, prog);
 	if (!rc) {
 		/* read it back as the module would: the proof it will load */
 		md_analyze(&d, &mo, &m, NULL, NULL);
 		if (m.found != FOUND_OK || m.severity || m.hydrated != want ||
+		    m.sb.version != version || m.replayed ||
 		    m.region_size != region_size || m.nr_regions != nr_regions) {
 			fprintf(stderr, "%s: %s: the metadata written does not read back right\n",
 				prog, path);
 			rc = EXIT_FAILED;
 		}
+		if (slots)
+			*slots = m.sb.ring_slots;
 		md_free(&m);
 	}
 	if (d.fd >= 0 && close(d.fd) < 0 && !rc) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for the two parsers of untrusted input in libclonemd:
- * the metadata analysis and the dump parser. The first input byte picks:
+ * the metadata analysis (format versions 1 and 2, the ring replayed) and
+ * the dump parser. The first input byte picks:
  *
  *   bit 0  the rest is a dump (text, XML or JSON), else a metadata image
  *   bit 1  image: reseal every block first (fix the checksums), so that the
@@ -77,7 +78,7 @@ static void fuzz_image(const uint8_t *data, size_t size, int mode)
 	md_analyze(&d, &mo, &m, NULL, NULL);
 	if (m.found == FOUND_OK) {
 		struct dump dm = {
-			.version = CLONE_VERSION, .region_size = m.region_size,
+			.version = m.sb.version, .region_size = m.region_size,
 			.nr_regions = m.nr_regions, .format_time = m.sb.format_time,
 			.hydrated = m.hydrated, .bits = m.bits, .lost = md_lost_bits(&m),
 		};

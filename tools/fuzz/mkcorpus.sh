@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 B=../bin
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# shellcheck disable=SC2059 # the format is the mode byte, as an octal escape
 seed() { { printf "\\$(printf %03o "$1")"; cat "$2"; } >"corpus/$3"; }
 
 printf 'version 1\nregion_size 8\nnr_regions 70000\nformat_time 1\nrange 0-99\nrange 32511-32513\nrange 69999\n' >"$T/d70k"
@@ -23,6 +24,11 @@ seed 0 "$T/bad" img-damaged-copy
 printf 'xx' | dd of="$T/bad" bs=1 seek=200 conv=notrunc 2>/dev/null
 printf 'xx' | dd of="$T/bad" bs=1 seek=4296 conv=notrunc 2>/dev/null
 seed 4 "$T/bad" img-salvage
+# format version 2 with the smallest ring (8 slots): 2 + 16 + 2 blocks
+truncate -s $((20 * 4096)) "$T/m2"
+$B/clone_restore -q --format-version 2 -i "$T/d1" -o "$T/m2"
+seed 0 "$T/m2" img-v2-8-slots
+seed 2 "$T/m2" img-v2-8-slots-reseal
 for f in text xml json; do
 	$B/clone_dump -f $f -o "$T/$f" "$T/m70k"
 	seed 1 "$T/$f" dump-$f

@@ -132,6 +132,37 @@ usage clone_metadata_size "invalid option -- 'r'" -d 1G -r 8
 usage clone_check "unexpected argument" a b
 usage clone_dump "no device or file given"
 
+# ---- --format-version: 1 and 2 are taken, anything else is a usage error
+for t in clone_restore clone_convert clone_metadata_size; do
+	for v in 0 3 x 1x ''; do
+		usage "$t" "format version '$v': these tools write versions 1 to 2" --format-version "$v"
+	done
+done
+for v in '' 1 2; do
+	blocks=1036
+	[ "$v" = 2 ] && blocks=1548	# 2 + 512 ring blocks more
+	# shellcheck disable=SC2086 # no option for the default
+	expect 0 "clone_metadata_size ${v:+--format-version $v}: exit 0" \
+		"$BIN/clone_metadata_size" -d 1T -R 64k -u blocks ${v:+--format-version $v}
+	out_has "^$blocks\$"
+done
+printf 'version 1\nregion_size 8\nnr_regions 70000\nrange 0-99\n' >"$W/v.dump"
+expect 0 "clone_restore --format-version 2: exit 0" "$BIN/clone_restore" -i "$W/v.dump" -o "$W/v2.img" --format-version 2
+out_has "format version 2, a ring of 256 records"
+expect 0 "clone_check of version 2 metadata: exit 0" "$BIN/clone_check" "$W/v2.img"
+out_has "(format version 2), 100 hydrated (0.1%), 0 records replayed: clean"
+expect 0 "clone_convert of version 2 metadata, to version 1 by default: exit 0" \
+	"$BIN/clone_convert" -i "$W/v2.img" -o "$W/v1.img"
+expect 0 "clone_dump of the conversion: exit 0" "$BIN/clone_dump" "$W/v1.img"
+out_has "^version 1$"
+expect 3 "clone_convert --format-version 1 of version 1 metadata: exit 3" \
+	"$BIN/clone_convert" -i "$W/v1.img" -o "$W/v1b.img" --format-version 1
+out_has "already in format version 1"
+expect 0 "clone_convert --format-version 2 of version 1 metadata: exit 0" \
+	"$BIN/clone_convert" -i "$W/v1.img" -o "$W/v2b.img" --format-version 2
+expect 0 "clone_dump of the conversion: exit 0" "$BIN/clone_dump" "$W/v2b.img"
+out_has "^version 2$"
+
 # ---- what cannot be read or opened: exit 5
 mkdir -p "$W/dir"
 for c in "clone-activate -c $W/no-such-file" "clone-activate -c $W/dir" "clone-activate --config=$W/dir --status"; do

@@ -121,7 +121,7 @@ static void make_image(const char *name, uint64_t rs, uint64_t nr, uint64_t ever
 	unlink(path(name));
 	for (uint64_t r = 0; every && r < nr; r += every)
 		bits_set_range(bits, r, r + 1);
-	if (write_metadata(path(name), rs, nr, 1700000000, bits, "unit"))
+	if (write_metadata(path(name), 1, rs, nr, 1700000000, bits, NULL, "unit"))
 		CHECK(0, "write_metadata %s", name);
 	free(bits);
 }
@@ -349,7 +349,8 @@ static void test_parser(void)
 {
 	static const struct { const char *text, *err; } bad[] = {
 		{ "version 1\nregion_size 8\n", "no nr_regions" },
-		{ "version 2\nregion_size 8\nnr_regions 5\n", "version" },
+		{ "version 3\nregion_size 8\nnr_regions 5\n", "versions 1 to 2" },
+		{ "version 0\nregion_size 8\nnr_regions 5\n", "versions 1 to 2" },
 		{ "version 1\nregion_size 12\nnr_regions 5\n", "region size" },
 		{ "version 1\nregion_size 8\nnr_regions 0\n", "nr_regions" },
 		{ "version 1\nregion_size 8\nnr_regions 2147483649\n", "2^31" },
@@ -477,7 +478,10 @@ static void test_superblock(void)
 {
 	static const struct { const char *name; size_t off; int size; uint64_t v; int rc; const char *msg; } f[] = {
 		{ "magic", 32, 8, 0x656e6f6c632d6d65ULL, 2, "bad magic" },
-		{ "version", 40, 4, 2, 2, "version 2" },
+		{ "version", 40, 4, 3, 2, "version 3" },
+		{ "version", 40, 4, 0, 2, "version 0" },
+		{ "version", 40, 4, 2, 2, "ring of 0 slots" },	/* version 1's layout as 2 */
+		{ "reserved", 104, 8, 1, 1, "reserved bytes 104-4095" },	/* version 2's checkpoint */
 		{ "flags", 44, 4, 1, 2, "flags 0x1" },
 		{ "region_size", 48, 8, 12, 2, "power of two" },
 		{ "region_size", 48, 8, 4194304, 2, "power of two" },
@@ -670,6 +674,20 @@ static void test_truncation_and_foreign(void)
 	unlink(path("tr.img"));
 }
 
+/*
+ * clone_dump -f @fmt of @img to @a, clone_restore of it (saying @said) to
+ * @img2, clone_dump -f @fmt of that to @b: @a and @b the same.
+ */
+static void dump_restore_dump(const char *img, const char *fmt, const char *a,
+			      const char *img2, const char *b, const char *said)
+{
+	unlink(path(img2));
+	EXPECT(0, "", "clone_dump --format %s %s -o %s", fmt, img, a);
+	EXPECT(0, said, "clone_restore -i %s -o %s", a, img2);
+	EXPECT(0, "", "clone_dump -f %s -o %s %s", fmt, b, img2);
+	CHECK(file_eq(a, b), "%s, %s: dump, restore, dump: not identical", img, fmt);
+}
+
 /* dump -> restore -> dump is exact in every format, and the formats agree */
 static void test_round_trip(void)
 {
@@ -688,7 +706,7 @@ static void test_round_trip(void)
 	bits_set_range(bits, 32511, 32513);
 	bits_set_range(bits, nr - 1, nr);
 	unlink(path("rt.img"));
-	CHECK(!write_metadata(path("rt.img"), 64, nr, 1234, bits, "unit"), "write");
+	CHECK(!write_metadata(path("rt.img"), 1, 64, nr, 1234, bits, NULL, "unit"), "write");
 	free(bits);
 	EXPECT(0, "", "clone_dump -o rt.text rt.img");
 	for (int i = 0; i < 3; i++) {
@@ -697,11 +715,7 @@ static void test_round_trip(void)
 		snprintf(a, sizeof(a), "rt1.%s", fmts[i]);
 		snprintf(b, sizeof(b), "rt2.%s", fmts[i]);
 		snprintf(im, sizeof(im), "rt-%s.img", fmts[i]);
-		unlink(path(im));
-		EXPECT(0, "", "clone_dump --format %s rt.img -o %s", fmts[i], a);
-		EXPECT(0, "100000 regions of 64 sectors", "clone_restore -i %s -o %s", a, im);
-		EXPECT(0, "", "clone_dump -f %s -o %s %s", fmts[i], b, im);
-		CHECK(file_eq(a, b), "%s: dump, restore, dump: not identical", fmts[i]);
+		dump_restore_dump("rt.img", fmts[i], a, im, b, "100000 regions of 64 sectors");
 		EXPECT(0, "", "clone_dump -o rt2.text %s", im);
 		CHECK(file_eq("rt.text", "rt2.text"), "%s round trip differs from the text dump", fmts[i]);
 		/* an explicit --format, and standard input */
@@ -1071,7 +1085,13 @@ static void test_convert(void)
 		EXPECT(EXIT_FAILED, "cannot open fake.blk for writing", "clone_convert -q -f json --force -i up.img -o fake.blk");
 		unlink(path("fake.blk"));
 	}
-	EXPECT(2, "no in-kernel dm-clone superblock", "clone_convert -i upm.img -o x.img");
+	EXPECT(EXIT_USAGE, "upm.img is already in format version 1", "clone_convert -i upm.img -o x.img");
+	CHECK(access(path("x.img"), F_OK) != 0, "a conversion to the same version writes nothing");
+	fclose(fopen(path("zz.img"), "w"));
+	if (truncate(path("zz.img"), 4 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(2, "no in-kernel dm-clone superblock", "clone_convert -i zz.img -o x.img");
+	unlink(path("zz.img"));
 
 	/* damage, each in a copy of the image */
 	up[5][100] ^= 1;
@@ -1142,6 +1162,494 @@ static void test_metadata_size(void)
 	EXPECT(EXIT_USAGE, "invalid option -- 'r'", "clone_metadata_size -d 1G -r 8");
 }
 
+/* ---- format version 2 ---- */
+
+/* 70000 regions of 8 sectors, every fifth hydrated: ring blocks 2-513, bitmap 514-519 */
+#define V2_SLOTS 256
+
+static void make_image_v2(const char *name, uint64_t nr, uint64_t every)
+{
+	uint64_t *bits = bits_alloc(nr);
+
+	unlink(path(name));
+	for (uint64_t r = 0; every && r < nr; r += every)
+		bits_set_range(bits, r, r + 1);
+	if (write_metadata(path(name), 2, 8, nr, 1700000000, bits, NULL, "unit"))
+		CHECK(0, "write_metadata %s (version 2)", name);
+	free(bits);
+}
+
+static uint64_t img_nonce(const char *name)
+{
+	uint8_t b[CLONE_BLOCK_SIZE];
+
+	rw_block(name, 0, b, 0);
+	return get_le64(HDR(b, nonce));
+}
+
+/*
+ * The record of ring position @pos, copy @cp, in @b: @n runs of (first,
+ * count) pairs in @runs, sealed for a ring of @slots.
+ */
+static void build_record(uint8_t *b, uint64_t nonce, uint64_t slots, uint64_t pos,
+			 int cp, const uint32_t *runs, uint32_t n)
+{
+	memset(b, 0, CLONE_BLOCK_SIZE);
+	put_le64(b + offsetof(struct clone_record, seq), pos + 1);
+	put_le32(b + offsetof(struct clone_record, nr_runs), n);
+	for (uint32_t i = 0; i < n; i++) {
+		put_le32(b + CLONE_RECORD_HEADER + 16 * i, runs[2 * i]);
+		put_le32(b + CLONE_RECORD_HEADER + 16 * i + 4, runs[2 * i + 1]);
+	}
+	seal_block(b, CLONE_KIND_RECORD, clone_ring_block(pos % slots, (unsigned int)cp),
+		   nonce, (uint32_t)(pos % slots), (uint32_t)cp);
+}
+
+/* Write the record of @pos (one run, @first and @count) to copy @cp, or both (-1). */
+static void put_record(const char *name, uint64_t pos, int cp, uint32_t first, uint32_t count)
+{
+	uint8_t b[CLONE_BLOCK_SIZE];
+	uint32_t run[2] = { first, count };
+
+	for (int c = 0; c < 2; c++) {
+		if (cp >= 0 && c != cp)
+			continue;
+		build_record(b, img_nonce(name), V2_SLOTS, pos, c, run, 1);
+		rw_block(name, clone_ring_block(pos % V2_SLOTS, (unsigned int)c), b, 1);
+	}
+}
+
+/* Set the checkpoint of superblock copy @cp (both: -1). */
+static void set_checkpoint(const char *name, int cp, uint64_t pos)
+{
+	for (int c = 0; c < 2; c++)
+		if (cp < 0 || c == cp)
+			patch64(name, (uint64_t)c, offsetof(struct clone_superblock, checkpoint), pos, 1);
+}
+
+/*
+ * Version 2 metadata of @n bitmap blocks freshly written in @name, block by
+ * block where the format puts them: a zeroed ring, both copies of every
+ * bitmap block side by side past it.
+ */
+static void check_v2_layout(const char *name, uint64_t n, const char *what)
+{
+	uint8_t b[CLONE_BLOCK_SIZE];
+	uint64_t nonce = img_nonce(name);
+	const char *why = "";
+	int zero = 1, placed = 1;
+
+	for (uint64_t blk = 2; blk < clone_ring_block(V2_SLOTS, 0); blk++) {
+		rw_block(name, blk, b, 0);
+		zero &= block_is_zero(b);
+	}
+	for (uint64_t k = 0; k < n; k++)
+		for (unsigned int cp = 0; cp < 2; cp++) {
+			uint64_t blk = 2 + 2 * V2_SLOTS + 2 * k + cp;
+
+			rw_block(name, blk, b, 0);
+			placed &= check_block(b, CLONE_KIND_BITMAP, blk, &nonce, (uint32_t)k,
+					      cp, &why) == BLK_VALID;
+		}
+	CHECK(zero, "%s: the ring is not zeroed", what);
+	CHECK(placed, "%s: a bitmap block is not at 2 + 2L + 2k + copy (%s)", what, why);
+}
+
+static void test_v2_superblock(void)
+{
+	static const struct { const char *name; size_t off; int size; uint64_t v; int rc; const char *msg; } f[] = {
+		{ "ring_start", 112, 8, 3, 2, "the ring starts at block 3, not 2" },
+		{ "ring_start", 112, 8, 0, 2, "the ring starts at block 0" },
+		{ "ring_slots", 120, 4, 7, 2, "a ring of 7 slots, fewer than 8" },
+		{ "ring_slots", 120, 4, 255, 2, "not 512 and 513" },
+		{ "copy_start[0]", 72, 8, 2, 2, "bitmap copies start at blocks 2 and 515, not 514 and 515" },
+		{ "copy_start[1]", 80, 8, 517, 2, "inconsistent layout" },
+		{ "version", 40, 4, 1, 2, "not 2 and 5" },	/* version 2's layout as 1 */
+		{ "reserved", 124, 4, 1, 1, "reserved bytes 124-4095" },
+		{ "tail", 128, 8, 1, 1, "reserved bytes 124-4095" },
+		{ "tail", 4088, 8, 1, 1, "reserved bytes 124-4095" },
+		{ "checkpoint", 104, 8, 77, 0, "0 records replayed: clean" },
+	};
+	char img[64];
+
+	make_image_v2("v2sb.img", 70000, 5);
+	EXPECT(0, "70000 regions of 8 sectors, 520 blocks of metadata (format version 2), 14000 hydrated (20.0%), 0 records replayed: clean",
+	       "clone_check v2sb.img");
+	EXPECT(0, "version 2, flags 0x0|copy_start 514 515|checkpoint 0, ring_start 2, ring_slots 256|"
+	       "ring: 0 records replayed from position 0, stopped at position 0 (slot 0): the end of the log|"
+	       "bitmap block 2 (regions 65024-69999): A (block 518) valid, B (block 519) valid",
+	       "clone_check -v v2sb.img");
+	EXPECT(0, "\"metadata_blocks\":520,|\"format_version\":2,\"checkpoint\":0,\"ring_slots\":256,\"records_replayed\":0",
+	       "clone_check --json v2sb.img");
+	EXPECT(0, "version 2\nregion_size 8\nnr_regions 70000\nformat_time 1700000000\nhydrated 14000\n",
+	       "clone_dump v2sb.img");
+	check_v2_layout("v2sb.img", 3, "written");
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		snprintf(img, sizeof(img), "v2sb%zu.img", i);
+		make_image_v2(img, 70000, 5);
+		for (int cp = 0; cp < 2; cp++) {
+			if (f[i].size == 4)
+				patch32(img, cp, f[i].off, (uint32_t)f[i].v, 1);
+			else
+				patch64(img, cp, f[i].off, f[i].v, 1);
+		}
+		CHECK(run("clone_check %s", img) == f[i].rc && strstr(out, f[i].msg),
+		      "version 2: %s = %llu in both copies: want exit %d and '%s', got:\n%s",
+		      f[i].name, (unsigned long long)f[i].v, f[i].rc, f[i].msg, out);
+		/* in copy 1 only: the copies disagree, but for the checkpoint */
+		make_image_v2(img, 70000, 5);
+		if (f[i].size == 4)
+			patch32(img, 1, f[i].off, (uint32_t)f[i].v, 1);
+		else
+			patch64(img, 1, f[i].off, f[i].v, 1);
+		if (f[i].off == 104)
+			EXPECT(0, "checkpoints 0 and 77|using copy 1, the newer", "clone_check %s", img);
+		else
+			EXPECT(2, "superblock copies 0 and 1 disagree", "clone_check %s", img);
+		unlink(path(img));
+	}
+	/* a device too small for the ring the superblock names */
+	make_image_v2("v2sb.img", 70000, 5);
+	if (truncate(path("v2sb.img"), 519 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(2, "device too small: 519 blocks|the layout needs 520", "clone_check v2sb.img");
+	unlink(path("v2sb.img"));
+}
+
+/* The checkpoint picks the superblock copy, records replay from either copy. */
+static void test_v2_replay(void)
+{
+	make_image_v2("rr.img", 70000, 5);
+	put_record("rr.img", 0, -1, 1, 1);
+	put_record("rr.img", 1, -1, 2, 2);	/* regions 2-3 */
+	put_record("rr.img", 2, -1, 69996, 4);	/* 69996-69999 */
+	EXPECT(0, "ring: 3 records replayed (positions 0-2) from the checkpoint, 7 regions hydrated past the bitmap|14007 hydrated|3 records replayed: clean",
+	       "clone_check rr.img");
+	EXPECT(0, "stopped at position 3 (slot 3): the end of the log; 7 regions", "clone_check -v rr.img");
+	EXPECT(0, "hydrated 14007|range 0-3|range 69995-69999", "clone_dump rr.img");
+	EXPECT(0, "\"records_replayed\":3,\"ring_end\":3", "clone_check --json rr.img");
+
+	/* the checkpoint: the higher of two valid copies is the current one */
+	set_checkpoint("rr.img", 1, 3);
+	EXPECT(0, "checkpoints 0 and 3 (a checkpoint was cut short): using copy 1, the newer|14000 hydrated|0 records replayed: clean",
+	       "clone_check rr.img");
+	set_checkpoint("rr.img", 1, 0);
+	set_checkpoint("rr.img", 0, 2);
+	EXPECT(0, "using copy 0, the newer|14004 hydrated|1 record replayed", "clone_check rr.img");
+	EXPECT(0, "checkpoint 2,", "clone_check -v rr.img");
+	/* the newer copy damaged: the other, older one; its records still there */
+	flip("rr.img", 0, 300);
+	EXPECT(1, "superblock copy 0 (block 0) checksum mismatch|14007 hydrated|3 records replayed", "clone_check rr.img");
+	/* --superblock picks one */
+	make_image_v2("rr.img", 70000, 5);
+	put_record("rr.img", 0, -1, 1, 1);
+	set_checkpoint("rr.img", 1, 1);
+	EXPECT(0, "hydrated 14001", "clone_dump --repair --superblock 0 rr.img");
+	EXPECT(0, "hydrated 14000", "clone_dump rr.img");
+
+	/* either copy: copy 0 only (copy 1 not written yet), copy 1 only (copy 0 torn) */
+	make_image_v2("rr.img", 70000, 5);
+	put_record("rr.img", 0, 0, 1, 1);
+	put_record("rr.img", 1, 1, 2, 1);
+	flip("rr.img", clone_ring_block(1, 0), 100);
+	put_record("rr.img", 2, 0, 3, 1);
+	put_record("rr.img", 1, 0, 2, 1);	/* an older copy 0 of slot 1 ... */
+	put_record("rr.img", 1, 1, 2, 1);
+	flip("rr.img", clone_ring_block(1, 0), 100);	/* ... torn */
+	EXPECT(1, "ring position 1 (slot 1): copy 0 (block 4) checksum mismatch, copy 1 valid: nothing lost|14003 hydrated|3 records replayed|one copy of a record lost",
+	       "clone_check rr.img");
+	CHECK(!strstr(out, "ring position 0") && !strstr(out, "ring position 2"),
+	      "a copy not written yet (zeroed) is no damage:\n%s", out);
+	EXPECT(0, "range 0-3", "clone_dump rr.img");
+	/* the other copy with a valid checksum but a bad body: still replayed */
+	make_image_v2("rr.img", 70000, 5);
+	put_record("rr.img", 0, -1, 1, 1);
+	patch64("rr.img", clone_ring_block(0, 1), offsetof(struct clone_record, confirm), 1, 1);
+	EXPECT(1, "copy 1 (block 3) its confirm field is not zero, copy 0 valid|14001 hydrated", "clone_check rr.img");
+	unlink(path("rr.img"));
+}
+
+/* Where replay stops: the normal ends and the refusals. */
+static void test_v2_ring_end(void)
+{
+	static const struct { const char *name; size_t off; int size; uint64_t v; const char *msg; } body[] = {
+		{ "confirm", 40, 8, 1, "its confirm field is not zero" },
+		{ "nr_runs", 48, 4, 0, "its run count is not 1 to 252" },
+		{ "nr_runs", 48, 4, 253, "its run count is not 1 to 252" },
+		{ "reserved", 52, 4, 1, "its reserved field is not zero" },
+		{ "count", 60, 4, 0, "it holds an empty run" },
+		{ "first", 56, 4, 70000, "its run 0 (regions 70000-70000) goes past the last region (69999)" },
+		{ "count", 60, 4, 0xffffffffU, "goes past the last region" },
+		{ "csum", 64, 4, 1, "a run's reserved fields (csum, flags) are not zero" },
+		{ "flags", 68, 4, 1, "a run's reserved fields (csum, flags) are not zero" },
+		{ "past the runs", 72, 4, 1, "bytes past its last run are not zero" },
+		{ "last byte", 4092, 4, 1, "bytes past its last run are not zero" },
+	};
+	struct md_opts mo = { .use_sb = -1 };
+	struct dev d;
+	struct md m;
+	size_t len;
+	char *img;
+
+	/* normal ends: zeroes (above), an older record, a torn one */
+	make_image_v2("re.img", 70000, 5);
+	set_checkpoint("re.img", -1, 256);
+	put_record("re.img", 256, -1, 1, 1);	/* slot 0 */
+	put_record("re.img", 1, -1, 2, 1);	/* slot 1: position 1, older */
+	EXPECT(0, "1 record replayed|14001 hydrated", "clone_check re.img");
+	EXPECT(0, "stopped at position 257 (slot 1): the end of the log", "clone_check -v re.img");
+	put_record("re.img", 257, -1, 2, 1);
+	flip("re.img", clone_ring_block(1, 0), 200);
+	flip("re.img", clone_ring_block(1, 1), 200);
+	EXPECT(0, "1 record replayed|14001 hydrated|clean", "clone_check re.img");
+	/* a whole ring of records */
+	make_image_v2("re.img", 70000, 0);
+	for (uint64_t p = 0; p < V2_SLOTS; p++)
+		put_record("re.img", p, -1, (uint32_t)p, 1);
+	EXPECT(0, "256 records replayed|stopped at position 256 (slot 0): the whole ring replayed", "clone_check -v re.img");
+	EXPECT(0, "hydrated 256|range 0-255", "clone_dump re.img");
+
+	/* overwritten past the checkpoint: a later record where the next belongs */
+	make_image_v2("re.img", 70000, 5);
+	put_record("re.img", 0, -1, 1, 1);
+	put_record("re.img", 257, 1, 2, 1);	/* slot 1, copy 1 only */
+	EXPECT(2, "ring position 1 (slot 1): copy 1 (block 5) holds the record of position 257: the ring was overwritten past the checkpoint (0)|hydration state LOST",
+	       "clone_check re.img");
+	EXPECT(2, "\"verdict\":\"lost\"", "clone_check --json re.img");
+	EXPECT(2, "the module refuses this metadata (--repair", "clone_dump re.img");
+
+	/* a corrupt record: the right checksum and sequence, a bad body */
+	for (size_t i = 0; i < sizeof(body) / sizeof(body[0]); i++) {
+		make_image_v2("re.img", 70000, 5);
+		put_record("re.img", 0, -1, 1, 1);
+		put_record("re.img", 1, 0, 2, 1);
+		if (body[i].size == 4)
+			patch32("re.img", clone_ring_block(1, 0), body[i].off, (uint32_t)body[i].v, 1);
+		else
+			patch64("re.img", clone_ring_block(1, 0), body[i].off, body[i].v, 1);
+		CHECK(run("clone_check re.img") == 2 &&
+		      strstr(out, "ring position 1 (slot 1): copy 0 (block 4) is its record under a valid checksum, but") &&
+		      strstr(out, body[i].msg) && strstr(out, "hydration state LOST"),
+		      "record %s = %llu: want exit 2 and '%s', got:\n%s", body[i].name,
+		      (unsigned long long)body[i].v, body[i].msg, out);
+	}
+	/* misplaced under a valid checksum, with the right sequence: corrupt too */
+	make_image_v2("re.img", 70000, 5);
+	put_record("re.img", 0, -1, 1, 1);
+	put_record("re.img", 1, 0, 2, 1);
+	patch32("re.img", clone_ring_block(1, 0), 24, 9, 1);
+	EXPECT(2, "but misplaced block", "clone_check re.img");
+
+	/* both copies of the end slot unreadable: cannot tell; one: the end */
+	make_image_v2("re.img", 70000, 5);
+	put_record("re.img", 0, -1, 1, 1);
+	img = read_all(path("re.img"), &len);
+	if (CHECK(img, "reading re.img")) {
+		dev_open_mem(&d, img, len);
+		d.fail_block_from = (int)clone_ring_block(1, 0);
+		d.fail_block_to = d.fail_block_from + 2;
+		md_analyze(&d, &mo, &m, NULL, NULL);
+		CHECK(m.found == FOUND_OK && m.severity == 2 && m.ring_unknown && m.replayed == 1 &&
+		      m.ring_end == 1 && !strcmp(m.ring_why, "both copies unreadable"),
+		      "slot 1 unreadable in both copies: refused, cannot tell (severity %d, why %s)",
+		      m.severity, m.ring_why);
+		uint64_t *lost = md_lost_bits(&m);
+
+		CHECK(lost && bits_count(lost, 70000) == 70000 - 14001,
+		      "cannot tell: every region not known hydrated is lost");
+		free(lost);
+		md_free(&m);
+		d.fail_block_to = d.fail_block_from + 1;	/* copy 0 only */
+		md_analyze(&d, &mo, &m, NULL, NULL);
+		CHECK(m.severity == 0 && !m.ring_unknown && m.replayed == 1 && m.hydrated == 14001,
+		      "slot 1 unreadable in one copy: the end of the log (severity %d)", m.severity);
+		md_free(&m);
+		d.fail_block_from = (int)clone_ring_block(0, 0);	/* the record's copy 0 */
+		d.fail_block_to = d.fail_block_from + 1;
+		md_analyze(&d, &mo, &m, NULL, NULL);
+		CHECK(m.severity == 1 && m.ring_damaged == 1 && m.replayed == 1 && m.hydrated == 14001,
+		      "a record readable in copy 1 only: replayed (severity %d)", m.severity);
+		md_free(&m);
+		free(img);
+	}
+
+	/* a gap: position 1 lost in both copies, position 2 there */
+	make_image_v2("re.img", 70000, 5);
+	put_record("re.img", 0, -1, 1, 1);
+	put_record("re.img", 1, -1, 2, 1);
+	put_record("re.img", 2, -1, 3, 1);
+	flip("re.img", clone_ring_block(1, 0), 200);
+	patch("re.img", clone_ring_block(1, 1), 0, (uint8_t[CLONE_BLOCK_SIZE]){ 0 }, CLONE_BLOCK_SIZE, 0);
+	EXPECT(2, "ring position 1 (slot 1): no record in either copy (copy 0 checksum mismatch, copy 1 zeroed), but position 2 (slot 2) holds one: a record lost in both copies|hydration state LOST",
+	       "clone_check re.img");
+	/* what can be salvaged: the records before and after the gap, the rest lost */
+	EXPECT(1, "1 more record read past position 1|is lost: dumped as unhydrated", "clone_dump --repair -o re.lost re.img");
+	EXPECT(0, "hydrated 14002|range 0-1|range 3-3|lost 2-2|lost 4-4", "cat re.lost");
+	unlink(path("re1.img"));
+	EXPECT(2, "is lost: nothing written", "clone_repair -i re.img -o re1.img");
+	CHECK(access(path("re1.img"), F_OK) != 0, "a refused repair wrote its output");
+	EXPECT(1, "writing them as unhydrated", "clone_repair -i re.img -o re1.img --assume-unhydrated");
+	EXPECT(0, "(format version 2), 14002 hydrated (20.0%), 0 records replayed: clean", "clone_check re1.img");
+	unlink(path("re1.img"));
+	unlink(path("re.lost"));
+	unlink(path("re.img"));
+}
+
+/* dump, restore, repair and convert with version 2 */
+static void test_v2_round_trips(void)
+{
+	struct md_opts mo = { .use_sb = -1 };
+	struct dev d;
+	struct md m[2];
+
+	make_image_v2("rt2.img", 100000, 3);
+	put_record("rt2.img", 0, -1, 1, 2);
+	put_record("rt2.img", 1, 0, 99990, 10);
+	EXPECT(0, "2 records replayed", "clone_check rt2.img");
+	EXPECT(0, "", "clone_dump -o rt2.text rt2.img");
+	EXPECT(0, "version 2\n", "cat rt2.text");
+	for (int i = 0; i < 3; i++) {
+		static const char *fmts[] = { "text", "xml", "json" };
+
+		dump_restore_dump("rt2.img", fmts[i], "rt2.dump", "rt2b.img", "rt2b.dump",
+				  "format version 2, a ring of 256 records");
+		EXPECT(0, "(format version 2)|0 records replayed: clean", "clone_check rt2b.img");
+	}
+	/* --format-version: the version written, whatever the dump says */
+	unlink(path("rt2b.img"));
+	EXPECT(0, "(10 blocks of 4 KiB)\n", "clone_restore --format-version 1 -i rt2.text -o rt2b.img");
+	EXPECT(0, "version 1\n", "clone_dump rt2b.img");
+	EXPECT(0, "", "clone_dump -o rt1.text rt2b.img");
+	unlink(path("rt2c.img"));
+	EXPECT(0, "(522 blocks of 4 KiB; format version 2, a ring of 256 records)",
+	       "clone_restore --format-version 2 -i rt1.text -o rt2c.img");
+	EXPECT(0, "", "clone_dump -o rt2b.text rt2c.img");
+	unlink(path("rt2c.img"));
+	CHECK(file_eq("rt2.text", "rt2b.text"), "version 1 dump restored as version 2: not identical");
+	EXPECT(EXIT_USAGE, "format version '3': these tools write versions 1 to 2",
+	       "clone_restore --format-version 3 -i rt1.text -o rt2c.img");
+
+	/* as many ring slots as fit, from 8; fewer do not fit (N = 4) */
+	for (int i = 0; i < 3; i++) {
+		static const uint64_t blocks[] = { 2 + 16 + 8, 2 + 40 + 8, 2 + 15 + 8 };
+		static const char *want[] = { "a ring of 8 records", "a ring of 20 records",
+					      "too small|in format version 2 (a ring of 8 slots, the fewest): at least 106496 bytes" };
+
+		fclose(fopen(path("rt2s.img"), "w"));
+		if (truncate(path("rt2s.img"), (off_t)(blocks[i] * CLONE_BLOCK_SIZE)))
+			CHECK(0, "truncate");
+		EXPECT(i < 2 ? 0 : EXIT_FAILED, want[i], "clone_restore --format-version 2 -i rt1.text -o rt2s.img");
+		if (i < 2)
+			EXPECT(0, "clean", "clone_check rt2s.img");
+	}
+	unlink(path("rt2s.img"));
+
+	/* repair keeps version 2: the records folded into the bitmap, the ring zeroed */
+	unlink(path("rt2r.img"));
+	flip("rt2.img", clone_bitmap_block(2, V2_SLOTS, 4, 1, 0), 100);
+	EXPECT(0, "copy B intact: the module uses copy B and rewrites copy A at the checkpoint it writes at load: nothing lost|100000 regions of 8 sectors",
+	       "clone_repair -i rt2.img -o rt2r.img");
+	EXPECT(0, "(format version 2)|0 records replayed: clean", "clone_check rt2r.img");
+	EXPECT(0, "", "clone_dump -o rt2r.text rt2r.img");
+	CHECK(file_eq("rt2.text", "rt2r.text"), "version 2 repaired: another state");
+	check_v2_layout("rt2r.img", 4, "repaired");
+	/* written over metadata with records: none left */
+	put_record("rt2r.img", 0, -1, 1, 1);
+	put_record("rt2r.img", 1, -1, 1, 1);
+	EXPECT(0, "", "clone_restore -i rt2.text -o rt2r.img");
+	check_v2_layout("rt2r.img", 4, "restored over records");
+
+	/* convert: version 1 to 2 and back, the map kept */
+	unlink(path("rt2c.img"));
+	unlink(path("rt2d.img"));
+	EXPECT(0, "dm-clone metadata in format version 1: 100000 regions of 8 sectors, 33342 hydrated|metadata written in format version 2",
+	       "clone_convert --format-version 2 -i rt2b.img -o rt2c.img");
+	EXPECT(0, "(format version 2), 33342 hydrated", "clone_check rt2c.img");
+	EXPECT(0, "", "clone_dump -o rt2c.text rt2c.img");
+	CHECK(file_eq("rt2.text", "rt2c.text"), "converted to version 2: another state");
+	EXPECT(0, "in format version 2: 100000 regions|written in format version 1",
+	       "clone_convert -i rt2c.img -o rt2d.img");
+	for (int i = 0; i < 2; i++) {
+		dev_open(&d, path(i ? "rt2d.img" : "rt2c.img"), DEV_READ, 0);
+		md_analyze(&d, &mo, &m[i], NULL, NULL);
+		dev_close(&d);
+	}
+	CHECK(m[0].sb.version == 2 && m[1].sb.version == 1 && m[0].hydrated == 33342 &&
+	      !memcmp(m[0].bits, m[1].bits, (100000 + 63) / 64 * 8), "converted to version 1: the same bitmap");
+	md_free(&m[0]);
+	md_free(&m[1]);
+	EXPECT(EXIT_USAGE, "rt2c.img is already in format version 2", "clone_convert --format-version 2 -i rt2c.img -o rt2e.img");
+	EXPECT(EXIT_FAILED, "are the same", "clone_convert --format-version 2 -i rt2d.img -o rt2d.img");
+	EXPECT(0, "version 2\n", "clone_convert -q --format-version 2 -f text -i rt2d.img -o -");
+	EXPECT(0, "1548 blocks|", "clone_metadata_size -d 1T -R 64k --format-version 2");
+	/* metadata the module refuses is not converted */
+	put_record("rt2c.img", 0, -1, 1, 1);
+	put_record("rt2c.img", 2, -1, 1, 1);
+	EXPECT(2, "a record lost in both copies|nothing written: the module refuses", "clone_convert -i rt2c.img -o rt2e.img");
+	CHECK(access(path("rt2e.img"), F_OK) != 0, "a refused conversion wrote its output");
+	const char *const rm[] = { "rt2.img", "rt2b.img", "rt2c.img", "rt2d.img", "rt2r.img", "rt2.text",
+				   "rt2b.text", "rt2c.text", "rt2r.text", "rt1.text", "rt2.dump", "rt2b.dump" };
+
+	for (size_t i = 0; i < sizeof(rm) / sizeof(rm[0]); i++)
+		unlink(path(rm[i]));
+}
+
+/*
+ * md_write() cut short after every one of its writes, over metadata of
+ * another state: what is left never loads as anything but the whole new
+ * state (no valid superblock over half-written blocks).
+ */
+static void test_write_order(void)
+{
+	uint64_t nr = 70000, *bits = bits_alloc(nr);
+	struct md_opts mo = { .use_sb = -1 };
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+
+	for (uint64_t r = 0; r < nr; r += 5)
+		bits_set_range(bits, r, r + 1);
+	for (uint32_t v = 1; v <= CLONE_VERSION_MAX; v++) {
+		int cut, rc = 1, bad = 0;
+
+		for (cut = 1; rc && cut < 1000; cut++) {
+			struct dev d;
+			struct md m;
+
+			if (v == 1) {
+				make_image("wo.img", 8, nr, 7);
+			} else {
+				make_image_v2("wo.img", nr, 7);
+				put_record("wo.img", 0, -1, 1, 1);
+			}
+			if (dev_open(&d, path("wo.img"), DEV_WRITE, 0) < 0) {
+				CHECK(0, "opening wo.img");
+				break;
+			}
+			d.fail_write_from = cut;
+			dup2(null, 2);	/* md_write() says why it failed */
+			rc = md_write(&d, v, 8, nr, 1, bits, "unit");
+			dup2(saved, 2);
+			dev_close(&d);
+			dev_open(&d, path("wo.img"), DEV_READ, 0);
+			md_analyze(&d, &mo, &m, NULL, NULL);
+			dev_close(&d);
+			/* the first write cut: the old metadata, untouched */
+			if (cut > 1 && m.found == FOUND_OK &&
+			    (m.hydrated != 14000 || m.severity > 1 || m.sb.version != v)) {
+				CHECK(0, "version %u, cut at write %d: loads as %llu hydrated, version %u, severity %d",
+				      v, cut, (unsigned long long)m.hydrated, m.sb.version, m.severity);
+				bad = 1;
+			}
+			md_free(&m);
+		}
+		CHECK(!rc && cut > 4 && !bad, "version %u: %d cuts, the last write %s", v, cut - 1,
+		      rc ? "failed" : "done");
+	}
+	close(null);
+	close(saved);
+	unlink(path("wo.img"));
+	free(bits);
+}
+
 int main(int argc, char **argv)
 {
 	char cmd[600];
@@ -1176,6 +1684,11 @@ int main(int argc, char **argv)
 	test_metadata_size();
 	test_convert();
 	test_outputs();
+	test_v2_superblock();
+	test_v2_replay();
+	test_v2_ring_end();
+	test_v2_round_trips();
+	test_write_order();
 
 	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
 	if (failed) {
