@@ -3497,7 +3497,7 @@ static int cmd_image(int argc, char **argv)
 		bits[x / 64] |= 1ULL << (x % 64);
 	}
 	unlink(argv[1]);
-	r = write_metadata(argv[1], rs, R, 1700000000, bits, "dmfuzz");
+	r = write_metadata(argv[1], CLONE_VERSION, rs, R, 1700000000, bits, NULL, "dmfuzz");
 	free(bits);
 	return r ? 2 : 0;
 }
