@@ -2355,7 +2355,13 @@ static void case_sb(const struct mspec *s, struct mcase *c)
 	}
 	switch (s->a) {
 	case F_MAGIC: expect(c, C_REFUSE, "bad magic", NULL); break;
-	case F_VERSION: expect(c, C_REFUSE, "unsupported metadata version", NULL); break;
+	case F_VERSION:
+		/* version 2 is read, but a version 1 layout has no ring */
+		if (get_field(blk(c->img, 0), f->off, f->size) == 2)
+			expect(c, C_REFUSE, "describes an inconsistent ring", NULL);
+		else
+			expect(c, C_REFUSE, "unsupported metadata version", NULL);
+		break;
 	case F_FLAGS: expect(c, C_REFUSE, "unsupported metadata flags", NULL); break;
 	case F_RS: expect(c, C_REFUSE, "region size mismatch", NULL); break;
 	case F_NR: expect(c, C_REFUSE, "region count mismatch", NULL); break;
@@ -2615,7 +2621,7 @@ static void case_foreign(const struct mspec *s, struct mcase *c)
 			reseal(b);
 		}
 		snprintf(c->desc, sizeof(c->desc), "a version 2 superblock of another layout");
-		expect(c, C_REFUSE, "unsupported metadata version", NULL);
+		expect(c, C_REFUSE, "describes an inconsistent ring", NULL);
 	}
 }
 
