@@ -363,9 +363,15 @@ static int check_super(struct ctx *c, const struct super *s, int copy)
 		    (unsigned long long)want0, (unsigned long long)want1);
 		bad = 1;
 	}
-	if (!bad && s->tail_dirty)
+	if (!bad && s->tail_dirty && s->version >= 2) {
+		/* version 2 keeps them for what a later version adds */
+		say(c, 2, "superblock: reserved bytes %zu-4095 are not zero: the module refuses it (inconsistent ring)",
+		    tail_start(s->version));
+		bad = 1;
+	} else if (!bad && s->tail_dirty) {
 		say(c, 1, "superblock: reserved bytes %zu-4095 are not zero: the module ignores them; clone_repair writes clean ones",
 		    tail_start(s->version));
+	}
 	return bad ? -1 : 0;
 }
 

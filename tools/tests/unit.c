@@ -1265,9 +1265,9 @@ static void test_v2_superblock(void)
 		{ "copy_start[0]", 72, 8, 2, 2, "bitmap copies start at blocks 2 and 515, not 514 and 515" },
 		{ "copy_start[1]", 80, 8, 517, 2, "inconsistent layout" },
 		{ "version", 40, 4, 1, 2, "not 2 and 5" },	/* version 2's layout as 1 */
-		{ "reserved", 124, 4, 1, 1, "reserved bytes 124-4095" },
-		{ "tail", 128, 8, 1, 1, "reserved bytes 124-4095" },
-		{ "tail", 4088, 8, 1, 1, "reserved bytes 124-4095" },
+		{ "reserved", 124, 4, 1, 2, "reserved bytes 124-4095 are not zero: the module refuses it" },
+		{ "tail", 128, 8, 1, 2, "reserved bytes 124-4095 are not zero: the module refuses it" },
+		{ "tail", 4088, 8, 1, 2, "reserved bytes 124-4095 are not zero: the module refuses it" },
 		{ "checkpoint", 104, 8, 77, 0, "0 records replayed: clean" },
 	};
 	char img[64];
