@@ -14,7 +14,7 @@
  *       Malformed (and valid) messages to the live clone NAME: each must fail
  *       unless it is valid, and the status must show what the valid ones set.
  *   dmfuzz meta -m META -d DEST -S SRC -l LEN -r REGION [-s SEED] [-n RANDOM]
- *               [-a] [-o FIRST] [-1 INDEX] [-w INDEX] [-D] [-v]
+ *               [-a] [-o FIRST] [-1 INDEX] [-w INDEX] [-F 2] [-D] [-v]
  *       Mutated copies of the metadata on META (written by the module for a
  *       clone of LEN sectors in REGION-sector regions): every superblock
  *       field, bitmap damage in one copy and in both, truncation, unreadable
@@ -26,6 +26,15 @@
  *       write mutation INDEX to META and say what to expect (for a data
  *       check by the caller). -D: no kernel; META is an image file, and only
  *       the expectations are checked against the tools (a host self-test).
+ *       -F 2: format version 2 instead. The state read from META is written
+ *       as version 2 with a ring of 8 slots (the base; META's blocks are
+ *       put back at the end), and the cases are version 2's: the ring
+ *       fields and tail of the superblock, checkpoints in one copy or both
+ *       past a record, records planted at the checkpoint (valid: loads with
+ *       their regions hydrated; torn, zeroed or older: loads intact; sealed
+ *       but corrupt, of a later position, or a gap before the next one:
+ *       refused), and RANDOM random mutations of ring blocks (refused, or
+ *       loads keeping every region the base had).
  *   dmfuzz selftest
  *       The models (argument splitting, number parsing, the table rules, the
  *       generators) against hand-written cases, without device-mapper.
@@ -3956,7 +3965,7 @@ int main(int argc, char **argv)
 		"usage: dmfuzz table [-s SEED] [-n COUNT] [-l LEN] [-o FIRST] [-1 INDEX] [-R PCT] [-v] DEV...\n"
 		"       dmfuzz msg [-s SEED] [-n COUNT] [-v] NAME\n"
 		"       dmfuzz meta -m META -d DEST -S SRC -l LEN -r REGION [-s SEED] [-n RANDOM] [-a]\n"
-		"                   [-o FIRST] [-1 INDEX] [-w INDEX | -W TEXT] [-D] [-v]\n"
+		"                   [-o FIRST] [-1 INDEX] [-w INDEX | -W TEXT] [-F 2] [-D] [-v]\n"
 		"       dmfuzz selftest | image FILE LEN REGION\n");
 	return 2;
 }
