@@ -14,7 +14,7 @@
  *       Malformed (and valid) messages to the live clone NAME: each must fail
  *       unless it is valid, and the status must show what the valid ones set.
  *   dmfuzz meta -m META -d DEST -S SRC -l LEN -r REGION [-s SEED] [-n RANDOM]
- *               [-a] [-o FIRST] [-1 INDEX] [-w INDEX] [-D] [-v]
+ *               [-a] [-o FIRST] [-1 INDEX] [-w INDEX] [-F 2] [-D] [-v]
  *       Mutated copies of the metadata on META (written by the module for a
  *       clone of LEN sectors in REGION-sector regions): every superblock
  *       field, bitmap damage in one copy and in both, truncation, unreadable
@@ -26,6 +26,15 @@
  *       write mutation INDEX to META and say what to expect (for a data
  *       check by the caller). -D: no kernel; META is an image file, and only
  *       the expectations are checked against the tools (a host self-test).
+ *       -F 2: format version 2 instead. The state read from META is written
+ *       as version 2 with a ring of 8 slots (the base; META's blocks are
+ *       put back at the end), and the cases are version 2's: the ring
+ *       fields and tail of the superblock, checkpoints in one copy or both
+ *       past a record, records planted at the checkpoint (valid: loads with
+ *       their regions hydrated; torn, zeroed or older: loads intact; sealed
+ *       but corrupt, of a later position, or a gap before the next one:
+ *       refused), and RANDOM random mutations of ring blocks (refused, or
+ *       loads keeping every region the base had).
  *   dmfuzz selftest
  *       The models (argument splitting, number parsing, the table rules, the
  *       generators) against hand-written cases, without device-mapper.
@@ -2166,12 +2175,20 @@ static struct {
 	const char *meta, *dest, *src;
 	uint64_t len, R, N, layout, hyd, nonce;
 	uint32_t rs;
+	uint32_t version;	/* -F: the format the cases are made of */
+	uint64_t slots, ckpt;	/* version 2: ring slots, the base's checkpoint */
 	uint8_t *img;		/* the layout blocks */
 	uint64_t *bits;		/* their hydrated regions */
 } G;
 
-enum { C_INTACT, C_REFUSE, C_ORACLE };
-static const char *const cls_name[] = { "loads intact", "refused", "as the tools say" };
+/*
+ * C_STATE: loads with exactly c->wbits (the base and what a record adds);
+ * C_ANY: refused, or loads with at least every region the base had.
+ */
+enum { C_INTACT, C_REFUSE, C_ORACLE, C_STATE, C_ANY };
+static const char *const cls_name[] = { "loads intact", "refused", "as the tools say",
+					"loads with the record's regions",
+					"refused or loads keeping the base" };
 
 struct mcase {
 	char desc[200];
@@ -2185,9 +2202,11 @@ struct mcase {
 	uint64_t tlen;		/* the table's length and region size */
 	uint32_t trs;
 	int no_tools;		/* the tools cannot judge it (I/O errors) */
+	uint64_t *wbits, whyd;	/* C_STATE: the state it loads with */
 };
 
-enum { SK_SB, SK_SBZERO, SK_BM, SK_TRUNC, SK_ERR, SK_TABLE, SK_FOREIGN, SK_RANDOM };
+enum { SK_SB, SK_SBZERO, SK_BM, SK_TRUNC, SK_ERR, SK_TABLE, SK_FOREIGN, SK_RANDOM,
+       SK_SB2, SK_CKPT, SK_REC, SK_RING_RANDOM };
 struct mspec {
 	int kind, a, b, c, d;
 };
@@ -2685,6 +2704,309 @@ static void case_random(const struct mspec *s, struct mcase *c, uint64_t seed)
 	expect(c, pairs_ok && !any_fix ? C_INTACT : C_ORACLE, NULL, NULL);
 }
 
+/* ---- version 2: superblock ring fields and records in the ring ---------- */
+
+/* Copy @copy (2: both) of the superblock names checkpoint @p; resealed if @fix. */
+static void set_ckpt(uint8_t *img, int copy, uint64_t p, int fix)
+{
+	for (int c = 0; c < 2; c++)
+		if (copy == 2 || copy == c) {
+			put_le64(SB(blk(img, (uint64_t)c), checkpoint), p);
+			if (fix)
+				reseal(blk(img, (uint64_t)c));
+		}
+}
+
+static uint8_t *rec_blk(uint8_t *img, uint64_t pos, int copy)
+{
+	return blk(img, clone_ring_block((unsigned long)(pos % G.slots), (unsigned int)copy));
+}
+
+#define RUNS 3
+#define REC_OFF(f) offsetof(struct clone_record, f)
+#define RUN_OFF(i) (CLONE_RECORD_HEADER + (i) * sizeof(struct clone_record_run))
+
+/* Copy @copy of the record of ring position @pos, sequence @seq, @runs. */
+static void put_record(uint8_t *img, uint64_t pos, int copy, uint64_t seq,
+		       const uint32_t runs[RUNS][2])
+{
+	uint8_t *b = rec_blk(img, pos, copy);
+	uint64_t slot = pos % G.slots;
+
+	memset(b, 0, CLONE_BLOCK_SIZE);
+	put_le32(b + 4, CLONE_KIND_RECORD);
+	put_le64(b + 8, clone_ring_block((unsigned long)slot, (unsigned int)copy));
+	put_le64(b + 16, G.nonce);
+	put_le32(b + 24, (uint32_t)slot);
+	put_le32(b + 28, (uint32_t)copy);
+	put_le64(b + REC_OFF(seq), seq);
+	put_le32(b + REC_OFF(nr_runs), RUNS);
+	for (int i = 0; i < RUNS; i++) {
+		put_le32(b + RUN_OFF(i), runs[i][0]);
+		put_le32(b + RUN_OFF(i) + 4, runs[i][1]);
+	}
+	reseal(b);
+}
+
+/* Runs for a record (the last one the last region), and the state they give. */
+static void pick_runs(struct mcase *c, uint32_t runs[RUNS][2])
+{
+	c->wbits = bits_alloc(G.R);
+	memcpy(c->wbits, G.bits, ceil_div(G.R, 64) * 8);
+	for (int i = 0; i < RUNS; i++) {
+		uint64_t first = i == RUNS - 1 ? G.R - 1 : rnd(G.R);
+		uint64_t left = G.R - first, count = 1 + rnd(left < 40 ? left : 40);
+
+		runs[i][0] = (uint32_t)first;
+		runs[i][1] = (uint32_t)count;
+		bits_set_range(c->wbits, first, first + count);
+	}
+	c->whyd = bits_count(c->wbits, G.R);
+}
+
+/* The superblock fields of version 2, and the tail of the block. */
+static const char *const sb2_name[] = { "ring_slots", "ring_start", "reserved", "a tail byte",
+					"version" };
+static int sb2_values(int f)
+{
+	static const int n[] = { 3, 2, 1, 2, 1 };
+
+	return n[f];
+}
+
+static void case_sb2(const struct mspec *s, struct mcase *c)
+{
+	int f = s->a, tgt = s->b, fix = s->c, d = s->d;
+	char val[48] = "", pat[64];
+	const char *refusal = "describes an inconsistent ring";
+
+	for (int copy = 0; copy < 2; copy++) {
+		uint8_t *b = blk(c->img, (uint64_t)copy);
+
+		if (tgt != 2 && tgt != copy)
+			continue;
+		switch (f) {
+		case 0: {
+			const uint32_t v[] = { CLONE_RING_MIN_SLOTS - 1, 0, (uint32_t)G.slots + 1 };
+
+			put_le32(SB(b, ring_slots), v[d]);
+			snprintf(val, sizeof(val), "%u", v[d]);
+			if (d == 2)
+				refusal = "inconsistent layout";	/* the bitmap moves */
+			break;
+		}
+		case 1: {
+			const uint64_t v[] = { 3, 0 };
+
+			put_le64(SB(b, ring_start), v[d]);
+			snprintf(val, sizeof(val), "%" PRIu64, v[d]);
+			break;
+		}
+		case 2:
+			put_le32(SB(b, reserved), 1);
+			snprintf(val, sizeof(val), "1");
+			break;
+		case 3: {
+			const unsigned int off[] = { sizeof(struct clone_superblock), CLONE_BLOCK_SIZE - 1 };
+
+			b[off[d]] = 0x5a;
+			snprintf(val, sizeof(val), "byte %u = 0x5a", off[d]);
+			break;
+		}
+		default:
+			put_le32(SB(b, version), 1);	/* a version 1 layout: the bitmap elsewhere */
+			snprintf(val, sizeof(val), "1");
+			refusal = "inconsistent layout";
+		}
+		if (fix)
+			reseal(b);
+	}
+	snprintf(c->desc, sizeof(c->desc), "v2 superblock %s: %s = %s%s",
+		 tgt == 2 ? "both copies" : tgt ? "copy 1" : "copy 0", sb2_name[f], val,
+		 fix ? ", checksum fixed" : "");
+	snprintf(pat, sizeof(pat), "superblock copy %d", tgt);
+	if (!fix)
+		expect(c, tgt < 2 ? C_INTACT : C_REFUSE, tgt < 2 ? pat : "no valid superblock", NULL);
+	else
+		expect(c, C_REFUSE, tgt < 2 ? "superblock copies disagree" : refusal, NULL);
+	/*
+	 * The module refuses a version 2 superblock whose reserved field or
+	 * tail is not zero; the tools' reader (tools/md.c) only warns and
+	 * would load it, so it cannot judge these.
+	 */
+	if (fix && tgt == 2 && (f == 2 || f == 3))
+		c->no_tools = 1;
+}
+
+/*
+ * A valid record at the checkpoint P, and the superblocks' checkpoints
+ * moved past it: the higher one is loaded from, so the record is replayed
+ * only when that is P.
+ */
+static void case_ckpt(const struct mspec *s, struct mcase *c)
+{
+	static const char *const what[] = {
+		"copy 0 at P+1", "copy 1 at P+1", "both at P+1",
+		"copy 0 at P+1, its checksum not fixed", "copy 1 at P+1, its checksum not fixed",
+		"copy 0 at P+1, copy 1 at P+2",
+	};
+	uint64_t P = G.ckpt;
+	uint32_t runs[RUNS][2];
+	char pat[64];
+
+	pick_runs(c, runs);
+	put_record(c->img, P, 0, P + 1, runs);
+	put_record(c->img, P, 1, P + 1, runs);
+	switch (s->a) {
+	case 0: case 1: case 2: set_ckpt(c->img, s->a, P + 1, 1); break;
+	case 3: case 4: set_ckpt(c->img, s->a - 3, P + 1, 0); break;
+	default: set_ckpt(c->img, 0, P + 1, 1); set_ckpt(c->img, 1, P + 2, 1);
+	}
+	snprintf(c->desc, sizeof(c->desc), "v2 checkpoint: a valid record at P=%" PRIu64 ", superblock %s",
+		 P, what[s->a]);
+	snprintf(pat, sizeof(pat), "superblock copy %d", s->a - 3);
+	if (s->a == 3 || s->a == 4)
+		expect(c, C_STATE, pat, NULL);
+	else
+		expect(c, C_INTACT, NULL, NULL);
+}
+
+static const char *const rec_kind[] = {
+	"valid in both copies", "valid in copy 0, copy 1 zeroed",
+	"valid in copy 1, copy 0 torn (a byte changed)", "torn in both copies",
+	"zeroed", "an older record (sequence P+1-L)",
+	"a later lap's record (sequence P+1+L)", "the next position's record (sequence P+2)",
+	"a gap: the slot empty, the next holding record P+1",
+	"nr_runs 0", "nr_runs 253", "a run starting past the last region",
+	"a run ending past the last region", "a run of count 0", "a run's csum set",
+	"a run's flags set", "confirm set", "reserved set", "a byte past the runs set",
+	"another nonce", "block number + 1", "index + 1", "the other copy number",
+	"nr_runs 0 in copy 0, copy 1 zeroed",
+};
+#define REC_CORRUPT_FIRST 9
+
+/* Record @s->b planted at checkpoint position P (@s->a: P moved 19 on first). */
+static void case_rec(const struct mspec *s, struct mcase *c)
+{
+	int k = s->b;
+	uint64_t P = G.ckpt + (s->a ? 19 : 0), L = G.slots;
+	uint32_t runs[RUNS][2];
+
+	if (s->a)
+		set_ckpt(c->img, 2, P, 1);
+	pick_runs(c, runs);
+	snprintf(c->desc, sizeof(c->desc), "v2 record at P=%" PRIu64 " (slot %" PRIu64 "): %s",
+		 P, P % L, rec_kind[k]);
+	switch (k) {
+	case 0: case 1: case 2:
+		put_record(c->img, P, 0, P + 1, runs);
+		if (k != 1)
+			put_record(c->img, P, 1, P + 1, runs);
+		if (k == 2)
+			rec_blk(c->img, P, 0)[RUN_OFF(0) + 1]++;
+		expect(c, C_STATE, NULL, NULL);
+		return;
+	case 3:
+		for (int cp = 0; cp < 2; cp++) {
+			put_record(c->img, P, cp, P + 1, runs);
+			rec_blk(c->img, P, cp)[CLONE_BLOCK_SIZE - 1 - cp] ^= 0x10;
+		}
+		expect(c, C_INTACT, NULL, NULL);
+		return;
+	case 4:
+		expect(c, C_INTACT, NULL, NULL);
+		return;
+	case 5: case 6: case 7: {
+		uint64_t seq = k == 5 ? (P + 1 > L ? P + 1 - L : 0) : k == 6 ? P + 1 + L : P + 2;
+
+		put_record(c->img, P, 0, seq, runs);
+		put_record(c->img, P, 1, seq, runs);
+		if (k == 5)
+			expect(c, C_INTACT, NULL, NULL);
+		else
+			expect(c, C_REFUSE, "the ring does not hold what the superblock says", NULL);
+		return;
+	}
+	case 8:
+		put_record(c->img, P + 1, 0, P + 2, runs);
+		put_record(c->img, P + 1, 1, P + 2, runs);
+		expect(c, C_REFUSE, "is lost", "while the next one is there");
+		return;
+	}
+	for (int cp = 0; cp < 2; cp++) {
+		uint8_t *b;
+
+		if (k == 23 && cp == 1)
+			break;
+		put_record(c->img, P, cp, P + 1, runs);
+		b = rec_blk(c->img, P, cp);
+		switch (k) {
+		case 9: case 23: put_le32(b + REC_OFF(nr_runs), 0); break;
+		case 10: put_le32(b + REC_OFF(nr_runs), (uint32_t)CLONE_RECORD_RUNS + 1); break;
+		case 11: put_le32(b + RUN_OFF(0), (uint32_t)G.R); break;
+		case 12: put_le32(b + RUN_OFF(RUNS - 1) + 4, 2); break;
+		case 13: put_le32(b + RUN_OFF(1) + 4, 0); break;
+		case 14: put_le32(b + RUN_OFF(0) + 8, 1); break;
+		case 15: put_le32(b + RUN_OFF(1) + 12, 0x80000000U); break;
+		case 16: put_le64(b + REC_OFF(confirm), 1); break;
+		case 17: put_le32(b + REC_OFF(reserved), 1); break;
+		case 18: b[RUN_OFF(RUNS) + rnd(CLONE_BLOCK_SIZE - RUN_OFF(RUNS))] = 1; break;
+		case 19: put_le64(b + 16, G.nonce + 1); break;
+		case 20: put_le64(b + 8, get_le64(b + 8) + 1); break;
+		case 21: put_le32(b + 24, get_le32(b + 24) + 1); break;
+		case 22: put_le32(b + 28, get_le32(b + 28) ^ 1); break;
+		}
+		reseal(b);
+	}
+	expect(c, C_REFUSE, "the ring does not hold what the superblock says", NULL);
+}
+
+/* Random damage to ring blocks, a valid record at P first or not. */
+static void case_ring_random(const struct mspec *s, struct mcase *c, uint64_t seed)
+{
+	uint64_t P = G.ckpt, L = G.slots;
+	uint32_t runs[RUNS][2];
+	char *d = c->desc;
+	size_t dl = sizeof(c->desc);
+	int nops;
+
+	seed_input(seed ^ 0x72696e67ULL, (uint64_t)s->a);
+	snprintf(d, dl, "v2 ring random %d:", s->a);
+	if (chance(50)) {
+		pick_runs(c, runs);
+		free(c->wbits);
+		c->wbits = NULL;
+		put_record(c->img, P, 0, P + 1, runs);
+		put_record(c->img, P, 1, P + 1, runs);
+		snprintf(d + strlen(d), dl - strlen(d), " record at %" PRIu64 ",", P);
+	}
+	nops = 1 + (int)rnd(3);
+	for (int i = 0; i < nops; i++) {
+		/* mostly the slots replay reads first */
+		uint64_t slot = chance(70) ? (P + rnd(2)) % L : rnd(L);
+		int cp = (int)rnd(2), op = (int)rnd(5);
+		uint8_t *b = blk(c->img, clone_ring_block((unsigned long)slot, (unsigned int)cp));
+		static const char *const opn[] = { "byte", "bit", "word", "junk", "copy" };
+
+		switch (op) {
+		case 0: b[rnd(CLONE_BLOCK_SIZE)] += (uint8_t)(1 + rnd(255)); break;
+		case 1: { uint64_t x = rnd(CLONE_BLOCK_SIZE * 8); b[x / 8] ^= (uint8_t)(1u << (x % 8)); break; }
+		case 2: put_le32(b + 4 * (1 + rnd(RUN_OFF(RUNS + 1) / 4 - 1)), (uint32_t)rnd64()); break;
+		case 3:
+			for (int j = 0; j < CLONE_BLOCK_SIZE; j++)
+				b[j] = (uint8_t)rnd64();
+			break;
+		default:
+			memcpy(b, blk(c->img, clone_ring_block((unsigned long)rnd(L), (unsigned int)rnd(2))),
+			       CLONE_BLOCK_SIZE);
+		}
+		if (chance(50))
+			reseal(b);
+		snprintf(d + strlen(d), dl - strlen(d), " %s@slot %" PRIu64 " copy %d", opn[op], slot, cp);
+	}
+	expect(c, C_ANY, NULL, NULL);
+}
+
 static void build_case(const struct mspec *s, struct mcase *c, uint64_t seed, uint64_t idx)
 {
 	size_t blocks = G.layout;
@@ -2758,6 +3080,18 @@ static void build_case(const struct mspec *s, struct mcase *c, uint64_t seed, ui
 	case SK_FOREIGN:
 		case_foreign(s, c);
 		break;
+	case SK_SB2:
+		case_sb2(s, c);
+		break;
+	case SK_CKPT:
+		case_ckpt(s, c);
+		break;
+	case SK_REC:
+		case_rec(s, c);
+		break;
+	case SK_RING_RANDOM:
+		case_ring_random(s, c, seed);
+		break;
 	default:
 		case_random(s, c, seed);
 	}
@@ -2771,6 +3105,22 @@ static size_t catalogue(struct mspec **out, int all, uint64_t nrandom)
 	int N = (int)G.N, L = (int)G.layout;
 
 #define PUSH(...) do { if (n == cap) die("catalogue"); v[n++] = (struct mspec){ __VA_ARGS__ }; } while (0)
+	if (G.version >= 2) {
+		for (int f = 0; f < (int)ARRAY_SIZE(sb2_name); f++)
+			for (int tgt = 0; tgt < 3; tgt++)
+				for (int fix = 0; fix < 2; fix++)
+					for (int d = 0; d < (all || fix ? sb2_values(f) : 1); d++)
+						PUSH(SK_SB2, f, tgt, fix, d);
+		for (int a = 0; a < 6; a++)
+			PUSH(SK_CKPT, a, 0, 0, 0);
+		for (int p = 0; p < 2; p++)
+			for (int k = 0; k < (int)ARRAY_SIZE(rec_kind); k++)
+				PUSH(SK_REC, p, k, 0, 0);
+		for (uint64_t r = 0; r < nrandom; r++)
+			PUSH(SK_RING_RANDOM, (int)r, 0, 0, 0);
+		*out = v;
+		return n;
+	}
 	for (int f = 0; f < (int)ARRAY_SIZE(sbfields); f++)
 		for (int tgt = 0; tgt < 3; tgt++)
 			for (int fix = 0; fix < 2; fix++)
@@ -2829,7 +3179,7 @@ static int tools_verdict(const uint8_t *img, uint64_t bytes, uint64_t tlen, uint
 			*bits = bits_alloc(R);
 		}
 	} else if (m.found == FOUND_OK && m.region_size == trs && m.nr_regions == R &&
-		   d.blocks >= need && !m.lost_blocks) {
+		   d.blocks >= need && !m.lost_blocks && !m.ring_unknown) {
 		load = 1;
 		*bits = m.bits;
 		m.bits = NULL;
@@ -2852,8 +3202,17 @@ static int same_bits(const uint64_t *a, const uint64_t *b, uint64_t R)
 	return 1;
 }
 
-/* After a commit: clean metadata holding exactly @bits. */
-static int check_committed(const uint64_t *bits, uint64_t hyd, char *why, size_t len)
+/* Every region of @a is in @b. */
+static int has_bits(const uint64_t *a, const uint64_t *b, uint64_t R)
+{
+	for (uint64_t r = 0; r < R; r++)
+		if (((a[r / 64] >> (r % 64)) & 1) && !((b[r / 64] >> (r % 64)) & 1))
+			return 0;
+	return 1;
+}
+
+/* After a commit: clean metadata holding exactly @bits (@superset: at least). */
+static int check_committed(const uint64_t *bits, uint64_t hyd, int superset, char *why, size_t len)
 {
 	uint8_t *img = xalloc_blocks(G.layout);
 	struct dev d;
@@ -2876,7 +3235,9 @@ static int check_committed(const uint64_t *bits, uint64_t hyd, char *why, size_t
 	else if (m.lost_blocks || m.damaged_copies || m.differing_blocks)
 		snprintf(why, len, "%" PRIu64 " lost, %" PRIu64 " damaged, %" PRIu64 " differing blocks",
 			 m.lost_blocks, m.damaged_copies, m.differing_blocks);
-	else if (m.hydrated != hyd || !same_bits(m.bits, bits, G.R))
+	else if (superset && !has_bits(bits, m.bits, G.R))
+		snprintf(why, len, "a region the base had is not hydrated on disk");
+	else if (!superset && (m.hydrated != hyd || !same_bits(m.bits, bits, G.R)))
 		snprintf(why, len, "%" PRIu64 " regions hydrated on disk, want %" PRIu64 "%s",
 			 m.hydrated, hyd, m.hydrated == hyd ? " (other regions)" : "");
 	else
@@ -2981,8 +3342,16 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 		want_load = 1;
 		want_bits = G.bits;
 		want_hyd = G.hyd;
+	} else if (c->cls == C_STATE) {
+		want_load = 1;
+		want_bits = c->wbits;
+		want_hyd = c->whyd;
 	} else if (c->cls == C_REFUSE) {
 		want_load = 0;
+	} else if (c->cls == C_ANY) {
+		want_load = 2;	/* either */
+		want_bits = G.bits;
+		want_hyd = G.hyd;
 	} else {
 		want_load = tload;
 		want_bits = tbits;
@@ -2993,12 +3362,14 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 		       c->cls == C_ORACLE ? (tload ? "loads" : "refused") : cls_name[c->cls],
 		       c->cls == C_ORACLE ? " (as the tools say)" : "");
 	/* the metadata tools read the format as the module does */
-	if (c->cls == C_INTACT && tload == 0) {
-		mismatch(what, "%s: the tools would refuse what must load intact", c->desc);
-	} else if (c->cls == C_INTACT && tload == 1 &&
-		   (thyd != G.hyd || !same_bits(tbits, G.bits, G.R))) {
+	if ((c->cls == C_INTACT || c->cls == C_STATE) && tload == 0) {
+		mismatch(what, "%s: the tools would refuse what must load", c->desc);
+	} else if ((c->cls == C_INTACT || c->cls == C_STATE) && tload == 1 &&
+		   (thyd != want_hyd || !same_bits(tbits, want_bits, G.R))) {
 		mismatch(what, "%s: the tools see %" PRIu64 " hydrated regions, not %" PRIu64,
-			 c->desc, thyd, G.hyd);
+			 c->desc, thyd, want_hyd);
+	} else if (c->cls == C_ANY && tload == 1 && !has_bits(G.bits, tbits, G.R)) {
+		mismatch(what, "%s: the tools would load it without a region the base had", c->desc);
 	} else if (c->cls == C_REFUSE && tload == 1) {
 		mismatch(what, "%s: the tools would load what must be refused", c->desc);
 	}
@@ -3008,7 +3379,10 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 	if (blocks_io(G.meta, 1, 0, c->img_blocks, c->img))
 		die("%s: cannot write the image", G.meta);
 	if (write_only) {
-		printf("expect %s %" PRIu64 "\n", want_load ? "load" : "refuse", want_hyd);
+		if (want_load == 2)
+			printf("expect any\n");
+		else
+			printf("expect %s %" PRIu64 "\n", want_load ? "load" : "refuse", want_hyd);
 		goto out;
 	}
 	if (c->meta_sectors || c->err[0] >= 0)
@@ -3030,7 +3404,7 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 	}
 	kmsg_drain();
 	accepted += !r;
-	if (!want_load) {
+	if (!want_load || (want_load == 2 && r)) {
 		const char *pats[3] = { c->pat[0], c->pat[1], c->pat[2] };
 		static const char *const any[] = { ": clone: " };
 
@@ -3054,11 +3428,19 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 			die("dmfuzz-mc: status");
 		k_split(st.p, &t);
 		snprintf(why, sizeof(why), "%" PRIu64 "/%" PRIu64, want_hyd, G.R);
-		if (t.n < 4 || strcmp(t.v[3], why))
+		if (want_load == 2) {
+			uint64_t h = t.n >= 4 ? strtoull(t.v[3], NULL, 10) : 0;
+
+			if (h < G.hyd)
+				mismatch(what, "%s: loaded with status '%s', want at least %s hydrated",
+					 c->desc, st.p, why);
+		} else if (t.n < 4 || strcmp(t.v[3], why)) {
 			mismatch(what, "%s: loaded with status '%s', want %s hydrated", c->desc,
 				 st.p, why);
+		}
 		tk_free(&t);
-		if (c->cls == C_INTACT && c->npat && !kmsg_has_settled(pats, c->npat)) {
+		if ((c->cls == C_INTACT || c->cls == C_STATE) && c->npat &&
+		    !kmsg_has_settled(pats, c->npat)) {
 			mismatch(what, "%s: loaded, but no kernel log line has '%s%s%s'", c->desc,
 				 c->pat[0], c->npat > 1 ? "' and '" : "", c->npat > 1 ? c->pat[1] : "");
 			show_klog();
@@ -3067,7 +3449,7 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 		if (c->err[0] < 0 && c->tlen == G.len && c->trs == G.rs) {
 			if ((r = dm_suspend("dmfuzz-mc", 0)) || (r = dm_suspend("dmfuzz-mc", 1)))
 				mismatch(what, "%s: resume/suspend: %s", c->desc, strerror(-r));
-			else if (!check_committed(want_bits, want_hyd, why, sizeof(why)))
+			else if (!check_committed(want_bits, want_hyd, want_load == 2, why, sizeof(why)))
 				mismatch(what, "%s: after the first commit: %s", c->desc, why);
 		}
 	}
@@ -3084,6 +3466,50 @@ out:
 	sb_free(&st);
 }
 
+/*
+ * -F 2: the hydration state read from META written again as version 2
+ * with the fewest ring slots (the cases' base image, G.img); what META
+ * held over that many blocks goes to *@saved, to be put back at the end.
+ */
+static void make_v2_base(int dry, uint8_t **saved)
+{
+	char tmp[] = "/tmp/dmfuzz-v2-XXXXXX";
+	uint64_t layout = clone_metadata_blocks_v2(G.R, CLONE_RING_MIN_SLOTS), slots = 0, *bits;
+	int fd = mkstemp(tmp);
+
+	if (layout > 64)
+		die("meta: %" PRIu64 " version 2 metadata blocks; at most 64 (fewer regions)", layout);
+	if (fd < 0 || ftruncate(fd, (off_t)(layout * CLONE_BLOCK_SIZE)))
+		die("%s: %s", tmp, strerror(errno));
+	close(fd);
+	if (write_metadata(tmp, 2, G.rs, G.R, 1700000000, G.bits, &slots, "dmfuzz") ||
+	    slots != CLONE_RING_MIN_SLOTS)
+		die("cannot write version 2 metadata to %s (%" PRIu64 " slots)", tmp, slots);
+	free(G.img);
+	G.img = xalloc_blocks(layout);
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, G.img, layout * CLONE_BLOCK_SIZE, 0) !=
+	    (ssize_t)(layout * CLONE_BLOCK_SIZE))
+		die("%s: cannot read it back", tmp);
+	close(fd);
+	unlink(tmp);
+	if (!dry) {
+		*saved = xalloc_blocks(layout);
+		if (blocks_io(G.meta, 0, 0, layout, *saved))
+			die("%s: cannot read %" PRIu64 " blocks", G.meta, layout);
+	}
+	G.layout = layout;
+	G.slots = slots;
+	if (!tools_verdict(G.img, layout * CLONE_BLOCK_SIZE, G.len, G.rs, &bits, &G.hyd) ||
+	    !same_bits(bits, G.bits, G.R))
+		die("the version 2 base does not read back as the version 1 state");
+	free(bits);
+	G.nonce = get_le64(blk(G.img, 0) + 16);
+	G.ckpt = get_le64(SB(blk(G.img, 0), checkpoint));
+	printf("version 2 base: %" PRIu64 " ring slots, checkpoint %" PRIu64 ", %" PRIu64 " blocks\n",
+	       G.slots, G.ckpt, G.layout);
+}
+
 static int cmd_meta(int argc, char **argv)
 {
 	uint64_t seed = 1, nrandom = 40, first = 0, only = UINT64_MAX, wr = UINT64_MAX;
@@ -3092,7 +3518,10 @@ static int cmd_meta(int argc, char **argv)
 	struct mspec *specs;
 	size_t n;
 
-	while ((o = getopt(argc, argv, "m:d:S:l:r:s:n:ao:1:w:W:DO:v")) != -1) {
+	uint8_t *saved = NULL;
+
+	G.version = 1;
+	while ((o = getopt(argc, argv, "m:d:S:l:r:s:n:ao:1:w:W:DO:F:v")) != -1) {
 		switch (o) {
 		case 'm': G.meta = optarg; break;
 		case 'd': G.dest = optarg; break;
@@ -3108,10 +3537,13 @@ static int cmd_meta(int argc, char **argv)
 		case 'W': wr_text = optarg; break;
 		case 'D': dry = 1; break;
 		case 'O': dump_path = optarg; break;
+		case 'F': G.version = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'v': verbose = 1; break;
 		default: return 2;
 		}
 	}
+	if (G.version < 1 || G.version > 2)
+		die("meta: -F 1 or -F 2");
 	if (!G.meta || !G.len || !G.rs || (!dry && (!G.dest || !G.src)))
 		die("meta: -m META -d DEST -S SRC -l LEN -r REGION are needed (-D: -m IMAGE -l -r)");
 	G.R = ceil_div(G.len, G.rs);
@@ -3132,6 +3564,8 @@ static int cmd_meta(int argc, char **argv)
 		G.bits = bits;
 		G.nonce = get_le64(blk(G.img, 0) + 16);
 	}
+	if (G.version >= 2)
+		make_v2_base(dry, &saved);
 	printf("metadata on %s: %" PRIu64 " regions of %u sectors, %" PRIu64 " bitmap blocks per copy, %" PRIu64 " hydrated\n",
 	       G.meta, G.R, G.rs, G.N, G.hyd);
 	if (!dry) {
@@ -3144,6 +3578,7 @@ static int cmd_meta(int argc, char **argv)
 
 		build_case(&specs[i], &c, seed, i);
 		free(c.img);
+		free(c.wbits);
 		if (strstr(c.desc, wr_text)) {
 			wr = i;
 			break;
@@ -3163,12 +3598,17 @@ static int cmd_meta(int argc, char **argv)
 		build_case(&specs[i], &c, seed, i);
 		run_case(&c, i, dry, wr != UINT64_MAX);
 		free(c.img);
+		free(c.wbits);
 		if (!dry && i % 50 == 0)
 			kmsg_note("dmfuzz: metadata case %" PRIu64 " of %zu", i, n);
 	}
-	/* leave the metadata as it was */
-	if (!dry && wr == UINT64_MAX && blocks_io(G.meta, 1, 0, G.layout, G.img))
+	/* leave the metadata as it was (-F 2: the version 1 metadata under it) */
+	if (!dry && wr == UINT64_MAX && saved &&
+	    blocks_io(G.meta, 1, 0, G.layout, saved))
 		die("%s: cannot restore", G.meta);
+	else if (!dry && wr == UINT64_MAX && !saved && blocks_io(G.meta, 1, 0, G.layout, G.img))
+		die("%s: cannot restore", G.meta);
+	free(saved);
 	free(specs);
 	free(G.img);
 	free(G.bits);
@@ -3525,7 +3965,7 @@ int main(int argc, char **argv)
 		"usage: dmfuzz table [-s SEED] [-n COUNT] [-l LEN] [-o FIRST] [-1 INDEX] [-R PCT] [-v] DEV...\n"
 		"       dmfuzz msg [-s SEED] [-n COUNT] [-v] NAME\n"
 		"       dmfuzz meta -m META -d DEST -S SRC -l LEN -r REGION [-s SEED] [-n RANDOM] [-a]\n"
-		"                   [-o FIRST] [-1 INDEX] [-w INDEX | -W TEXT] [-D] [-v]\n"
+		"                   [-o FIRST] [-1 INDEX] [-w INDEX | -W TEXT] [-F 2] [-D] [-v]\n"
 		"       dmfuzz selftest | image FILE LEN REGION\n");
 	return 2;
 }

@@ -24,5 +24,21 @@ expect 0 "one case to a file" "$DF" meta -D -m "$W/img" -l $LEN -r 8 -W "superbl
 cmp -s "$W/img" "$W/case" && bad "the case equals the image" || ok "the case differs from the image"
 expect 2 "usage error" "$DF" meta -D -l 8
 
+# format version 2 (-F 2): the base rewritten as version 2 from the image's
+# state, and every version 2 case judged against the tools' reader too
+expect 0 "version 2: every case, every value, 500 random ring mutations" "$DF" meta -D -m "$W/img" -l $LEN -r 8 -F 2 -a -n 500
+out_has "version 2 base: 8 ring slots"
+out_has "tried=[0-9]* failed=0"
+expect 0 "version 2, 1000 regions of 64 sectors" "$DF" meta -D -m "$W/img2" -l 64000 -r 64 -F 2 -n 200
+out_has "tried=[0-9]* failed=0"
+# a valid record at the checkpoint: loads with more regions than the base
+expect 0 "version 2: a planted record" "$DF" meta -D -m "$W/img" -l $LEN -r 8 -F 2 -W "record at P=0 (slot 0): valid in both copies" -v
+out_has "loads with the record's regions"
+expect 0 "version 2: a gap" "$DF" meta -D -m "$W/img" -l $LEN -r 8 -F 2 -W "a gap" -v
+out_has ": refused"
+expect 0 "version 2: one case to a file" "$DF" meta -D -m "$W/img" -l $LEN -r 8 -F 2 -W "nr_runs 253" -O "$W/case2"
+cmp -s "$W/img" "$W/case2" && bad "the version 2 case equals the image" || ok "the version 2 case differs from the image"
+expect 2 "an unknown format version" "$DF" meta -D -m "$W/img" -l $LEN -r 8 -F 3
+
 echo "selftest-dmfuzz: $pass passed, $failed failed"
 [ "$failed" = 0 ]
