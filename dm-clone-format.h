@@ -53,7 +53,8 @@
 
 #define CLONE_MAGIC		"dm-clone"	/* 8 bytes, no terminator */
 #define CLONE_MAGIC_SIZE	8
-#define CLONE_VERSION		1	/* what a new format gets */
+#define CLONE_VERSION_MIN	1	/* the oldest version read and written */
+#define CLONE_VERSION		2	/* what a new format gets, room permitting */
 #define CLONE_VERSION_MAX	2	/* the newest version read and written */
 
 /* Version 2's ring: slots by default, and the fewest a format may have. */

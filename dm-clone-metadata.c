@@ -391,10 +391,10 @@ static int check_superblock(struct clone_metadata *cmd,
 		*error = "Metadata superblock has a bad magic";
 		return -EILSEQ;
 	}
-	if (le32_to_cpu(sb->version) < CLONE_VERSION ||
+	if (le32_to_cpu(sb->version) < CLONE_VERSION_MIN ||
 	    le32_to_cpu(sb->version) > CLONE_VERSION_MAX) {
 		DMERR("%pg: unsupported metadata version %u (this module reads versions %u to %u)",
-		      cmd->bdev, le32_to_cpu(sb->version), CLONE_VERSION,
+		      cmd->bdev, le32_to_cpu(sb->version), CLONE_VERSION_MIN,
 		      CLONE_VERSION_MAX);
 		*error = "Unsupported metadata version";
 		return -EINVAL;
@@ -461,6 +461,29 @@ static int check_size(struct clone_metadata *cmd, char **error)
 	return -ENOSPC;
 }
 
+/*
+ * What a zeroed device is formatted as: version 2 with as many ring slots as
+ * fit, up to CLONE_RING_SLOTS; version 1 on a device too small for
+ * CLONE_RING_MIN_SLOTS of them (check_size then says if even that does not
+ * fit).
+ */
+static void choose_format(struct clone_metadata *cmd)
+{
+	unsigned long long v2;
+
+	cmd->ring_slots = clone_ring_slots_for(cmd->nr_regions, cmd->dev_blocks);
+	if (cmd->ring_slots) {
+		cmd->version = CLONE_VERSION;
+		return;
+	}
+	cmd->version = 1;
+	if (cmd->dev_blocks < clone_metadata_blocks(cmd->nr_regions))
+		return;
+	v2 = clone_metadata_blocks_v2(cmd->nr_regions, CLONE_RING_MIN_SLOTS);
+	DMWARN("%pg: metadata device too small for format version 2 (%llu KiB at least): formatting version 1",
+	       cmd->bdev, v2 * (CLONE_BLOCK_SIZE / 1024));
+}
+
 /* Blocks [2, end of the format) must all read as zeroes before formatting. */
 static int check_zeroed(struct clone_metadata *cmd, char **error)
 {
@@ -504,9 +527,9 @@ static int format_device(struct clone_metadata *cmd, char **error)
 		*error = "Failed to format metadata device";
 		return r;
 	}
-	DMINFO("%pg: formatted metadata for %lu regions of %llu sectors",
-	       cmd->bdev, cmd->nr_regions,
-	       (unsigned long long)cmd->region_size);
+	DMINFO("%pg: formatted metadata version %u for %lu regions of %llu sectors, %lu ring slots",
+	       cmd->bdev, cmd->version, cmd->nr_regions,
+	       (unsigned long long)cmd->region_size, cmd->ring_slots);
 	return 0;
 }
 
@@ -577,8 +600,10 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 	int r;
 	u32 i;
 
-	if (cmd->dev_blocks < CLONE_SB_BLOCKS)
+	if (cmd->dev_blocks < CLONE_SB_BLOCKS) {
+		choose_format(cmd);
 		return check_size(cmd, error);
+	}
 
 	md_read(cmd, 0, CLONE_SB_BLOCKS, cmd->buf, failed);
 	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
@@ -595,6 +620,7 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 	}
 
 	if (state[0] == BLOCK_ZERO && state[1] == BLOCK_ZERO) {
+		choose_format(cmd);
 		r = check_size(cmd, error);
 		if (!r)
 			r = check_zeroed(cmd, error);
@@ -1193,7 +1219,6 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 		goto bad;
 	}
 
-	cmd->version = CLONE_VERSION;
 	r = load_superblock(cmd, error);
 	if (!r)
 		r = load_bitmap(cmd, error);

@@ -209,9 +209,9 @@ static int field(struct parser *ps, const char *name, size_t len, uint64_t v)
 	ps->have[i] = 1;
 	switch (i) {
 	case F_VERSION:
-		if (v < CLONE_VERSION || v > CLONE_VERSION_MAX)
+		if (v < CLONE_VERSION_MIN || v > CLONE_VERSION_MAX)
 			return fail(ps, "format version %llu; this tool knows versions %d to %d only",
-				    (unsigned long long)v, CLONE_VERSION, CLONE_VERSION_MAX);
+				    (unsigned long long)v, CLONE_VERSION_MIN, CLONE_VERSION_MAX);
 		ps->dm->version = (uint32_t)v;
 		break;
 	case F_REGION_SIZE:

@@ -300,9 +300,9 @@ static int check_super(struct ctx *c, const struct super *s, int copy)
 		    copy, CLONE_MAGIC);
 		return -1;
 	}
-	if (s->version < CLONE_VERSION || s->version > CLONE_VERSION_MAX) {
+	if (s->version < CLONE_VERSION_MIN || s->version > CLONE_VERSION_MAX) {
 		say(c, 2, "superblock: format version %u; these tools and the module read versions %u to %u only: refused",
-		    s->version, CLONE_VERSION, CLONE_VERSION_MAX);
+		    s->version, CLONE_VERSION_MIN, CLONE_VERSION_MAX);
 		return -1;
 	}
 	if (s->flags) {
@@ -497,7 +497,7 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 		/* salvage: a superblock made from the geometry given */
 		memset(&s[0], 0, sizeof(s[0]));
 		memcpy(s[0].magic, CLONE_MAGIC, CLONE_MAGIC_SIZE);
-		s[0].version = CLONE_VERSION;
+		s[0].version = 1;	/* the layout below */
 		s[0].region_size = o->region_size;
 		s[0].nr_regions = o->nr_regions;
 		s[0].bitmap_blocks = bitmap_blocks(o->nr_regions);

@@ -12,8 +12,8 @@
 
 void print_version(const char *prog)
 {
-	printf("%s %s (dm-clone metadata format version %d; reads and writes versions %d to %d)\n",
-	       prog, TOOLS_VERSION, CLONE_VERSION, CLONE_VERSION, CLONE_VERSION_MAX);
+	printf("%s %s (dm-clone metadata format version %d for new metadata; reads and writes versions %d to %d)\n",
+	       prog, TOOLS_VERSION, CLONE_VERSION, CLONE_VERSION_MIN, CLONE_VERSION_MAX);
 }
 
 static int try_help(const char *prog)
@@ -124,9 +124,9 @@ int version_opt(const char *arg, uint32_t *version, const char *prog)
 {
 	uint64_t v;
 
-	if (parse_u64(arg, &v) || v < CLONE_VERSION || v > CLONE_VERSION_MAX) {
+	if (parse_u64(arg, &v) || v < CLONE_VERSION_MIN || v > CLONE_VERSION_MAX) {
 		usage_error(prog, "format version '%s': these tools write versions %d to %d", arg,
-			    CLONE_VERSION, CLONE_VERSION_MAX);
+			    CLONE_VERSION_MIN, CLONE_VERSION_MAX);
 		return -1;
 	}
 	*version = (uint32_t)v;
