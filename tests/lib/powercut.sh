@@ -33,7 +33,13 @@
 # "write through" before the clone opens it, so the block layer drops FUA and
 # PREFLUSH from the clone's bios to it as it does on such a disk, and
 # replays keep every write to it that completed (lwreplay --write-through;
-# dm-log-writes under it cannot say "write through" itself).
+# dm-log-writes under it cannot say "write through" itself). dm-log-writes
+# logs such a write only at the next flush, while a FUA write (a metadata
+# record) is logged when it completes: a cut between the two would lack a
+# destination write the disk had. The replay applies the destination's
+# writes logged after the cut up to the next flush entry
+# (--write-through-ahead): it can make data durable early, never late, so
+# the cut still loses every metadata write the log puts after it.
 #
 # One log for both devices means a flush of either is replayed as a flush of
 # both, so these tests alone would miss code that counted on the metadata
@@ -229,9 +235,11 @@ pc_snap_up() {
 		torn) set -- --torn "$_seed" ;;
 		tornb) set -- --torn-blocks "$_seed" --tear-unit "${PC_TEAR:-512}" ;;
 		esac
-		if [ "${PC_WT:-0}" = 1 ] && [ "$_mode" != clean ]; then
-			# pcdst, in the log's sectors
-			set -- "$@" --write-through "0:$((PC_LEN * 512 / $(sed -n 's/^sectorsize=//p' "$T/lw.info")))"
+		if [ "${PC_WT:-0}" = 1 ]; then
+			# pcdst, in the log's sectors; its writes logged after the
+			# cut up to the next flush may have completed before it
+			set -- "$@" --write-through "0:$((PC_LEN * 512 / $(sed -n 's/^sectorsize=//p' "$T/lw.info")))" \
+				--write-through-ahead
 		fi
 		lwreplay replay "$PC_LOG" /dev/mapper/pcsnap --start "$_f" --end "$_e" --keep-cache "$@" \
 			>"$T/lw.out" 2>&1 || { cat "$T/lw.out"; fail "lwreplay replay $_f..$_e onto the snapshot"; return 1; }

@@ -1067,7 +1067,9 @@ static int cmd_crashcheck(int argc, char **argv)
 
 #define KIND_SUPR	0x52505553u
 #define KIND_BMAP	0x50414d42u
+#define KIND_RECD	0x44434552u
 #define BITS_PER_BLOCK	32512u
+#define RECORD_RUNS	252u
 
 static uint32_t crc32c(const uint8_t *p, size_t n)
 {
@@ -1096,18 +1098,71 @@ static int block_ok(const uint8_t *b, uint32_t kind, uint64_t nr)
 }
 
 /*
+ * Version 2: set the bits of the records in the ring from @ckpt on, both
+ * bitmaps (@a, @b: one block of payload per bitmap block, header included)
+ * alike. A position is replayed while one copy of its slot holds a sealed
+ * record of that position (seq = position + 1); the first that does not
+ * ends the ring. Returns the records replayed, or -1 on a malformed one.
+ */
+static int64_t replay_records(int fd, const char *dev, uint64_t ckpt, uint64_t slots,
+			      uint64_t nregions, uint8_t *a, uint8_t *b)
+{
+	uint8_t *rec = xalloc(BS);
+	uint64_t pos;
+
+	for (pos = ckpt; pos < ckpt + slots; pos++) {
+		uint64_t slot = pos % slots;
+		int c, found = 0;
+
+		for (c = 0; c < 2 && !found; c++) {
+			uint64_t nr = 2 + 2 * slot + c;
+
+			pread_all(fd, rec, BS, nr * BS, dev);
+			found = block_ok(rec, KIND_RECD, nr) && le32(rec + 24) == slot &&
+				le32(rec + 28) == (uint32_t)c && le64(rec + 32) == pos + 1;
+		}
+		if (!found)
+			break;
+		uint32_t runs = le32(rec + 48);
+
+		if (!runs || runs > RECORD_RUNS)
+			return free(rec), -1;
+		for (uint32_t i = 0; i < runs; i++) {
+			uint64_t first = le32(rec + 56 + 16 * i), count = le32(rec + 60 + 16 * i);
+
+			if (!count || first + count > nregions)
+				return free(rec), -1;
+			for (uint64_t r = first; r < first + count; r++) {
+				uint64_t at = (r / BITS_PER_BLOCK) * BS + 32 + (r % BITS_PER_BLOCK) / 8;
+
+				a[at] |= 1 << (r % 8);
+				b[at] |= 1 << (r % 8);
+			}
+		}
+	}
+	free(rec);
+	return (int64_t)(pos - ckpt);
+}
+
+/*
  * meta DEV: check and summarize dm-clone metadata.  Prints key=value lines
  * (superblock fields, per-copy validity, hydrated region counts) and exits 1
  * if any block is damaged (an all-zero bitmap block is valid: nothing
  * hydrated).  The copies may differ; "hydrated" is the OR of both.
+ * Version 2 (bitmap copies side by side after a ring of records): the
+ * records from the newer superblock's checkpoint on count as both copies
+ * (what load replays into them), and "records" says how many there were.
  * With -l it also lists the hydrated regions as ranges ("ranges=0-9 17 ...").
  */
 static int cmd_meta(int argc, char **argv)
 {
 	uint8_t *sb = xalloc(BS), *blk = xalloc(BS), *b0 = xalloc(BS);
 	uint64_t nregions, n, start[2], i, hydrated[3] = { 0, 0, 0 }, invalid[2] = { 0, 0 };
-	uint64_t nonce, differ = 0, run = 0, nranges = 0;
+	uint64_t nonce, differ = 0, run = 0, nranges = 0, slots = 0, ckpt = 0, stride = 1;
 	int fd, s, valid[2], ret = 0, list = argc == 2 && !strcmp(argv[1], "-l");
+	uint8_t *bm[2] = { NULL, NULL };
+	uint32_t version;
+	int64_t records = 0;
 
 	if (argc != 1 && !list)
 		die("usage: meta DEV [-l]");
@@ -1116,7 +1171,9 @@ static int cmd_meta(int argc, char **argv)
 		pread_all(fd, blk, BS, s * BS, argv[0]);
 		valid[s] = block_ok(blk, KIND_SUPR, s);
 		printf("sb%d=%s\n", s, valid[s] ? "valid" : "invalid");
-		if (valid[s])
+		/* version 2: the newer checkpoint; else copy 0 when valid */
+		if (valid[s] && (!valid[1] || s || le32(blk + 40) < 2 ||
+				 le64(blk + 104) >= le64(sb + 104)))
 			memcpy(sb, blk, BS);
 	}
 	if (!valid[0] && !valid[1]) {
@@ -1132,27 +1189,52 @@ static int cmd_meta(int argc, char **argv)
 	start[0] = le64(sb + 72);
 	start[1] = le64(sb + 80);
 	nonce = le64(sb + 16);
+	version = le32(sb + 40);
+	if (version >= 2) {
+		ckpt = le64(sb + 104);
+		slots = le32(sb + 120);
+		stride = 2;
+	}
 	printf("version=%" PRIu32 "\nflags=%" PRIu32 "\nregion_size=%" PRIu64 "\nregions=%" PRIu64
 	       "\nbitmap_blocks=%" PRIu64 "\ncopy_a=%" PRIu64 "\ncopy_b=%" PRIu64
 	       "\nblock_size=%" PRIu32 "\nbits_per_block=%" PRIu32 "\nused_blocks=%" PRIu64 "\n",
-	       le32(sb + 40), le32(sb + 44), le64(sb + 48), nregions, n, start[0], start[1],
-	       le32(sb + 88), le32(sb + 92), 2 + 2 * n);
+	       version, le32(sb + 44), le64(sb + 48), nregions, n, start[0], start[1],
+	       le32(sb + 88), le32(sb + 92), 2 + 2 * slots + 2 * n);
 	if (n != (nregions + BITS_PER_BLOCK - 1) / BITS_PER_BLOCK)
 		printf("error=bitmap block count does not fit the region count\n"), ret = 1;
-	for (i = 0; i < n; i++) {
-		int ok[2];
+	if (version >= 2 && (slots < 8 || start[0] != 2 + 2 * slots || start[1] != start[0] + 1)) {
+		printf("error=version 2 superblock with an inconsistent ring\n");
+		return 1;
+	}
+	/* both bitmaps whole (zero where a block is damaged), then the ring */
+	for (s = 0; s < 2; s++) {
+		bm[s] = xalloc((n ? n : 1) * BS);
+		for (i = 0; i < n; i++) {
+			uint8_t *p = bm[s] + i * BS;
 
-		for (s = 0; s < 2; s++) {
-			pread_all(fd, s ? blk : b0, BS, (start[s] + i) * BS, argv[0]);
-			ok[s] = block_ok(s ? blk : b0, KIND_BMAP, start[s] + i) &&
-				le32((s ? blk : b0) + 24) == i && le32((s ? blk : b0) + 28) == (uint32_t)s;
-			if (!ok[s] && !is_zero(s ? blk : b0))
+			pread_all(fd, p, BS, (start[s] + stride * i) * BS, argv[0]);
+			if (block_ok(p, KIND_BMAP, start[s] + stride * i) && le32(p + 24) == i &&
+			    le32(p + 28) == (uint32_t)s) {
+				if (le64(p + 16) != nonce)
+					printf("note=bitmap block %" PRIu64 " copy %d has another nonce\n",
+					       i, s);
+				continue;
+			}
+			if (!is_zero(p))
 				invalid[s]++;
-			if (!ok[s])
-				memset(s ? blk : b0, 0, BS);
-			else if (le64((s ? blk : b0) + 16) != nonce)
-				printf("note=bitmap block %" PRIu64 " copy %d has another nonce\n", i, s);
+			memset(p, 0, BS);
 		}
+	}
+	if (version >= 2) {
+		records = replay_records(fd, argv[0], ckpt, slots, nregions, bm[0], bm[1]);
+		if (records < 0)
+			printf("error=a malformed record in the ring\n"), ret = 1;
+		printf("ring_slots=%" PRIu64 "\ncheckpoint=%" PRIu64 "\nrecords=%" PRId64 "\n",
+		       slots, ckpt, records);
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(b0, bm[0] + i * BS, BS);
+		memcpy(blk, bm[1] + i * BS, BS);
 		for (uint64_t bit = 0; bit < BITS_PER_BLOCK; bit++) {
 			uint64_t region = i * BITS_PER_BLOCK + bit;
 			int a = b0[32 + bit / 8] >> (bit % 8) & 1, bb = blk[32 + bit / 8] >> (bit % 8) & 1;
@@ -1162,7 +1244,7 @@ static int cmd_meta(int argc, char **argv)
 			hydrated[0] += a;
 			hydrated[1] += bb;
 			hydrated[2] += a | bb;
-			differ += (ok[0] && ok[1] && a != bb);
+			differ += a != bb;
 			if (list && (a | bb) && !run++ && nranges++ < 1000)
 				printf("%s%" PRIu64, nranges == 1 ? "ranges=" : " ", region);
 			if (list && !(a | bb) && run) {
@@ -1181,6 +1263,8 @@ static int cmd_meta(int argc, char **argv)
 	       invalid[0], invalid[1], hydrated[0], hydrated[1], hydrated[2], differ);
 	if (invalid[0] || invalid[1])
 		ret = 1;
+	free(bm[0]);
+	free(bm[1]);
 	return ret;
 }
 

@@ -30,8 +30,14 @@
  * as a device without a volatile cache (dm-log-writes itself always reports
  * one): a write there is durable once it completes, so --torn and
  * --torn-blocks never drop or tear it. Its entry may still come later in
- * the log than its completion (at the next flush), which only hides states,
- * never makes one up.
+ * the log than its completion (at the next flush): a cut between its
+ * completion and that flush leaves it out, though the device has it.
+ * --write-through-ahead applies such writes too: those in the range that
+ * the log holds after the cut, up to the next flush entry (that flush
+ * logged the writes that completed before it was sent, which may be before
+ * the cut). It makes a write durable earlier than it may have been, never
+ * later: a cut just after a FUA write then finds every write-through write
+ * that completed before it, which the plain log order may put after it.
  *
  * Discards are replayed as zeroes by default (deterministic, works on any
  * device and on regular files); --discard keep leaves the old data (what a
@@ -422,6 +428,8 @@ struct replay {
 	uint64_t seed;
 	uint64_t unit;		/* --torn-blocks: log sectors that tear together */
 	uint64_t wt_first, wt_end;	/* --write-through: [first, end), log sectors */
+	int wt_ahead;			/* --write-through-ahead */
+	uint64_t ahead;			/* writes applied ahead of the cut */
 	unsigned char *buf;	/* IO_CHUNK bytes */
 	unsigned char *zero;	/* IO_CHUNK zero bytes */
 	uint64_t writes, sectors, discards, marks, flushes;
@@ -562,10 +570,11 @@ static int write_through(const struct replay *r, const struct entry *e, uint64_t
 
 static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t end,
 		      enum discard_mode dmode, int torn, uint64_t seed, uint64_t tear,
-		      uint64_t wt_first, uint64_t wt_end)
+		      uint64_t wt_first, uint64_t wt_end, int wt_ahead)
 {
 	struct replay r = { .lg = lg, .path = dev, .discard = dmode, .torn = torn, .seed = seed,
-			    .wt_first = wt_first, .wt_end = wt_end };
+			    .wt_first = wt_first, .wt_end = wt_end, .wt_ahead = wt_ahead };
+	uint64_t ahead_end = end;	/* --write-through-ahead: [end, ahead_end) */
 
 	if (!tear)
 		tear = lg->ss;
@@ -575,6 +584,9 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 	r.unit = tear / lg->ss;
 	uint64_t last_flush = UINT64_MAX;	/* last FLUSH entry in [start, end) */
 
+	while (wt_ahead && ahead_end < lg->n && !(lg->e[ahead_end].flags & F_FLUSH))
+		ahead_end++;
+
 	r.fd = open(dev, O_RDWR | O_DIRECT);
 	if (r.fd < 0 && errno == EINVAL)	/* tmpfs and other files */
 		r.fd = open(dev, O_RDWR);
@@ -583,14 +595,14 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 	r.dev_bytes = size_of(r.fd, dev);
 
 	/* Check everything before writing anything. */
-	for (uint64_t i = start; i < end; i++) {
+	for (uint64_t i = start; i < ahead_end; i++) {
 		const struct entry *e = &lg->e[i];
 
 		if (e->count && (e->sector + e->count) * lg->ss > r.dev_bytes)
 			quit(EX_BADLOG, "entry %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 " of %"
 			     PRIu32 " bytes) is beyond the end of %s (%" PRIu64 " bytes)",
 			     i, e->sector, e->count, lg->ss, dev, r.dev_bytes);
-		if (e->flags & F_FLUSH)
+		if ((e->flags & F_FLUSH) && i < end)
 			last_flush = i;
 		write_through(&r, e, i);
 	}
@@ -610,6 +622,14 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 
 		apply(&r, i, durable);
 	}
+	for (uint64_t i = end; i < ahead_end; i++) {
+		const struct entry *e = &lg->e[i];
+
+		if (!(e->flags & F_DISCARD) && write_through(&r, e, i)) {
+			apply(&r, i, 1);
+			r.ahead++;
+		}
+	}
 	if (fsync(r.fd))
 		quit(EX_IO, "fsync %s: %s", dev, strerror(errno));
 	close(r.fd);
@@ -624,6 +644,9 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 		       " not flushed, %" PRIu64 " sectors kept, %" PRIu64 " dropped, %" PRIu64
 		       " discards dropped", seed, tear, r.unflushed, r.blocks_kept, r.blocks_dropped,
 		       r.dropped);
+	if (wt_ahead)
+		printf("; %" PRIu64 " write-through writes after the cut applied (up to entry %"
+		       PRIu64 ")", r.ahead, ahead_end);
 	printf("\n");
 	free(r.buf);
 	free(r.zero);
@@ -649,7 +672,8 @@ static int usage(int code)
 		"                           u32 (hex) u32 u64 u64, and every mark\n"
 		"  replay LOG DEV [--start N] (--end N | --mark NAME | --all)\n"
 		"         [--torn SEED | --torn-blocks SEED [--tear-unit BYTES]]\n"
-		"         [--discard zero|keep|ioctl] [--write-through FIRST:END]\n"
+		"         [--discard zero|keep|ioctl] [--write-through FIRST:END\n"
+		"         [--write-through-ahead]]\n"
 		"                           write entries [N, END) onto DEV (--mark: up to and\n"
 		"                           including the mark). --torn drops or keeps at random\n"
 		"                           each write no later flush in the range covers (FUA\n"
@@ -659,7 +683,9 @@ static int usage(int code)
 		"                           zeroes (default), kept data, or BLKDISCARD.\n"
 		"                           --write-through: writes to sectors [FIRST, END) are\n"
 		"                           durable when they complete (a device with no volatile\n"
-		"                           cache): never dropped or torn.\n"
+		"                           cache): never dropped or torn. --write-through-ahead:\n"
+		"                           also those the log has after the cut, up to the next\n"
+		"                           flush entry (they may have completed before the cut).\n"
 		"Every command drops the log's cached pages first (the kernel wrote it past\n"
 		"the page cache); --keep-cache skips that, for runs after the first.\n"
 		"exit: 0 ok, 1 invalid log or request outside it, 2 usage, 3 I/O error\n", prog);
@@ -671,7 +697,7 @@ int main(int argc, char **argv)
 	struct log lg;
 	const char *cmd, *dev = NULL, *mark = NULL;
 	uint64_t start = 0, end = UINT64_MAX, seed = 0, tear = 0, wt_first = 0, wt_end = 0;
-	int torn = 0, all = 0, have_end = 0, pos = 0, keep_cache = 0;
+	int torn = 0, all = 0, have_end = 0, pos = 0, keep_cache = 0, wt_ahead = 0;
 	enum discard_mode dmode = DISCARD_ZERO;
 	const char *args[3] = { NULL, NULL, NULL };
 
@@ -722,6 +748,8 @@ int main(int argc, char **argv)
 			all = 1;
 		} else if (!strcmp(a, "--keep-cache")) {
 			keep_cache = 1;
+		} else if (!strcmp(a, "--write-through-ahead")) {
+			wt_ahead = 1;
 		} else if (a[0] == '-' && a[1]) {
 			quit(EX_USAGE, "unknown option '%s'", a);
 		} else if (pos < 3) {
@@ -739,7 +767,9 @@ int main(int argc, char **argv)
 			quit(EX_USAGE, "replay needs exactly one of --end, --mark, --all");
 		if (tear && torn != 2)
 			quit(EX_USAGE, "--tear-unit goes with --torn-blocks");
-	} else if (wt_end) {
+		if (wt_ahead && !wt_end)
+			quit(EX_USAGE, "--write-through-ahead goes with --write-through");
+	} else if (wt_end || wt_ahead) {
 		quit(EX_USAGE, "--write-through goes with replay");
 	} else if (!strcmp(cmd, "find")) {
 		if (pos != 2)
@@ -782,5 +812,6 @@ int main(int argc, char **argv)
 		return cmd_history(&lg, start, end, parse_u64(args[1], "SECTOR"));
 	if (!strcmp(cmd, "points"))
 		return cmd_list(&lg, 0, lg.n, 1);
-	return cmd_replay(&lg, dev, start, end, dmode, torn, seed, tear, wt_first, wt_end);
+	return cmd_replay(&lg, dev, start, end, dmode, torn, seed, tear, wt_first, wt_end,
+			  wt_ahead);
 }

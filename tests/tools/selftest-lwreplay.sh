@@ -227,6 +227,27 @@ expect 1 "an entry straddling the write-through range" "$LW" replay "$W/log" "$W
 out_has "entry 13 (sectors 50+4) straddles"
 expect 2 "an empty write-through range" "$LW" replay "$W/log" "$W/dev" --end 17 --write-through 5:5
 expect 2 "write-through is a replay option" "$LW" list "$W/log" --write-through 0:8
+# --write-through-ahead: write-through writes logged after the cut, up to the
+# next flush entry, are applied too; nothing past that flush
+ahead_check() { # WHAT END RANGE INDEX...: replay to END with RANGE ahead = model of INDEX...
+	_what=$1 _end=$2 _wt=$3
+	shift 3
+	cp "$BASE" "$W/dev"
+	"$LW" replay "$W/log" "$W/dev" --end "$_end" --write-through "$_wt" --write-through-ahead >"$W/out" 2>&1 ||
+		{ bad "$_what: exit $?"; cat "$W/out"; return; }
+	model "$W/want" "$BASE" "$@"
+	if cmp -s "$W/dev" "$W/want"; then ok "$_what"; else bad "$_what: not the model of entries $*"; fi
+}
+ahead_check "ahead: entry 11 (in the range) before flush 12 applied, 10 (outside) not" 10 90:91 0 1 2 3 4 5 6 7 8 9 11
+out_has "1 write-through writes after the cut applied (up to entry 12)"
+ahead_check "ahead: no flush after the cut: up to the log's end" 13 50:55 0 1 2 3 4 5 6 7 8 9 10 11 12 13
+ahead_check "ahead stops at the next flush: entry 10 after flush 8 not applied" 7 120:128 0 1 2 3 4 5 6
+cp "$BASE" "$W/dev"
+"$LW" replay "$W/log" "$W/dev" --end 10 --write-through 90:91 >/dev/null 2>&1
+model "$W/want" "$BASE" 0 1 2 3 4 5 6 7 8 9
+cmp -s "$W/dev" "$W/want" && ok "without ahead, entry 11 after the cut is not applied" ||
+	bad "without --write-through-ahead a write after the cut was applied"
+expect 2 "ahead needs a write-through range" "$LW" replay "$W/log" "$W/dev" --end 10 --write-through-ahead
 cp "$BASE" "$W/dev"
 expect 0 "torn with a window" "$LW" replay "$W/log" "$W/dev" --start 13 --end 17 --torn 3
 out_has "torn (seed 3): 2 not flushed"
