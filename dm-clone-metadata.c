@@ -1163,7 +1163,7 @@ static void load_checkpoint(struct clone_metadata *cmd,
 		       cmd->bdev, replayed, cmd->head);
 		return;
 	}
-	DMERR("%pg: cannot write the checkpoint of what was loaded (%d): metadata is read-only",
+	DMERR("%pg: metadata commit failed (error %d) writing the checkpoint of what was loaded: metadata is read-only; reload the table once the metadata device works again",
 	      cmd->bdev, r);
 	cmd->mode = CLONE_MD_RO;
 }

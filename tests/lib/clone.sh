@@ -243,8 +243,10 @@ wait_hydrated_at_least() {
 # msg NAME WORDS...: dmsetup message
 msg() { _n=$1; shift; dmsetup message "$_n" 0 "$@"; }
 
-# meta_blocks REGIONS: metadata blocks a clone of REGIONS regions uses (2 + 2N)
-meta_blocks() { echo $((2 + 2 * (($1 + 32511) / 32512))); }
+# meta_blocks REGIONS [SLOTS]: metadata blocks a clone of REGIONS regions uses:
+# 2 + 2N in format version 1, 2 + 2 SLOTS + 2N in version 2 with a ring of
+# SLOTS (256 when there is room: what a zeroed 64 MiB metadata disk gets)
+meta_blocks() { echo $((2 + 2 * ${2:-0} + 2 * (($1 + 32511) / 32512))); }
 
 # regions LEN REGION: ceil(LEN / REGION)
 regions() { echo $((($1 + $2 - 1) / $2)); }

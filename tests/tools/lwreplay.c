@@ -21,7 +21,8 @@
  * write when it completes. So replaying entries [0, N) gives a state the
  * disk could hold after a power cut, and with --torn the writes that no
  * later flush covers are dropped or kept at random, as a volatile write
- * cache may lose any of them.
+ * cache may lose any of them; --durable-only drops them all (what the disk
+ * holds for certain).
  *
  * The super block is rewritten only after FUA writes, marks and when the
  * target is removed: read a log after removing the log-writes device.
@@ -424,7 +425,7 @@ struct replay {
 	int fd;
 	uint64_t dev_bytes;
 	enum discard_mode discard;
-	int torn;		/* 0 none, 1 whole writes, 2 each block */
+	int torn;		/* 0 none, 1 whole writes, 2 each block, 3 drop all */
 	uint64_t seed;
 	uint64_t unit;		/* --torn-blocks: log sectors that tear together */
 	uint64_t wt_first, wt_end;	/* --write-through: [first, end), log sectors */
@@ -512,6 +513,10 @@ static void apply(struct replay *r, uint64_t i, int durable)
 		return;
 	if (!durable && r->torn) {
 		r->unflushed++;
+		if (r->torn == 3) {
+			r->dropped++;
+			return;
+		}
 		if (r->torn == 1) {
 			if (!keep(r, i, UINT64_MAX)) {
 				r->dropped++;
@@ -644,6 +649,8 @@ static int cmd_replay(struct log *lg, const char *dev, uint64_t start, uint64_t 
 		       " not flushed, %" PRIu64 " sectors kept, %" PRIu64 " dropped, %" PRIu64
 		       " discards dropped", seed, tear, r.unflushed, r.blocks_kept, r.blocks_dropped,
 		       r.dropped);
+	else if (torn == 3)
+		printf("; durable only: %" PRIu64 " not flushed, dropped", r.unflushed);
 	if (wt_ahead)
 		printf("; %" PRIu64 " write-through writes after the cut applied (up to entry %"
 		       PRIu64 ")", r.ahead, ahead_end);
@@ -671,7 +678,7 @@ static int usage(int code)
 		"                           each with the first 24 bytes it writes there as\n"
 		"                           u32 (hex) u32 u64 u64, and every mark\n"
 		"  replay LOG DEV [--start N] (--end N | --mark NAME | --all)\n"
-		"         [--torn SEED | --torn-blocks SEED [--tear-unit BYTES]]\n"
+		"         [--torn SEED | --torn-blocks SEED [--tear-unit BYTES] | --durable-only]\n"
 		"         [--discard zero|keep|ioctl] [--write-through FIRST:END\n"
 		"         [--write-through-ahead]]\n"
 		"                           write entries [N, END) onto DEV (--mark: up to and\n"
@@ -679,7 +686,8 @@ static int usage(int code)
 		"                           each write no later flush in the range covers (FUA\n"
 		"                           writes are kept); --torn-blocks does it for each block\n"
 		"                           of such writes (blocks of --tear-unit bytes, aligned on\n"
-		"                           the device; default the log's sectorsize). Discards:\n"
+		"                           the device; default the log's sectorsize);\n"
+		"                           --durable-only drops every such write. Discards:\n"
 		"                           zeroes (default), kept data, or BLKDISCARD.\n"
 		"                           --write-through: writes to sectors [FIRST, END) are\n"
 		"                           durable when they complete (a device with no volatile\n"
@@ -732,7 +740,7 @@ int main(int argc, char **argv)
 					quit(EX_USAGE, "--tear-unit must not be 0");
 			} else if (!strcmp(a, "--torn") || !strcmp(a, "--torn-blocks")) {
 				if (torn)
-					quit(EX_USAGE, "--torn and --torn-blocks are exclusive");
+					quit(EX_USAGE, "--durable-only, --torn and --torn-blocks are exclusive");
 				torn = strcmp(a, "--torn") ? 2 : 1;
 				seed = parse_u64(v, a);
 			} else if (!strcmp(v, "zero")) {
@@ -750,6 +758,10 @@ int main(int argc, char **argv)
 			keep_cache = 1;
 		} else if (!strcmp(a, "--write-through-ahead")) {
 			wt_ahead = 1;
+		} else if (!strcmp(a, "--durable-only")) {
+			if (torn)
+				quit(EX_USAGE, "--durable-only, --torn and --torn-blocks are exclusive");
+			torn = 3;
 		} else if (a[0] == '-' && a[1]) {
 			quit(EX_USAGE, "unknown option '%s'", a);
 		} else if (pos < 3) {

@@ -247,6 +247,14 @@ cp "$BASE" "$W/dev"
 model "$W/want" "$BASE" 0 1 2 3 4 5 6 7 8 9
 cmp -s "$W/dev" "$W/want" && ok "without ahead, entry 11 after the cut is not applied" ||
 	bad "without --write-through-ahead a write after the cut was applied"
+# --durable-only: what no later flush covers is dropped, FUA writes kept
+cp "$BASE" "$W/dev"
+"$LW" replay "$W/log" "$W/dev" --end 17 --durable-only >"$W/out" 2>&1 || bad "durable-only: exit $?"
+model "$W/want" "$BASE" 0 1 2 3 4 5 6 7 8 9 10 11 12 15
+cmp -s "$W/dev" "$W/want" && ok "durable-only: entries 13 and 14 dropped, FUA 15 kept" ||
+	bad "durable-only: not the model of entries 0-12 and 15"
+out_has "durable only: 2 not flushed, dropped"
+expect 2 "durable-only and torn are exclusive" "$LW" replay "$W/log" "$W/dev" --end 17 --durable-only --torn 1
 expect 2 "ahead needs a write-through range" "$LW" replay "$W/log" "$W/dev" --end 10 --write-through-ahead
 cp "$BASE" "$W/dev"
 expect 0 "torn with a window" "$LW" replay "$W/log" "$W/dev" --start 13 --end 17 --torn 3
