@@ -1634,6 +1634,104 @@ static void test_v2_round_trips(void)
  * another state: what is left never loads as anything but the whole new
  * state (no valid superblock over half-written blocks).
  */
+/*
+ * Salvage (both superblocks lost, the geometry given): the layout told by
+ * where the valid bitmap blocks lie, in either version and any ring.
+ */
+static void test_salvage_versions(void)
+{
+	const char *geo = "--region-size 8 --nr-regions 70000";
+	struct md_opts mo = { .use_sb = -1 };
+	uint64_t slots = 0, *bits = bits_alloc(70000);
+	struct dev d;
+	struct md m;
+
+	/* version 1: bitmap blocks at 2 + c * N + k */
+	make_image("sv1.img", 8, 70000, 5);
+	flip("sv1.img", 0, 50);
+	flip("sv1.img", 1, 50);
+	unlink(path("sv1r.img"));
+	EXPECT(0, "6 valid bitmap blocks lie where format version 1 puts them: taking version 1|70000 regions of 8 sectors, 14000 hydrated",
+	       "clone_repair -i sv1.img -o sv1r.img %s", geo);
+	EXPECT(0, "version 1\n|hydrated 14000", "clone_dump sv1r.img");
+	unlink(path("sv1r.img"));
+	/* the module would put version 2 on it, but the blocks say version 1 */
+	if (truncate(path("sv1.img"), 600 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(0, "where format version 1 puts them|14000 hydrated",
+	       "clone_repair -i sv1.img -o sv1r.img %s", geo);
+	EXPECT(0, "version 1\n", "clone_dump sv1r.img");
+	unlink(path("sv1r.img"));
+
+	/* version 2, a ring of 256: bitmap blocks at 2 + 2L + 2k + c */
+	make_image_v2("sv2.img", 70000, 5);
+	flip("sv2.img", 0, 50);
+	flip("sv2.img", 1, 50);
+	EXPECT(2, "no valid superblock", "clone_repair -i sv2.img -o sv2r.img");
+	/* a record at the checkpoint the invented superblock names (0): replayed */
+	put_record("sv2.img", 0, -1, 1, 1);
+	unlink(path("sv2r.img"));
+	EXPECT(0, "6 valid bitmap blocks lie where format version 2 with a ring of 256 slots puts them|70000 regions of 8 sectors, 14001 hydrated",
+	       "clone_repair -i sv2.img -o sv2r.img %s", geo);
+	EXPECT(0, "(format version 2), 14001 hydrated (20.0%), 0 records replayed: clean", "clone_check sv2r.img");
+	check_v2_layout("sv2r.img", 3, "salvaged");
+	EXPECT(0, "version 2\n|hydrated 14001", "clone_dump --repair " "--region-size 8 --nr-regions 70000 sv2.img");
+	unlink(path("sv2r.img"));
+
+	/* version 2, a ring of 20 (a device of 48 blocks): the ring found */
+	for (uint64_t r = 0; r < 70000; r += 5)
+		bits_set_range(bits, r, r + 1);
+	unlink(path("sv3.img"));
+	fclose(fopen(path("sv3.img"), "w"));
+	if (truncate(path("sv3.img"), 48 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	CHECK(!write_metadata(path("sv3.img"), 2, 0, 8, 70000, 1700000000, bits, &slots, "unit") &&
+	      slots == 20, "a version 2 ring of 20 slots: %llu", (unsigned long long)slots);
+	/* one bitmap block lost in copy A: the others still tell the layout */
+	flip("sv3.img", clone_bitmap_block(2, 20, 3, 1, 0), 100);
+	flip("sv3.img", 0, 50);
+	flip("sv3.img", 1, 50);
+	dev_open(&d, path("sv3.img"), DEV_READ, 0);
+	mo.salvage = 1;
+	mo.region_size = 8;
+	mo.nr_regions = 70000;
+	md_analyze(&d, &mo, &m, NULL, NULL);
+	dev_close(&d);
+	CHECK(m.found == FOUND_OK && m.sb_invented && m.sb.version == 2 && m.sb.ring_slots == 20 &&
+	      m.sb.ring_start == 2 && m.sb.checkpoint == 0 &&
+	      m.sb.copy_start[0] == clone_bitmap_block(2, 20, 3, 0, 0) &&
+	      m.sb.copy_start[1] == clone_bitmap_block(2, 20, 3, 0, 1) && m.hydrated == 14000,
+	      "salvage of a ring of 20: version %u, %u slots, %llu hydrated", m.sb.version,
+	      m.sb.ring_slots, (unsigned long long)m.hydrated);
+	md_free(&m);
+	EXPECT(0, "5 valid bitmap blocks lie where format version 2 with a ring of 20 slots puts them|14000 hydrated",
+	       "clone_repair -i sv3.img -o sv3r.img %s", geo);
+	EXPECT(0, "(format version 2), 14000 hydrated", "clone_check sv3r.img");
+	unlink(path("sv3r.img"));
+
+	/* no valid bitmap block: what the module formats on the device */
+	for (uint64_t k = 0; k < 3; k++)
+		for (unsigned int cp = 0; cp < 2; cp++)
+			flip("sv2.img", clone_bitmap_block(2, V2_SLOTS, 3, k, cp), 100);
+	EXPECT(1, "no valid bitmap block tells the layout: taking format version 2 with a ring of 256 slots (what the module formats on this device)|version 2\n|lost 0-69999",
+	       "clone_dump --repair %s sv2.img", geo);
+	EXPECT(1, "no valid bitmap block tells the layout: taking format version 2 with a ring of 256 slots|70000 regions of 8 sectors, 0 hydrated",
+	       "clone_repair --assume-unhydrated -i sv2.img -o sv2r.img %s", geo);
+	EXPECT(0, "(format version 2), 0 hydrated", "clone_check sv2r.img");
+	for (uint64_t k = 0; k < 3; k++)
+		for (unsigned int cp = 0; cp < 2; cp++)
+			flip("sv1.img", clone_bitmap_block(1, 0, 3, k, cp), 100);
+	if (truncate(path("sv1.img"), 8 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(1, "no valid bitmap block tells the layout: taking format version 1 (version 2 does not fit this device|version 1\n",
+	       "clone_dump --repair %s sv1.img", geo);
+	const char *const rm[] = { "sv1.img", "sv1r.img", "sv2.img", "sv2r.img", "sv3.img", "sv3r.img" };
+
+	for (size_t i = 0; i < sizeof(rm) / sizeof(rm[0]); i++)
+		unlink(path(rm[i]));
+	free(bits);
+}
+
 static void test_write_order(void)
 {
 	uint64_t nr = 70000, *bits = bits_alloc(nr);
@@ -1723,6 +1821,7 @@ int main(int argc, char **argv)
 	test_v2_replay();
 	test_v2_ring_end();
 	test_v2_round_trips();
+	test_salvage_versions();
 	test_write_order();
 
 	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
