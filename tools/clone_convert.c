@@ -27,9 +27,10 @@ static void usage(FILE *f)
 		"  -o, --output OUT       where to write; never the input. Metadata: a block\n"
 		"                         device not in use, or a regular file; a dump:\n"
 		"                         not a block device (- is standard output)\n"
-		"      --format-version V the format version to write: 1 (default) or 2 (a\n"
-		"                         ring of records); this module's metadata in one\n"
-		"                         version converts to the other\n"
+		"      --format-version V the format version to write: 2 (default; a ring\n"
+		"                         of records), or 1; this module's metadata in one\n"
+		"                         version converts to the other. Without it, a\n"
+		"                         device too small for version 2 gets version 1\n"
 		"  -f, --format FMT       write a clone_dump dump (text, xml, json) instead\n"
 		"      --force            write the dump to a block device (not in use)\n"
 		"  -q, --quiet            no summary\n"
@@ -52,7 +53,7 @@ struct source {
  * else 0 or an exit code, having said why.
  */
 static int own_metadata(struct dev *d, struct source *src, uint32_t version,
-			int quiet)
+			int explicit, int quiet)
 {
 	struct md_opts mo = { .use_sb = -1 };
 	struct printer p = { stderr, d->path, quiet };
@@ -72,6 +73,9 @@ static int own_metadata(struct dev *d, struct source *src, uint32_t version,
 	}
 	if (m.sb.version == version) {
 		md_free(&m);
+		if (!explicit && version >= 2)
+			return usage_error(prog, "%s is already in format version %u, the default: nothing to convert (--format-version 1 writes version 1)",
+					   d->path, version);
 		return usage_error(prog, "%s is already in format version %u: nothing to convert (--format-version names the version to write)",
 				   d->path, version);
 	}
@@ -100,8 +104,9 @@ int main(int argc, char **argv)
 	};
 	enum dump_format fmt = FMT_AUTO;	/* AUTO: write metadata */
 	const char *in = NULL, *out = NULL;
-	int c, quiet = 0, force = 0, rc = EXIT_CLEAN;
+	int c, quiet = 0, force = 0, rc = EXIT_CLEAN, explicit = 0;
 	uint32_t version = CLONE_VERSION;
+	uint64_t slots = 0;
 	struct upstream u;
 	struct source src = { 0 };
 	char err[512];
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
 		case 'M':
 			if (version_opt(optarg, &version, prog))
 				return EXIT_USAGE;
+			explicit = 1;
 			break;
 		case 'q': quiet = 1; break;
 		default: return common_opt(c, prog, usage);
@@ -138,7 +144,7 @@ int main(int argc, char **argv)
 	if (d.busy)
 		fprintf(stderr, "%s: %s is in use: convert the metadata of a clone that is not running\n",
 			prog, in);
-	c = own_metadata(&d, &src, version, quiet);
+	c = own_metadata(&d, &src, version, explicit, quiet);
 	if (c < 0) {
 		c = upstream_read(&d, &u, 0, err, sizeof(err));
 		if (c) {
@@ -176,8 +182,11 @@ int main(int argc, char **argv)
 
 		rc = write_dump(out, fmt, &dm, force, prog);
 	} else {
-		rc = write_metadata(out, version, src.region_size, src.nr_regions,
-				    src.format_time, src.bits, NULL, prog);
+		rc = write_metadata(out, version, !explicit, src.region_size,
+				    src.nr_regions, src.format_time, src.bits, &slots,
+				    prog);
+		if (!rc && version >= 2 && !slots)
+			version = 1;	/* it did not fit: written as the module formats */
 		if (!rc && !quiet && src.target_size)
 			fprintf(stderr, "%s: %s: metadata written; load it with the same table (region size %llu, length %llu)\n",
 				prog, out, (unsigned long long)src.region_size,

@@ -3,7 +3,7 @@
  * clone_metadata_size: the metadata device size a clone needs, exactly what
  * the module checks at table load: (2 + 2 * ceil(regions / 32512)) blocks
  * of 4 KiB in format version 1, 2 * 256 more in version 2 (its ring of
- * records), regions = ceil(device sectors / region sectors).
+ * records; the default), regions = ceil(device sectors / region sectors).
  */
 #include <getopt.h>
 #include <string.h>
@@ -22,8 +22,8 @@ static void usage(FILE *f)
 		"  -d, --device-size S    the clone's length (its table's length)\n"
 		"  -R, --region-size R    its region size, a power of two from 8 to 2097152\n"
 		"                         sectors (4 KiB to 1 GiB)\n"
-		"      --format-version V the metadata format version: 1 (default), or 2\n"
-		"                         with its ring of 256 records\n"
+		"      --format-version V the metadata format version: 2 (default) with its\n"
+		"                         ring of 256 records, or 1\n"
 		"  -u, --unit U           print only the size, rounded up to whole U:\n"
 		"                         b (bytes), s (sectors), k, m, g (KiB, MiB, GiB)\n"
 		"                         or blocks (4 KiB)\n"

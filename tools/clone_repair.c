@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 		free(lost);
 	}
 	/* the version found: a ring's records are in m.bits, its slots written zeroed */
-	c = write_metadata(out, m.sb.version, m.region_size, m.nr_regions,
+	c = write_metadata(out, m.sb.version, 1, m.region_size, m.nr_regions,
 			   m.sb.format_time, m.bits, NULL, prog);
 	if (c) {
 		rc = c;

@@ -23,7 +23,9 @@ static void usage(FILE *f)
 		"                         in use, or a regular file; never the dump\n"
 		"  -f, --format FMT       the dump's format; auto (default) tells by its first character\n"
 		"      --format-version V the metadata format version to write: 1, or 2 (a ring\n"
-		"                         of records); default: the version the dump names\n"
+		"                         of records); default: the version the dump names;\n"
+		"                         without it, a device too small for version 2\n"
+		"                         gets version 1 (with a warning)\n"
 		"      --assume-hydrated, --assume-unhydrated\n"
 		"                         what to make of \"lost\" ranges (clone_dump --repair);\n"
 		"                         a dump with lost ranges is refused without one\n"
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
 	};
 	enum dump_format fmt = FMT_AUTO;
 	const char *in = NULL, *out = NULL;
-	int c, assume = 0, quiet = 0, rc;
+	int c, assume = 0, quiet = 0, rc, explicit;
 	uint32_t version = 0;	/* 0: the dump's */
 	uint64_t slots = 0;
 	char err[512];
@@ -112,10 +114,13 @@ int main(int argc, char **argv)
 			       (unsigned long long)n, as);
 		rc = EXIT_FIXABLE;
 	}
+	explicit = version != 0;
 	if (!version)
-		version = dm.version;
-	c = write_metadata(out, version, dm.region_size, dm.nr_regions,
+		version = dm.version ? dm.version : CLONE_VERSION;
+	c = write_metadata(out, version, !explicit, dm.region_size, dm.nr_regions,
 			   dm.format_time, dm.bits, &slots, prog);
+	if (!c && version >= 2 && !slots)
+		version = 1;	/* it did not fit: written as the module formats */
 	if (c) {
 		rc = c;
 	} else if (!quiet) {

@@ -296,11 +296,13 @@ int md_write(struct dev *d, uint32_t version, uint64_t region_size,
 /*
  * md_write() to @path (a missing file is created at the size needed; a
  * block device in use is refused), then read it back and check it as the
- * module would. 0 or an exit code; *@slots (unless NULL): the ring slots
- * written (0 in version 1).
+ * module would. With @fallback (the version was not asked for), version 2
+ * that does not fit a device large enough for version 1 is written as
+ * version 1, as the module formats, with a warning on stderr. 0 or an exit
+ * code; *@slots (unless NULL): the ring slots written (0 in version 1).
  */
-int write_metadata(const char *path, uint32_t version, uint64_t region_size,
-		   uint64_t nr_regions, uint64_t format_time, const uint64_t *bits,
+int write_metadata(const char *path, uint32_t version, int fallback,
+		   uint64_t region_size, uint64_t nr_regions, uint64_t format_time, const uint64_t *bits,
 		   uint64_t *slots, const char *prog);
 
 /* ---- bitmaps ---- */

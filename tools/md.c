@@ -399,27 +399,46 @@ static void scan_zeroed(struct dev *d, struct md *m)
 }
 
 /*
- * No superblock to take the nonce from (salvage with a given geometry):
- * take the one most well-placed, checksummed bitmap blocks carry.
+ * Copy @cp and index @k of the bitmap block @i blocks into the bitmap area
+ * (both copies, 2 * @nblocks blocks) of a format @version layout.
  */
-static uint64_t guess_nonce(struct dev *d, uint64_t nblocks)
+static void area_block(uint32_t version, uint64_t nblocks, uint64_t i,
+		       uint64_t *k, uint32_t *cp)
+{
+	if (version >= 2) {
+		*k = i / 2;
+		*cp = (uint32_t)(i % 2);
+	} else {
+		*cp = i >= nblocks;
+		*k = i - *cp * nblocks;
+	}
+}
+
+/*
+ * No superblock to take the nonce from (salvage with a given geometry):
+ * take the one most well-placed, checksummed bitmap blocks carry, in the
+ * layout of m->sb (version, ring).
+ */
+static uint64_t guess_nonce(struct dev *d, const struct md *m)
 {
 	struct { uint64_t nonce, votes; } cand[8] = { { 0, 0 } };
 	const char *why[CHUNK], *w;
-	uint64_t b, end = CLONE_SB_BLOCKS + 2 * nblocks, best = 0, votes = 0;
+	uint64_t nblocks = m->nr_blocks, first = md_bitmap_block(m, 0, 0);
+	uint64_t b, end = first + 2 * nblocks, best = 0, votes = 0;
 	uint8_t *buf = chunk_buf(end);
 
-	for (b = CLONE_SB_BLOCKS; b < end; b += CHUNK) {
+	for (b = first; b < end; b += CHUNK) {
 		size_t n = end - b < CHUNK ? (size_t)(end - b) : CHUNK;
 
 		dev_read(d, b, n, buf, why);
 		for (size_t i = 0; i < n; i++) {
 			uint8_t *blk = buf + i * CLONE_BLOCK_SIZE;
-			uint64_t k = b + i - CLONE_SB_BLOCKS, copy = k >= nblocks;
+			uint64_t k;
+			uint32_t copy;
 
+			area_block(m->sb.version, nblocks, b + i - first, &k, &copy);
 			if (why[i] || check_block(blk, CLONE_KIND_BITMAP, b + i, NULL,
-						  (uint32_t)(k - copy * nblocks),
-						  (uint32_t)copy, &w) != BLK_VALID)
+						  (uint32_t)k, copy, &w) != BLK_VALID)
 				continue;
 			uint64_t nonce = get_le64(HDR(blk, nonce));
 			int j;
@@ -439,6 +458,65 @@ static uint64_t guess_nonce(struct dev *d, uint64_t nblocks)
 		}
 	free(buf);
 	return best;
+}
+
+/*
+ * Salvage: the layout the valid bitmap blocks on @d say they are in, for
+ * @nblocks blocks in each copy. A bitmap block's header names its index k
+ * and copy c; found at block b, it votes for version 1 when b is
+ * 2 + c * nblocks + k, for version 2 with a ring of L slots when b is
+ * 2 + 2L + 2k + c. Returns the version with the most votes (ring slots in
+ * *@slots), 0 when no block votes; *@votes: how many did.
+ */
+static uint32_t detect_layout(struct dev *d, uint64_t nblocks, uint64_t *slots,
+			      uint64_t *votes)
+{
+	uint64_t v1 = 0, v2[CLONE_RING_SLOTS + 1] = { 0 };
+	uint64_t end = CLONE_SB_BLOCKS + CLONE_COPIES * (CLONE_RING_SLOTS + nblocks), b;
+	const char *io[CHUNK], *w;
+	uint32_t version = 0;
+	uint8_t *buf;
+
+	if (end > d->blocks)
+		end = d->blocks;
+	buf = chunk_buf(end);
+	for (b = CLONE_SB_BLOCKS; b < end; b += CHUNK) {
+		size_t n = end - b < CHUNK ? (size_t)(end - b) : CHUNK;
+
+		dev_read(d, b, n, buf, io);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t *blk = buf + i * CLONE_BLOCK_SIZE;
+			uint64_t at = b + i, k = get_le32(HDR(blk, index)), l;
+			uint32_t cp = get_le32(HDR(blk, copy));
+
+			if (io[i] || k >= nblocks || cp >= CLONE_COPIES ||
+			    check_block(blk, CLONE_KIND_BITMAP, at, NULL, (uint32_t)k,
+					cp, &w) != BLK_VALID)
+				continue;
+			if (at == CLONE_SB_BLOCKS + cp * nblocks + k)
+				v1++;
+			if (at < CLONE_SB_BLOCKS + 2 * k + cp ||
+			    (at - CLONE_SB_BLOCKS - 2 * k - cp) % 2)
+				continue;
+			l = (at - CLONE_SB_BLOCKS - 2 * k - cp) / 2;
+			if (l >= CLONE_RING_MIN_SLOTS && l <= CLONE_RING_SLOTS)
+				v2[l]++;
+		}
+	}
+	free(buf);
+	*votes = 0;
+	for (uint64_t l = CLONE_RING_MIN_SLOTS; l <= CLONE_RING_SLOTS; l++)
+		if (v2[l] > *votes) {
+			*votes = v2[l];
+			*slots = l;
+			version = 2;
+		}
+	if (v1 > *votes) {
+		*votes = v1;
+		*slots = 0;
+		version = 1;
+	}
+	return version;
 }
 
 /* Find the superblock to use; 0 when the bitmap can be read. */
@@ -494,15 +572,44 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 				say(c, 0, "give the geometry (--region-size and --nr-regions, from the clone's table) to salvage the bitmap");
 			goto out;
 		}
-		/* salvage: a superblock made from the geometry given */
+		/*
+		 * salvage: a superblock made from the geometry given, in the
+		 * layout the bitmap blocks found are in
+		 */
+		uint64_t nb = bitmap_blocks(o->nr_regions), slots = 0, votes;
+		uint32_t v = detect_layout(d, nb, &slots, &votes);
+
+		if (v == 1)
+			say(c, 0, "salvage: %llu valid bitmap block%s lie%s where format version 1 puts %s: taking version 1",
+			    (unsigned long long)votes, votes > 1 ? "s" : "",
+			    votes > 1 ? "" : "s", votes > 1 ? "them" : "it");
+		else if (v)
+			say(c, 0, "salvage: %llu valid bitmap block%s lie%s where format version 2 with a ring of %llu slots puts %s: taking that layout",
+			    (unsigned long long)votes, votes > 1 ? "s" : "",
+			    votes > 1 ? "" : "s", (unsigned long long)slots,
+			    votes > 1 ? "them" : "it");
+		if (!v) {
+			slots = clone_ring_slots_for(o->nr_regions, d->blocks);
+			v = slots ? 2 : 1;
+			if (slots)
+				say(c, 0, "salvage: no valid bitmap block tells the layout: taking format version 2 with a ring of %llu slots (what the module formats on this device)",
+				    (unsigned long long)slots);
+			else
+				say(c, 0, "salvage: no valid bitmap block tells the layout: taking format version 1 (version 2 does not fit this device; the module formats version 1 on it)");
+		}
 		memset(&s[0], 0, sizeof(s[0]));
 		memcpy(s[0].magic, CLONE_MAGIC, CLONE_MAGIC_SIZE);
-		s[0].version = 1;	/* the layout below */
+		s[0].version = v;
 		s[0].region_size = o->region_size;
 		s[0].nr_regions = o->nr_regions;
-		s[0].bitmap_blocks = bitmap_blocks(o->nr_regions);
-		s[0].copy_start[0] = CLONE_SB_BLOCKS;
-		s[0].copy_start[1] = CLONE_SB_BLOCKS + s[0].bitmap_blocks;
+		s[0].bitmap_blocks = nb;
+		if (v >= 2) {
+			s[0].ring_start = clone_ring_block(0, 0);
+			s[0].ring_slots = (uint32_t)slots;
+			s[0].checkpoint = 0;
+		}
+		s[0].copy_start[0] = clone_bitmap_block(v, slots, nb, 0, 0);
+		s[0].copy_start[1] = clone_bitmap_block(v, slots, nb, 0, 1);
 		s[0].block_size = CLONE_BLOCK_SIZE;
 		s[0].bits_per_block = CLONE_BITS_PER_BLOCK;
 		s[0].format_time = (uint64_t)time(NULL);
@@ -1067,7 +1174,7 @@ void md_analyze(struct dev *d, const struct md_opts *o, struct md *m,
 	if (load_super(d, o, &c) || o->super_only)
 		return;
 	if (m->sb_invented)
-		m->nonce = guess_nonce(d, m->nr_blocks);
+		m->nonce = guess_nonce(d, m);
 	load_bitmap(d, &c);
 	report_bitmap(&c, o);
 	if (m->sb.version >= 2)

@@ -311,9 +311,9 @@ int salvage_finish(struct md_opts *o, uint64_t device_sectors, const char *prog)
 	return 0;
 }
 
-int write_metadata(const char *path, uint32_t version, uint64_t region_size,
-		   uint64_t nr_regions, uint64_t format_time, const uint64_t *bits,
-		   uint64_t *slots, const char *prog)
+int write_metadata(const char *path, uint32_t version, int fallback,
+		   uint64_t region_size, uint64_t nr_regions, uint64_t format_time,
+		   const uint64_t *bits, uint64_t *slots, const char *prog)
 {
 	uint64_t need = layout_blocks_v(version, nr_regions, CLONE_RING_SLOTS) *
 			CLONE_BLOCK_SIZE;
@@ -326,6 +326,18 @@ int write_metadata(const char *path, uint32_t version, uint64_t region_size,
 	if (dev_open(&d, path, DEV_CREATE, need) < 0) {
 		open_error(path, 1, prog);
 		return EXIT_FAILED;
+	}
+	if (fallback && version >= 2 && !clone_ring_slots_for(nr_regions, d.blocks) &&
+	    d.blocks >= layout_blocks(nr_regions)) {
+		uint64_t v2 = layout_blocks_v(version, nr_regions, CLONE_RING_MIN_SLOTS);
+
+		fprintf(stderr, "%s: warning: %s: %llu bytes: too small for format version %u (%llu regions need at least %llu bytes, %llu sectors, with a ring of %d slots): writing format version 1, as the module formats it (--format-version %u refuses instead)\n",
+			prog, path, (unsigned long long)d.size, version,
+			(unsigned long long)nr_regions,
+			(unsigned long long)(v2 * CLONE_BLOCK_SIZE),
+			(unsigned long long)(v2 * CLONE_BLOCK_SECTORS),
+			CLONE_RING_MIN_SLOTS, version);
+		version = 1;
 	}
 	rc = md_write(&d, version, region_size, nr_regions, format_time, bits, prog);
 	if (!rc) {

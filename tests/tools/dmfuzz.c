@@ -16,7 +16,10 @@
  *   dmfuzz meta -m META -d DEST -S SRC -l LEN -r REGION [-s SEED] [-n RANDOM]
  *               [-a] [-o FIRST] [-1 INDEX] [-w INDEX] [-F 2] [-D] [-v]
  *       Mutated copies of the metadata on META (written by the module for a
- *       clone of LEN sectors in REGION-sector regions): every superblock
+ *       clone of LEN sectors in REGION-sector regions, in either format
+ *       version; the cases are version 1's unless -F 2, their base META's
+ *       state written again as version 1 when META holds version 2, and
+ *       META's blocks put back at the end): every superblock
  *       field, bitmap damage in one copy and in both, truncation, unreadable
  *       blocks, another geometry, foreign data, and RANDOM random mutations.
  *       Each is refused with an error naming the problem, or loads with
@@ -35,6 +38,10 @@
  *       but corrupt, of a later position, or a gap before the next one:
  *       refused), and RANDOM random mutations of ring blocks (refused, or
  *       loads keeping every region the base had).
+ *   dmfuzz image FILE LEN REGION [VERSION]
+ *       Metadata as the tools write it for a clone of LEN sectors in
+ *       REGION-sector regions, some hydrated, in format VERSION (default:
+ *       what a new format gets, version 2), for meta -D.
  *   dmfuzz selftest
  *       The models (argument splitting, number parsing, the table rules, the
  *       generators) against hand-written cases, without device-mapper.
@@ -2177,6 +2184,7 @@ static struct {
 	uint32_t rs;
 	uint32_t version;	/* -F: the format the cases are made of */
 	uint64_t slots, ckpt;	/* version 2: ring slots, the base's checkpoint */
+	uint64_t saved_blocks;	/* META's blocks put back at the end */
 	uint8_t *img;		/* the layout blocks */
 	uint64_t *bits;		/* their hydrated regions */
 } G;
@@ -3467,24 +3475,29 @@ out:
 }
 
 /*
- * -F 2: the hydration state read from META written again as version 2
- * with the fewest ring slots (the cases' base image, G.img); what META
- * held over that many blocks goes to *@saved, to be put back at the end.
+ * The hydration state read from META written again in format G.version
+ * (version 2: with the fewest ring slots) as the cases' base image, G.img,
+ * when META holds another version or another ring; what META held over
+ * that many blocks (and its own layout, @meta_layout) goes to *@saved, to
+ * be put back at the end.
  */
-static void make_v2_base(int dry, uint8_t **saved)
+static void make_base(int dry, uint64_t meta_layout, uint8_t **saved)
 {
-	char tmp[] = "/tmp/dmfuzz-v2-XXXXXX";
-	uint64_t layout = clone_metadata_blocks_v2(G.R, CLONE_RING_MIN_SLOTS), slots = 0, *bits;
+	char tmp[] = "/tmp/dmfuzz-base-XXXXXX";
+	uint64_t slots = 0, *bits, want = G.version >= 2 ? CLONE_RING_MIN_SLOTS : 0;
+	uint64_t layout = G.version >= 2 ? clone_metadata_blocks_v2(G.R, want) :
+					   clone_metadata_blocks(G.R);
 	int fd = mkstemp(tmp);
 
 	if (layout > 64)
-		die("meta: %" PRIu64 " version 2 metadata blocks; at most 64 (fewer regions)", layout);
+		die("meta: %" PRIu64 " version %u metadata blocks; at most 64 (fewer regions)",
+		    layout, G.version);
 	if (fd < 0 || ftruncate(fd, (off_t)(layout * CLONE_BLOCK_SIZE)))
 		die("%s: %s", tmp, strerror(errno));
 	close(fd);
-	if (write_metadata(tmp, 2, G.rs, G.R, 1700000000, G.bits, &slots, "dmfuzz") ||
-	    slots != CLONE_RING_MIN_SLOTS)
-		die("cannot write version 2 metadata to %s (%" PRIu64 " slots)", tmp, slots);
+	if (write_metadata(tmp, G.version, 0, G.rs, G.R, 1700000000, G.bits, &slots, "dmfuzz") ||
+	    slots != want)
+		die("cannot write version %u metadata to %s (%" PRIu64 " slots)", G.version, tmp, slots);
 	free(G.img);
 	G.img = xalloc_blocks(layout);
 	fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -3493,21 +3506,25 @@ static void make_v2_base(int dry, uint8_t **saved)
 		die("%s: cannot read it back", tmp);
 	close(fd);
 	unlink(tmp);
+	G.saved_blocks = layout > meta_layout ? layout : meta_layout;
 	if (!dry) {
-		*saved = xalloc_blocks(layout);
-		if (blocks_io(G.meta, 0, 0, layout, *saved))
-			die("%s: cannot read %" PRIu64 " blocks", G.meta, layout);
+		*saved = xalloc_blocks(G.saved_blocks);
+		if (blocks_io(G.meta, 0, 0, G.saved_blocks, *saved))
+			die("%s: cannot read %" PRIu64 " blocks", G.meta, G.saved_blocks);
 	}
 	G.layout = layout;
 	G.slots = slots;
 	if (!tools_verdict(G.img, layout * CLONE_BLOCK_SIZE, G.len, G.rs, &bits, &G.hyd) ||
 	    !same_bits(bits, G.bits, G.R))
-		die("the version 2 base does not read back as the version 1 state");
+		die("the version %u base does not read back as META's state", G.version);
 	free(bits);
 	G.nonce = get_le64(blk(G.img, 0) + 16);
-	G.ckpt = get_le64(SB(blk(G.img, 0), checkpoint));
-	printf("version 2 base: %" PRIu64 " ring slots, checkpoint %" PRIu64 ", %" PRIu64 " blocks\n",
-	       G.slots, G.ckpt, G.layout);
+	G.ckpt = G.version >= 2 ? get_le64(SB(blk(G.img, 0), checkpoint)) : 0;
+	if (G.version >= 2)
+		printf("version 2 base: %" PRIu64 " ring slots, checkpoint %" PRIu64 ", %" PRIu64 " blocks\n",
+		       G.slots, G.ckpt, G.layout);
+	else
+		printf("version 1 base: %" PRIu64 " blocks\n", G.layout);
 }
 
 static int cmd_meta(int argc, char **argv)
@@ -3519,6 +3536,7 @@ static int cmd_meta(int argc, char **argv)
 	size_t n;
 
 	uint8_t *saved = NULL;
+	uint32_t meta_version;
 
 	G.version = 1;
 	while ((o = getopt(argc, argv, "m:d:S:l:r:s:n:ao:1:w:W:DO:F:v")) != -1) {
@@ -3548,9 +3566,21 @@ static int cmd_meta(int argc, char **argv)
 		die("meta: -m META -d DEST -S SRC -l LEN -r REGION are needed (-D: -m IMAGE -l -r)");
 	G.R = ceil_div(G.len, G.rs);
 	G.N = clone_bitmap_blocks(G.R);
+	/*
+	 * META as the module formats it: version 2 with up to 256 ring slots
+	 * (or version 1 when that does not fit), or version 1 as written
+	 * with --format-version 1: its layout from its superblock.
+	 */
+	G.img = xalloc_blocks(1);
+	if (blocks_io(G.meta, 0, 0, 1, G.img))
+		die("%s: cannot read its superblock", G.meta);
+	meta_version = get_le32(SB(G.img, version));
 	G.layout = clone_metadata_blocks(G.R);
-	if (G.layout > 64)
+	if (meta_version == 2)
+		G.layout = clone_metadata_blocks_v2(G.R, get_le32(SB(G.img, ring_slots)));
+	if (G.layout > 4096 || (meta_version == 1 && G.version == 1 && G.layout > 64))
 		die("meta: %" PRIu64 " metadata blocks; at most 64 (fewer regions)", G.layout);
+	free(G.img);
 	G.img = xalloc_blocks(G.layout);
 	if (blocks_io(G.meta, 0, 0, G.layout, G.img))
 		die("%s: cannot read %" PRIu64 " blocks", G.meta, G.layout);
@@ -3564,8 +3594,8 @@ static int cmd_meta(int argc, char **argv)
 		G.bits = bits;
 		G.nonce = get_le64(blk(G.img, 0) + 16);
 	}
-	if (G.version >= 2)
-		make_v2_base(dry, &saved);
+	if (G.version >= 2 || meta_version != 1)
+		make_base(dry, G.layout, &saved);
 	printf("metadata on %s: %" PRIu64 " regions of %u sectors, %" PRIu64 " bitmap blocks per copy, %" PRIu64 " hydrated\n",
 	       G.meta, G.R, G.rs, G.N, G.hyd);
 	if (!dry) {
@@ -3604,7 +3634,7 @@ static int cmd_meta(int argc, char **argv)
 	}
 	/* leave the metadata as it was (-F 2: the version 1 metadata under it) */
 	if (!dry && wr == UINT64_MAX && saved &&
-	    blocks_io(G.meta, 1, 0, G.layout, saved))
+	    blocks_io(G.meta, 1, 0, G.saved_blocks, saved))
 		die("%s: cannot restore", G.meta);
 	else if (!dry && wr == UINT64_MAX && !saved && blocks_io(G.meta, 1, 0, G.layout, G.img))
 		die("%s: cannot restore", G.meta);
@@ -3924,14 +3954,25 @@ static int cmd_selftest(void)
 	return st_bad ? 1 : 0;
 }
 
-/* dmfuzz image FILE LEN REGION: metadata as the tools write it, some regions hydrated */
+/*
+ * dmfuzz image FILE LEN REGION [VERSION]: metadata as the tools write it,
+ * some regions hydrated, in format VERSION (default CLONE_VERSION, what a
+ * new format gets: version 2 with its ring of 256 slots).
+ */
 static int cmd_image(int argc, char **argv)
 {
 	uint64_t len, rs, R, *bits;
+	uint32_t version = CLONE_VERSION;
 	int r;
 
-	if (argc != 4)
-		die("image FILE LEN REGION");
+	if (argc != 4 && argc != 5)
+		die("image FILE LEN REGION [VERSION]");
+	if (argc == 5) {
+		version = (uint32_t)strtoul(argv[4], NULL, 0);
+		if (version < CLONE_VERSION_MIN || version > CLONE_VERSION_MAX)
+			die("image: format version %s: %d to %d", argv[4],
+			    CLONE_VERSION_MIN, CLONE_VERSION_MAX);
+	}
 	len = strtoull(argv[2], NULL, 0);
 	rs = strtoull(argv[3], NULL, 0);
 	R = ceil_div(len, rs);
@@ -3943,7 +3984,7 @@ static int cmd_image(int argc, char **argv)
 		bits[x / 64] |= 1ULL << (x % 64);
 	}
 	unlink(argv[1]);
-	r = write_metadata(argv[1], CLONE_VERSION, rs, R, 1700000000, bits, NULL, "dmfuzz");
+	r = write_metadata(argv[1], version, 0, rs, R, 1700000000, bits, NULL, "dmfuzz");
 	free(bits);
 	return r ? 2 : 0;
 }
@@ -3966,6 +4007,6 @@ int main(int argc, char **argv)
 		"       dmfuzz msg [-s SEED] [-n COUNT] [-v] NAME\n"
 		"       dmfuzz meta -m META -d DEST -S SRC -l LEN -r REGION [-s SEED] [-n RANDOM] [-a]\n"
 		"                   [-o FIRST] [-1 INDEX] [-w INDEX | -W TEXT] [-F 2] [-D] [-v]\n"
-		"       dmfuzz selftest | image FILE LEN REGION\n");
+		"       dmfuzz selftest | image FILE LEN REGION [VERSION]\n");
 	return 2;
 }

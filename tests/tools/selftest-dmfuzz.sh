@@ -12,11 +12,23 @@ expect 0 "models and generators" "$DF" selftest
 out_has "selftest: [0-9]* passed, 0 failed"
 
 LEN=262144	# 32768 regions of 8 sectors: 2 bitmap blocks per copy
-expect 0 "metadata image" "$DF" image "$W/img" $LEN 8
+# the image in version 1 (--format-version 1): the version 1 cases' base as is
+expect 0 "metadata image, format version 1" "$DF" image "$W/img" $LEN 8 1
 expect 0 "every mutation, every value, 500 random ones" "$DF" meta -D -m "$W/img" -l $LEN -r 8 -a -n 500
 out_has "tried=[0-9]* failed=0"
+if grep -q "base:" "$W/out"; then bad "a version 1 image made a base of its own"; cat "$W/out"; else ok "the version 1 image is the base"; fi
+# the image as a new format gets it (version 2, a ring of 256 slots): the
+# version 1 cases on a base written from its state
+expect 0 "metadata image, the default format version" "$DF" image "$W/imgd" $LEN 8
+expect 0 "version 1 cases on a version 2 image" "$DF" meta -D -m "$W/imgd" -l $LEN -r 8 -n 200
+out_has "version 1 base: 6 blocks"
+out_has "tried=[0-9]* failed=0"
+expect 0 "version 2 cases on a version 2 image" "$DF" meta -D -m "$W/imgd" -l $LEN -r 8 -F 2 -n 200
+out_has "version 2 base: 8 ring slots"
+out_has "tried=[0-9]* failed=0"
+expect 2 "an image in an unknown format version" "$DF" image "$W/imgx" $LEN 8 3
 # a clone with one bitmap block and a last block partly used
-expect 0 "metadata image, 1000 regions of 64 sectors" "$DF" image "$W/img2" 64000 64
+expect 0 "metadata image, 1000 regions of 64 sectors" "$DF" image "$W/img2" 64000 64 1
 expect 0 "mutations of it" "$DF" meta -D -m "$W/img2" -l 64000 -r 64 -n 200
 out_has "tried=[0-9]* failed=0"
 # a mutation can be written out and looked at

@@ -139,8 +139,8 @@ for t in clone_restore clone_convert clone_metadata_size; do
 	done
 done
 for v in '' 1 2; do
-	blocks=1036
-	[ "$v" = 2 ] && blocks=1548	# 2 + 512 ring blocks more
+	blocks=1548	# version 2, the default: 2 + 512 ring blocks + 2 * 517
+	[ "$v" = 1 ] && blocks=1036
 	# shellcheck disable=SC2086 # no option for the default
 	expect 0 "clone_metadata_size ${v:+--format-version $v}: exit 0" \
 		"$BIN/clone_metadata_size" -d 1T -R 64k -u blocks ${v:+--format-version $v}
@@ -151,10 +151,18 @@ expect 0 "clone_restore --format-version 2: exit 0" "$BIN/clone_restore" -i "$W/
 out_has "format version 2, a ring of 256 records"
 expect 0 "clone_check of version 2 metadata: exit 0" "$BIN/clone_check" "$W/v2.img"
 out_has "(format version 2), 100 hydrated (0.1%), 0 records replayed: clean"
-expect 0 "clone_convert of version 2 metadata, to version 1 by default: exit 0" \
+expect 3 "clone_convert of version 2 metadata, version 2 by default: exit 3" \
 	"$BIN/clone_convert" -i "$W/v2.img" -o "$W/v1.img"
+out_has "already in format version 2, the default: nothing to convert (--format-version 1 writes version 1)"
+if [ -e "$W/v1.img" ]; then bad "clone_convert to the same version wrote v1.img"; else ok "nothing written"; fi
+expect 0 "clone_convert --format-version 1 of version 2 metadata: exit 0" \
+	"$BIN/clone_convert" -i "$W/v2.img" -o "$W/v1.img" --format-version 1
 expect 0 "clone_dump of the conversion: exit 0" "$BIN/clone_dump" "$W/v1.img"
 out_has "^version 1$"
+expect 0 "clone_convert of version 1 metadata, to version 2 by default: exit 0" \
+	"$BIN/clone_convert" -i "$W/v1.img" -o "$W/v2c.img"
+expect 0 "clone_dump of the conversion: exit 0" "$BIN/clone_dump" "$W/v2c.img"
+out_has "^version 2$"
 expect 3 "clone_convert --format-version 1 of version 1 metadata: exit 3" \
 	"$BIN/clone_convert" -i "$W/v1.img" -o "$W/v1b.img" --format-version 1
 out_has "already in format version 1"
@@ -162,6 +170,23 @@ expect 0 "clone_convert --format-version 2 of version 1 metadata: exit 0" \
 	"$BIN/clone_convert" -i "$W/v1.img" -o "$W/v2b.img" --format-version 2
 expect 0 "clone_dump of the conversion: exit 0" "$BIN/clone_dump" "$W/v2b.img"
 out_has "^version 2$"
+# restore: the version the dump names; version 2 onto a device too small for
+# its ring: version 1 with a warning unless asked for (then exit 5, the size)
+printf 'version 2\nregion_size 8\nnr_regions 70000\nrange 0-99\n' >"$W/v2.dump"
+rm -f "$W/v1r.img"
+expect 0 "clone_restore of a version 1 dump: exit 0" "$BIN/clone_restore" -i "$W/v.dump" -o "$W/v1r.img"
+expect 0 "clone_dump of the restore: exit 0" "$BIN/clone_dump" "$W/v1r.img"
+out_has "^version 1$"
+truncate -s 32768 "$W/small.img"	# 8 blocks: version 1's 2 + 2 * 3, not version 2's 24
+expect 0 "clone_restore of a version 2 dump onto a device too small for version 2: exit 0" \
+	"$BIN/clone_restore" -i "$W/v2.dump" -o "$W/small.img"
+out_has "too small for format version 2 .*writing format version 1"
+expect 0 "clone_dump of the restore: exit 0" "$BIN/clone_dump" "$W/small.img"
+out_has "^version 1$"
+expect 5 "clone_restore --format-version 2 onto a device too small: exit 5" \
+	"$BIN/clone_restore" -i "$W/v2.dump" -o "$W/small.img" --format-version 2
+out_has "small.img is too small: 32768 bytes; 70000 regions need 24 blocks"
+rm -f "$W/small.img" "$W/v1r.img" "$W/v2c.img"
 
 # ---- what cannot be read or opened: exit 5
 mkdir -p "$W/dir"

@@ -121,7 +121,7 @@ static void make_image(const char *name, uint64_t rs, uint64_t nr, uint64_t ever
 	unlink(path(name));
 	for (uint64_t r = 0; every && r < nr; r += every)
 		bits_set_range(bits, r, r + 1);
-	if (write_metadata(path(name), 1, rs, nr, 1700000000, bits, NULL, "unit"))
+	if (write_metadata(path(name), 1, 0, rs, nr, 1700000000, bits, NULL, "unit"))
 		CHECK(0, "write_metadata %s", name);
 	free(bits);
 }
@@ -450,7 +450,7 @@ static void test_versions(void)
 	char what[64];
 
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
-		EXPECT(0, TOOLS_VERSION "|format version 1", "%s --version", tools[i]);
+		EXPECT(0, TOOLS_VERSION "|format version 2 for new metadata|versions 1 to 2", "%s --version", tools[i]);
 		EXPECT(0, "Usage", "%s --help", tools[i]);
 		/* a usage error: what was wrong and where help is, not the help */
 		EXPECT(EXIT_USAGE, "", "%s --no-such-option", tools[i]);
@@ -706,7 +706,7 @@ static void test_round_trip(void)
 	bits_set_range(bits, 32511, 32513);
 	bits_set_range(bits, nr - 1, nr);
 	unlink(path("rt.img"));
-	CHECK(!write_metadata(path("rt.img"), 1, 64, nr, 1234, bits, NULL, "unit"), "write");
+	CHECK(!write_metadata(path("rt.img"), 1, 0, 64, nr, 1234, bits, NULL, "unit"), "write");
 	free(bits);
 	EXPECT(0, "", "clone_dump -o rt.text rt.img");
 	for (int i = 0; i < 3; i++) {
@@ -1067,7 +1067,8 @@ static void test_convert(void)
 	dev_close(&d);
 	bits[nr / 64] &= (1ULL << (nr % 64)) - 1;
 	CHECK(m.found == FOUND_OK && m.nr_regions == nr && m.region_size == 128 &&
-	      !memcmp(m.bits, bits, (nr + 63) / 64 * 8), "converted bitmap = the in-kernel one");
+	      m.sb.version == 2 && m.sb.ring_slots == CLONE_RING_SLOTS &&
+	      !memcmp(m.bits, bits, (nr + 63) / 64 * 8), "converted bitmap = the in-kernel one (version 2, the default)");
 	md_free(&m);
 	EXPECT(0, "hydrated 22857|range 50000-59999", "clone_convert -q -i up.img -o - -f text");
 	EXPECT(0, "\"hydrated\": 22857", "clone_convert -q -i up.img -o - -f json");
@@ -1085,8 +1086,18 @@ static void test_convert(void)
 		EXPECT(EXIT_FAILED, "cannot open fake.blk for writing", "clone_convert -q -f json --force -i up.img -o fake.blk");
 		unlink(path("fake.blk"));
 	}
-	EXPECT(EXIT_USAGE, "upm.img is already in format version 1", "clone_convert -i upm.img -o x.img");
+	EXPECT(EXIT_USAGE, "upm.img is already in format version 2, the default: nothing to convert (--format-version 1 writes version 1)",
+	       "clone_convert -i upm.img -o x.img");
 	CHECK(access(path("x.img"), F_OK) != 0, "a conversion to the same version writes nothing");
+	/* version 1 on request, from the in-kernel metadata as from version 2 */
+	unlink(path("upm1.img"));
+	EXPECT(0, "100000 regions of 128 sectors (length 12799900 sectors), 22857 hydrated",
+	       "clone_convert --format-version 1 -i up.img -o upm1.img");
+	EXPECT(0, "10 blocks of metadata, 22857 hydrated (22.9%): clean", "clone_check upm1.img");	/* version 1: 2 + 2 * 4 */
+	EXPECT(EXIT_USAGE, "upm1.img is already in format version 1: nothing to convert (--format-version names",
+	       "clone_convert --format-version 1 -i upm1.img -o x.img");
+	CHECK(access(path("x.img"), F_OK) != 0, "a conversion to the same version writes nothing");
+	unlink(path("upm1.img"));
 	fclose(fopen(path("zz.img"), "w"));
 	if (truncate(path("zz.img"), 4 * CLONE_BLOCK_SIZE))
 		CHECK(0, "truncate");
@@ -1138,21 +1149,36 @@ static void test_convert(void)
 static void test_metadata_size(void)
 {
 	EXPECT(0, "4243456 bytes = 8288 sectors (1036 blocks of 4 KiB) for 16777216 regions of 128 sectors",
-	       "clone_metadata_size --device-size 1T --region-size 64k");
-	EXPECT(0, "8288\n", "clone_metadata_size -d 2147483648 -R 128 --unit s");
+	       "clone_metadata_size --format-version 1 --device-size 1T --region-size 64k");
+	EXPECT(0, "8288\n", "clone_metadata_size --format-version 1 -d 2147483648 -R 128 --unit s");
 	EXPECT(0, "{\"bytes\":4243456,\"sectors\":8288,\"blocks\":1036,\"regions\":16777216,"
 	       "\"region_sectors\":128,\"device_sectors\":2147483648}\n",
-	       "clone_metadata_size -d 1T -R 64k --json");
-	EXPECT(0, "", "clone_metadata_size -d 1T -R 64k --json | jq -e '.sectors == 8288' >/dev/null || exit 9");
+	       "clone_metadata_size --format-version 1 -d 1T -R 64k --json");
+	EXPECT(0, "", "clone_metadata_size --format-version 1 -d 1T -R 64k --json | jq -e '.sectors == 8288' >/dev/null || exit 9");
 	EXPECT(EXIT_USAGE, "--json and --unit exclude each other", "clone_metadata_size -d 1T -R 64k --json -u s");
-	EXPECT(0, "132128\n", "clone_metadata_size -d 16T -R 64k -u s");
-	EXPECT(0, "67649536\n", "clone_metadata_size -d 16T -R 64k -u b");
-	EXPECT(0, "65\n", "clone_metadata_size -d 16T -R 64k -u m");
-	EXPECT(0, "4\n", "clone_metadata_size -d 1 -R 8 -u blocks");
-	EXPECT(0, "6\n", "clone_metadata_size -d 262144s -R 8 -u blocks");	/* 012's case */
-	EXPECT(0, "4\n", "clone_metadata_size -d 260096 -R 8 -u blocks");	/* exactly 32512 */
-	EXPECT(0, "6\n", "clone_metadata_size -d 260097 -R 8 -u blocks");	/* one more */
-	EXPECT(0, "132108\n", "clone_metadata_size -d 2048P -R 1G -u blocks");	/* 2^31 */
+	EXPECT(0, "132128\n", "clone_metadata_size --format-version 1 -d 16T -R 64k -u s");
+	EXPECT(0, "67649536\n", "clone_metadata_size --format-version 1 -d 16T -R 64k -u b");
+	EXPECT(0, "65\n", "clone_metadata_size --format-version 1 -d 16T -R 64k -u m");
+	EXPECT(0, "4\n", "clone_metadata_size --format-version 1 -d 1 -R 8 -u blocks");
+	EXPECT(0, "6\n", "clone_metadata_size --format-version 1 -d 262144s -R 8 -u blocks");	/* 012's case */
+	EXPECT(0, "4\n", "clone_metadata_size --format-version 1 -d 260096 -R 8 -u blocks");	/* exactly 32512 */
+	EXPECT(0, "6\n", "clone_metadata_size --format-version 1 -d 260097 -R 8 -u blocks");	/* one more */
+	EXPECT(0, "132108\n", "clone_metadata_size --format-version 1 -d 2048P -R 1G -u blocks");	/* 2^31 */
+	/* version 2, the default: 2 superblocks, 2 * 256 ring blocks, 2 * N bitmap blocks */
+	EXPECT(0, "6340608 bytes = 12384 sectors (1548 blocks of 4 KiB) for 16777216 regions of 128 sectors in format version 2 (a ring of 256 records)",
+	       "clone_metadata_size --device-size 1T --region-size 64k");
+	EXPECT(0, "1548\n", "clone_metadata_size -d 1T -R 64k -u blocks");
+	EXPECT(0, "1548\n", "clone_metadata_size --format-version 2 -d 1T -R 64k -u blocks");
+	EXPECT(0, "{\"bytes\":6340608,\"sectors\":12384,\"blocks\":1548,\"regions\":16777216,"
+	       "\"region_sectors\":128,\"device_sectors\":2147483648}\n",
+	       "clone_metadata_size -d 1T -R 64k --json");
+	EXPECT(0, "516\n", "clone_metadata_size -d 1 -R 8 -u blocks");
+	EXPECT(0, "516\n", "clone_metadata_size -d 260096 -R 8 -u blocks");	/* exactly 32512 */
+	EXPECT(0, "518\n", "clone_metadata_size -d 260097 -R 8 -u blocks");	/* one more */
+	EXPECT(0, "132620\n", "clone_metadata_size -d 2048P -R 1G -u blocks");	/* 2^31 */
+	EXPECT(0, "136224\n", "clone_metadata_size -d 16T -R 64k -u s");
+	EXPECT(EXIT_USAGE, "these tools write versions 1 to 2", "clone_metadata_size --format-version 3 -d 1T -R 64k");
+	EXPECT(0, "--format-version V the metadata format version: 2 (default)", "clone_metadata_size --help");
 	EXPECT(EXIT_USAGE, "more than 2^31", "clone_metadata_size -d 4P -R 1M");
 	EXPECT(EXIT_USAGE, "power of two", "clone_metadata_size -d 1G -R 12");
 	EXPECT(EXIT_USAGE, "power of two", "clone_metadata_size -d 1G -R 2G");
@@ -1174,7 +1200,7 @@ static void make_image_v2(const char *name, uint64_t nr, uint64_t every)
 	unlink(path(name));
 	for (uint64_t r = 0; every && r < nr; r += every)
 		bits_set_range(bits, r, r + 1);
-	if (write_metadata(path(name), 2, 8, nr, 1700000000, bits, NULL, "unit"))
+	if (write_metadata(path(name), 2, 0, 8, nr, 1700000000, bits, NULL, "unit"))
 		CHECK(0, "write_metadata %s (version 2)", name);
 	free(bits);
 }
@@ -1567,8 +1593,17 @@ static void test_v2_round_trips(void)
 	EXPECT(0, "(format version 2), 33342 hydrated", "clone_check rt2c.img");
 	EXPECT(0, "", "clone_dump -o rt2c.text rt2c.img");
 	CHECK(file_eq("rt2.text", "rt2c.text"), "converted to version 2: another state");
+	/* version 1 to 2 is also what no --format-version does */
+	unlink(path("rt2e.img"));
+	EXPECT(0, "dm-clone metadata in format version 1: 100000 regions of 8 sectors, 33342 hydrated|metadata written in format version 2",
+	       "clone_convert -i rt2b.img -o rt2e.img");
+	EXPECT(0, "(format version 2), 33342 hydrated", "clone_check rt2e.img");
+	unlink(path("rt2e.img"));
+	EXPECT(EXIT_USAGE, "rt2c.img is already in format version 2, the default: nothing to convert (--format-version 1 writes version 1)",
+	       "clone_convert -i rt2c.img -o rt2e.img");
+	CHECK(access(path("rt2e.img"), F_OK) != 0, "a conversion to the same version writes nothing");
 	EXPECT(0, "in format version 2: 100000 regions|written in format version 1",
-	       "clone_convert -i rt2c.img -o rt2d.img");
+	       "clone_convert --format-version 1 -i rt2c.img -o rt2d.img");
 	for (int i = 0; i < 2; i++) {
 		dev_open(&d, path(i ? "rt2d.img" : "rt2c.img"), DEV_READ, 0);
 		md_analyze(&d, &mo, &m[i], NULL, NULL);
@@ -1599,6 +1634,104 @@ static void test_v2_round_trips(void)
  * another state: what is left never loads as anything but the whole new
  * state (no valid superblock over half-written blocks).
  */
+/*
+ * Salvage (both superblocks lost, the geometry given): the layout told by
+ * where the valid bitmap blocks lie, in either version and any ring.
+ */
+static void test_salvage_versions(void)
+{
+	const char *geo = "--region-size 8 --nr-regions 70000";
+	struct md_opts mo = { .use_sb = -1 };
+	uint64_t slots = 0, *bits = bits_alloc(70000);
+	struct dev d;
+	struct md m;
+
+	/* version 1: bitmap blocks at 2 + c * N + k */
+	make_image("sv1.img", 8, 70000, 5);
+	flip("sv1.img", 0, 50);
+	flip("sv1.img", 1, 50);
+	unlink(path("sv1r.img"));
+	EXPECT(0, "6 valid bitmap blocks lie where format version 1 puts them: taking version 1|70000 regions of 8 sectors, 14000 hydrated",
+	       "clone_repair -i sv1.img -o sv1r.img %s", geo);
+	EXPECT(0, "version 1\n|hydrated 14000", "clone_dump sv1r.img");
+	unlink(path("sv1r.img"));
+	/* the module would put version 2 on it, but the blocks say version 1 */
+	if (truncate(path("sv1.img"), 600 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(0, "where format version 1 puts them|14000 hydrated",
+	       "clone_repair -i sv1.img -o sv1r.img %s", geo);
+	EXPECT(0, "version 1\n", "clone_dump sv1r.img");
+	unlink(path("sv1r.img"));
+
+	/* version 2, a ring of 256: bitmap blocks at 2 + 2L + 2k + c */
+	make_image_v2("sv2.img", 70000, 5);
+	flip("sv2.img", 0, 50);
+	flip("sv2.img", 1, 50);
+	EXPECT(2, "no valid superblock", "clone_repair -i sv2.img -o sv2r.img");
+	/* a record at the checkpoint the invented superblock names (0): replayed */
+	put_record("sv2.img", 0, -1, 1, 1);
+	unlink(path("sv2r.img"));
+	EXPECT(0, "6 valid bitmap blocks lie where format version 2 with a ring of 256 slots puts them|70000 regions of 8 sectors, 14001 hydrated",
+	       "clone_repair -i sv2.img -o sv2r.img %s", geo);
+	EXPECT(0, "(format version 2), 14001 hydrated (20.0%), 0 records replayed: clean", "clone_check sv2r.img");
+	check_v2_layout("sv2r.img", 3, "salvaged");
+	EXPECT(0, "version 2\n|hydrated 14001", "clone_dump --repair " "--region-size 8 --nr-regions 70000 sv2.img");
+	unlink(path("sv2r.img"));
+
+	/* version 2, a ring of 20 (a device of 48 blocks): the ring found */
+	for (uint64_t r = 0; r < 70000; r += 5)
+		bits_set_range(bits, r, r + 1);
+	unlink(path("sv3.img"));
+	fclose(fopen(path("sv3.img"), "w"));
+	if (truncate(path("sv3.img"), 48 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	CHECK(!write_metadata(path("sv3.img"), 2, 0, 8, 70000, 1700000000, bits, &slots, "unit") &&
+	      slots == 20, "a version 2 ring of 20 slots: %llu", (unsigned long long)slots);
+	/* one bitmap block lost in copy A: the others still tell the layout */
+	flip("sv3.img", clone_bitmap_block(2, 20, 3, 1, 0), 100);
+	flip("sv3.img", 0, 50);
+	flip("sv3.img", 1, 50);
+	dev_open(&d, path("sv3.img"), DEV_READ, 0);
+	mo.salvage = 1;
+	mo.region_size = 8;
+	mo.nr_regions = 70000;
+	md_analyze(&d, &mo, &m, NULL, NULL);
+	dev_close(&d);
+	CHECK(m.found == FOUND_OK && m.sb_invented && m.sb.version == 2 && m.sb.ring_slots == 20 &&
+	      m.sb.ring_start == 2 && m.sb.checkpoint == 0 &&
+	      m.sb.copy_start[0] == clone_bitmap_block(2, 20, 3, 0, 0) &&
+	      m.sb.copy_start[1] == clone_bitmap_block(2, 20, 3, 0, 1) && m.hydrated == 14000,
+	      "salvage of a ring of 20: version %u, %u slots, %llu hydrated", m.sb.version,
+	      m.sb.ring_slots, (unsigned long long)m.hydrated);
+	md_free(&m);
+	EXPECT(0, "5 valid bitmap blocks lie where format version 2 with a ring of 20 slots puts them|14000 hydrated",
+	       "clone_repair -i sv3.img -o sv3r.img %s", geo);
+	EXPECT(0, "(format version 2), 14000 hydrated", "clone_check sv3r.img");
+	unlink(path("sv3r.img"));
+
+	/* no valid bitmap block: what the module formats on the device */
+	for (uint64_t k = 0; k < 3; k++)
+		for (unsigned int cp = 0; cp < 2; cp++)
+			flip("sv2.img", clone_bitmap_block(2, V2_SLOTS, 3, k, cp), 100);
+	EXPECT(1, "no valid bitmap block tells the layout: taking format version 2 with a ring of 256 slots (what the module formats on this device)|version 2\n|lost 0-69999",
+	       "clone_dump --repair %s sv2.img", geo);
+	EXPECT(1, "no valid bitmap block tells the layout: taking format version 2 with a ring of 256 slots|70000 regions of 8 sectors, 0 hydrated",
+	       "clone_repair --assume-unhydrated -i sv2.img -o sv2r.img %s", geo);
+	EXPECT(0, "(format version 2), 0 hydrated", "clone_check sv2r.img");
+	for (uint64_t k = 0; k < 3; k++)
+		for (unsigned int cp = 0; cp < 2; cp++)
+			flip("sv1.img", clone_bitmap_block(1, 0, 3, k, cp), 100);
+	if (truncate(path("sv1.img"), 8 * CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate");
+	EXPECT(1, "no valid bitmap block tells the layout: taking format version 1 (version 2 does not fit this device|version 1\n",
+	       "clone_dump --repair %s sv1.img", geo);
+	const char *const rm[] = { "sv1.img", "sv1r.img", "sv2.img", "sv2r.img", "sv3.img", "sv3r.img" };
+
+	for (size_t i = 0; i < sizeof(rm) / sizeof(rm[0]); i++)
+		unlink(path(rm[i]));
+	free(bits);
+}
+
 static void test_write_order(void)
 {
 	uint64_t nr = 70000, *bits = bits_alloc(nr);
@@ -1688,6 +1821,7 @@ int main(int argc, char **argv)
 	test_v2_replay();
 	test_v2_ring_end();
 	test_v2_round_trips();
+	test_salvage_versions();
 	test_write_order();
 
 	printf("tools unit tests: %d passed, %d failed\n", passed, failed);
