@@ -243,6 +243,32 @@ wait_hydrated_at_least() {
 # msg NAME WORDS...: dmsetup message
 msg() { _n=$1; shift; dmsetup message "$_n" 0 "$@"; }
 
+# ---- trace events ----------------------------------------------------------
+
+TR=/sys/kernel/tracing
+
+# trace_on: record the dm_clone events from now on, into an empty buffer
+# big enough for the run (16 MiB a CPU)
+trace_on() {
+	[ -e $TR/trace ] || mount -t tracefs nodev $TR || { fail "cannot mount tracefs"; return 1; }
+	[ -d $TR/events/dm_clone ] || { fail "the module has no dm_clone trace events"; return 1; }
+	BUF_KB=$(cat $TR/buffer_size_kb | tr -dc 0-9)
+	echo 0 >$TR/tracing_on
+	echo 16384 >$TR/buffer_size_kb
+	echo >$TR/trace
+	echo 1 >$TR/events/dm_clone/enable
+	echo 1 >$TR/tracing_on
+}
+
+# trace_off: stop, keep the recording in $T/trace, give the memory back
+trace_off() {
+	echo 0 >$TR/tracing_on
+	echo 0 >$TR/events/dm_clone/enable
+	cat $TR/trace >"$T/trace"
+	echo >$TR/trace
+	echo "${BUF_KB:-1408}" >$TR/buffer_size_kb
+}
+
 # meta_blocks REGIONS [SLOTS]: metadata blocks a clone of REGIONS regions uses:
 # 2 + 2N in format version 1, 2 + 2 SLOTS + 2N in version 2 with a ring of
 # SLOTS (256 when there is room: what a zeroed 64 MiB metadata disk gets)
