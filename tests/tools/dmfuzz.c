@@ -709,6 +709,7 @@ struct vdev {
 	uint64_t scanned, first_data;	/* zero_sb: blocks [2, scanned) checked */
 	int md_found;		/* !zero_sb: what the tools found */
 	uint64_t md_rs, md_R, md_hyd, md_lost;
+	uint64_t md_blocks;	/* blocks its format uses (version 1 or 2) */
 };
 
 static struct vdev vdevs[32];
@@ -790,6 +791,7 @@ static void probe_meta(struct vdev *v)
 		v->md_R = m.nr_regions;
 		v->md_hyd = m.hydrated;
 		v->md_lost = m.lost_blocks;
+		v->md_blocks = m.found == FOUND_OK ? md_layout_blocks(&m) : 0;
 		md_free(&m);
 		dev_close(&d);
 	}
@@ -943,14 +945,30 @@ static struct vdev *resolve(const char *tok, int *unsure_out)
 	return NULL;
 }
 
-/* Whether @v can be the metadata of @R regions of @rs sectors. */
+/*
+ * Blocks a format of @R regions takes on a zeroed device of @blocks blocks:
+ * version 2 with as many ring slots as fit (up to 256), version 1 where a
+ * ring of 8 does not fit, as the module chooses.
+ */
+static uint64_t format_blocks(uint64_t R, uint64_t blocks)
+{
+	unsigned long slots = clone_ring_slots_for(R, blocks);
+
+	return slots ? clone_metadata_blocks_v2(R, slots) : clone_metadata_blocks(R);
+}
+
+/*
+ * Whether @v can be the metadata of @R regions of @rs sectors; *@used: the
+ * blocks its format takes (the status line's used metadata blocks).
+ */
 static int meta_valid(struct vdev *v, uint32_t rs, uint64_t R, uint64_t *hyd,
-		      int *formats, const char **why)
+		      int *formats, uint64_t *used, const char **why)
 {
 	uint64_t blocks = v->sectors / 8, need = clone_metadata_blocks(R);
 
 	*hyd = 0;
 	*formats = 0;
+	*used = 0;
 	if (blocks < 2) {
 		*why = "metadata device under 2 blocks";
 		return INVALID;
@@ -964,10 +982,12 @@ static int meta_valid(struct vdev *v, uint32_t rs, uint64_t R, uint64_t *hyd,
 			*why = "zeroed metadata device too small";
 			return INVALID;
 		}
+		need = format_blocks(R, blocks);
 		if (first_nonzero(v, need) < need) {
 			*why = "metadata device not zeroed";
 			return INVALID;
 		}
+		*used = need;
 		*formats = 1;
 		return VALID;
 	}
@@ -979,11 +999,12 @@ static int meta_valid(struct vdev *v, uint32_t rs, uint64_t R, uint64_t *hyd,
 		*why = "metadata of another geometry";
 		return INVALID;
 	}
-	if (blocks < need || v->md_lost) {
+	if (blocks < v->md_blocks || v->md_lost) {
 		*why = "metadata too small or lost";
 		return INVALID;
 	}
 	*hyd = v->md_hyd;
+	*used = v->md_blocks;
 	return VALID;
 }
 
@@ -993,7 +1014,7 @@ struct verdict {
 	const char *why;
 	struct vdev *meta, *dest, *src;
 	uint32_t rs, thr, batch, rate;
-	uint64_t len, R, hyd;
+	uint64_t len, R, hyd, used;
 	int no_hyd, no_pass, on_read, zeroes, formats;
 	struct toks tk;
 };
@@ -1089,7 +1110,7 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 		BAD("too many arguments");
 	if (!dv[1]->discard)
 		vd->no_pass = 1;
-	vd->v = meta_valid(dv[0], vd->rs, vd->R, &vd->hyd, &vd->formats, &why);
+	vd->v = meta_valid(dv[0], vd->rs, vd->R, &vd->hyd, &vd->formats, &vd->used, &why);
 	vd->why = vd->v == VALID ? "valid" : why;
 	/*
 	 * Never generated (it would discard the source the data checks read):
@@ -1107,7 +1128,7 @@ static void expect_status(const struct verdict *vd, struct sbuf *info, struct sb
 {
 	sb_reset(info);
 	sb_printf(info, "8 %" PRIu64 "/%" PRIu64 " %u %" PRIu64 "/%" PRIu64 " 0 %d ",
-		  (uint64_t)clone_metadata_blocks(vd->R), vd->meta->sectors / 8, vd->rs,
+		  vd->used, vd->meta->sectors / 8, vd->rs,
 		  vd->hyd, vd->R, vd->no_hyd + vd->no_pass + vd->on_read + vd->zeroes);
 	sb_add(info, vd->no_hyd ? "no_hydration " : "");
 	sb_add(info, vd->no_pass ? "no_discard_passdown " : "");
@@ -1364,7 +1385,7 @@ static void base_args(struct toks *t, uint64_t len)
 	struct sbuf s = { 0 };
 	struct vdev *meta = NULL, *c[32];
 	uint32_t rs;
-	uint64_t R, hyd;
+	uint64_t R, hyd, used;
 	int n = 0, formats;
 	const char *why;
 
@@ -1379,7 +1400,7 @@ static void base_args(struct toks *t, uint64_t len)
 	}
 	R = ceil_div(len ? len : 1, rs);
 	for (int i = 0; i < nvdevs; i++)
-		if (meta_valid(&vdevs[i], rs, R, &hyd, &formats, &why) == VALID)
+		if (meta_valid(&vdevs[i], rs, R, &hyd, &formats, &used, &why) == VALID)
 			c[n++] = &vdevs[i];
 	meta = n && chance(90) ? c[rnd((uint64_t)n)] : &vdevs[rnd((uint64_t)nvdevs)];
 	struct vdev *dest = pick_dev(meta, NULL, len);
@@ -1727,9 +1748,9 @@ static void run_line(struct tline *l, const char *name, uint64_t idx, unsigned i
 		size_t n = 2;
 
 		if (l->v == VALID && l->n == 1 && l->vd[0].no_hyd &&
-		    clone_metadata_blocks(l->vd[0].R) <= 64 && chance(resume_pct)) {
+		    l->vd[0].used <= 1024 && chance(resume_pct)) {
 			resume = 1;
-			n = clone_metadata_blocks(l->vd[0].R);
+			n = l->vd[0].used;
 		}
 		if (m && !(i == 1 && snaps[0].v == m))
 			snap_take(&snaps[i], m, n);
@@ -3475,6 +3496,45 @@ out:
 }
 
 /*
+ * The blocks past the cases' layout that a format of a zeroed META would
+ * take (the module formats version 2 with as many ring slots as fit): put
+ * into *@tail (*@n of them) and zeroed on META, so that a case that zeroes
+ * the layout is a zeroed device, whatever META held past it. Put back at
+ * the end with the rest.
+ */
+static void clear_tail(uint8_t **tail, uint64_t *n)
+{
+	uint64_t bytes, ext;
+	int fd = open(G.meta, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	*n = 0;
+	if (fd < 0 || fstat(fd, &st))
+		die("%s: %s", G.meta, strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+			die("%s: size", G.meta);
+	} else {
+		bytes = (uint64_t)st.st_size;
+	}
+	close(fd);
+	ext = format_blocks(G.R, bytes / CLONE_BLOCK_SIZE);
+	if (ext <= G.layout)
+		return;
+	*n = ext - G.layout;
+	*tail = xalloc_blocks(*n);
+	if (blocks_io(G.meta, 0, G.layout, *n, *tail))
+		die("%s: cannot read %" PRIu64 " blocks", G.meta, *n);
+	{
+		uint8_t *zero = xalloc_blocks(*n);
+
+		if (blocks_io(G.meta, 1, G.layout, *n, zero))
+			die("%s: cannot zero %" PRIu64 " blocks", G.meta, *n);
+		free(zero);
+	}
+}
+
+/*
  * The hydration state read from META written again in format G.version
  * (version 2: with the fewest ring slots) as the cases' base image, G.img,
  * when META holds another version or another ring; what META held over
@@ -3535,7 +3595,8 @@ static int cmd_meta(int argc, char **argv)
 	struct mspec *specs;
 	size_t n;
 
-	uint8_t *saved = NULL;
+	uint8_t *saved = NULL, *tail = NULL;
+	uint64_t tail_n = 0;
 	uint32_t meta_version;
 
 	G.version = 1;
@@ -3622,6 +3683,9 @@ static int cmd_meta(int argc, char **argv)
 			die("meta: %zu cases", n);
 		n = first + 1;
 	}
+	/* (-w/-W write one case and leave the rest of META as it is) */
+	if (!dry && wr == UINT64_MAX)
+		clear_tail(&tail, &tail_n);
 	for (uint64_t i = first; i < n; i++) {
 		struct mcase c;
 
@@ -3633,6 +3697,10 @@ static int cmd_meta(int argc, char **argv)
 			kmsg_note("dmfuzz: metadata case %" PRIu64 " of %zu", i, n);
 	}
 	/* leave the metadata as it was (-F 2: the version 1 metadata under it) */
+	if (!dry && wr == UINT64_MAX && tail_n &&
+	    blocks_io(G.meta, 1, G.layout, tail_n, tail))
+		die("%s: cannot restore", G.meta);
+	free(tail);
 	if (!dry && wr == UINT64_MAX && saved &&
 	    blocks_io(G.meta, 1, 0, G.saved_blocks, saved))
 		die("%s: cannot restore", G.meta);
@@ -3782,8 +3850,9 @@ static int cmd_selftest(void)
 		f->md_rs = 64;
 		f->md_R = 2048;
 		f->md_hyd = 7;
+		f->md_blocks = 4;	/* version 1: 2 + 2 x 1 */
 	}
-	fake("N", "253:8", 8, 131072)->first_data = 5;	/* data in block 5 */
+	fake("N", "253:8", 8, 131072)->first_data = 600;	/* data in block 600 */
 	fake("Z", "253:9", 9, 1 << 21)->discard = 0;
 	st_table(131072, "M D S 8", VALID, 0);
 	st_table(131072, "M D S 8 0", VALID, 0);
@@ -3802,8 +3871,9 @@ static int cmd_selftest(void)
 	st_table(131072, "M Z S 8", VALID, 0);
 	st_table(100, "M s S 8", VALID, 0);
 	st_table(131072, "F D S 64", VALID, 7);
-	st_table(131072, "N D S 8", VALID, 0);		/* 4 blocks used: block 5 is not */
-	st_table(16 << 20, "N D S 8", INVALID, 0);	/* 6 blocks used */
+	/* version 2: 2 + 2 x 256 + 2N blocks used */
+	st_table(131072, "N D S 8", VALID, 0);		/* 516 blocks used: block 600 is not */
+	st_table(16 << 20, "N D S 8", INVALID, 0);	/* 644 blocks used */
 	{
 		const char *bad[] = {
 			"M D S", "M D S 7", "M D S 0", "M D S 9", "M D S 2097153", "M D S 4194304",
@@ -3841,6 +3911,15 @@ static int cmd_selftest(void)
 		tk_free(&l.vd[1].tk);
 	}
 	/* what a valid target reports */
+	{
+		struct verdict vd = { 0 };
+
+		/* a zeroed device formats version 2: 2 + 2 x 256 + 2 x 1 blocks */
+		judge_target(131072, "M D S 8 1 no_hydration", &vd);
+		expect_status(&vd, &info, &table);
+		st_check(vd.v == VALID && !strncmp(info.p, "8 516/", 6), "status of a format: %s", info.p);
+		tk_free(&vd.tk);
+	}
 	{
 		struct verdict vd = { 0 };
 
