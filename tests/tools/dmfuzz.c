@@ -2206,6 +2206,7 @@ static struct {
 	uint32_t version;	/* -F: the format the cases are made of */
 	uint64_t slots, ckpt;	/* version 2: ring slots, the base's checkpoint */
 	uint64_t saved_blocks;	/* META's blocks put back at the end */
+	uint64_t ext;		/* what a format of a zeroed META takes, if more than layout */
 	uint8_t *img;		/* the layout blocks */
 	uint64_t *bits;		/* their hydrated regions */
 } G;
@@ -3243,18 +3244,20 @@ static int has_bits(const uint64_t *a, const uint64_t *b, uint64_t R)
 /* After a commit: clean metadata holding exactly @bits (@superset: at least). */
 static int check_committed(const uint64_t *bits, uint64_t hyd, int superset, char *why, size_t len)
 {
-	uint8_t *img = xalloc_blocks(G.layout);
+	/* a case that zeroed the layout was formatted over G.ext blocks */
+	uint64_t blocks = G.ext > G.layout ? G.ext : G.layout;
+	uint8_t *img = xalloc_blocks(blocks);
 	struct dev d;
 	struct md m;
 	struct md_opts o = { .use_sb = -1, .max_regions = MAX_REGIONS };
 	int ok = 0;
 
-	if (blocks_io(G.meta, 0, 0, G.layout, img)) {
+	if (blocks_io(G.meta, 0, 0, blocks, img)) {
 		snprintf(why, len, "cannot read %s back", G.meta);
 		free(img);
 		return 0;
 	}
-	dev_open_mem(&d, img, G.layout * CLONE_BLOCK_SIZE);
+	dev_open_mem(&d, img, blocks * CLONE_BLOCK_SIZE);
 	md_analyze(&d, &o, &m, NULL, NULL);
 	if (m.found != FOUND_OK || m.sb_state[0] != BLK_VALID || m.sb_state[1] != BLK_VALID)
 		snprintf(why, len, "superblocks: found %d, copy 0 %s, copy 1 %s", m.found,
@@ -3407,6 +3410,15 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 
 	if (blocks_io(G.meta, 1, 0, c->img_blocks, c->img))
 		die("%s: cannot write the image", G.meta);
+	/* a zeroed layout: META past it zeroed too (an earlier format wrote there) */
+	if (G.ext > G.layout && c->img_blocks <= G.layout && block_is_zero(c->img) &&
+	    block_is_zero(c->img + CLONE_BLOCK_SIZE)) {
+		uint8_t *zero = xalloc_blocks(G.ext - G.layout);
+
+		if (blocks_io(G.meta, 1, G.layout, G.ext - G.layout, zero))
+			die("%s: cannot zero %" PRIu64 " blocks", G.meta, G.ext - G.layout);
+		free(zero);
+	}
 	if (write_only) {
 		if (want_load == 2)
 			printf("expect any\n");
@@ -3521,6 +3533,7 @@ static void clear_tail(uint8_t **tail, uint64_t *n)
 	ext = format_blocks(G.R, bytes / CLONE_BLOCK_SIZE);
 	if (ext <= G.layout)
 		return;
+	G.ext = ext;
 	*n = ext - G.layout;
 	*tail = xalloc_blocks(*n);
 	if (blocks_io(G.meta, 0, G.layout, *n, *tail))
