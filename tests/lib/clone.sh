@@ -269,6 +269,15 @@ trace_off() {
 	echo "${BUF_KB:-1408}" >$TR/buffer_size_kb
 }
 
+# format_empty DEV VERSION REGION NR_REGIONS: empty metadata of that format
+# version on DEV, written by clone_restore (a zeroed device gets version 2
+# from the module; version 1 only this way, or on a device too small)
+format_empty() {
+	printf 'version %s\nregion_size %s\nnr_regions %s\n' "$2" "$3" "$4" |
+		clone_restore --format-version "$2" -q -i - -o "$1" ||
+		{ fail "clone_restore --format-version $2 onto $1"; return 1; }
+}
+
 # meta_blocks REGIONS [SLOTS]: metadata blocks a clone of REGIONS regions uses:
 # 2 + 2N in format version 1, 2 + 2 SLOTS + 2N in version 2 with a ring of
 # SLOTS (256 when there is room: what a zeroed 64 MiB metadata disk gets)

@@ -3242,6 +3242,19 @@ static int has_bits(const uint64_t *a, const uint64_t *b, uint64_t R)
 }
 
 /* After a commit: clean metadata holding exactly @bits (@superset: at least). */
+/* Zero META's blocks [G.layout, G.ext): what a format of a zeroed META takes past the layout. */
+static void zero_past_layout(void)
+{
+	uint8_t *zero;
+
+	if (G.ext <= G.layout)
+		return;
+	zero = xalloc_blocks(G.ext - G.layout);
+	if (blocks_io(G.meta, 1, G.layout, G.ext - G.layout, zero))
+		die("%s: cannot zero %" PRIu64 " blocks", G.meta, G.ext - G.layout);
+	free(zero);
+}
+
 static int check_committed(const uint64_t *bits, uint64_t hyd, int superset, char *why, size_t len)
 {
 	/* a case that zeroed the layout was formatted over G.ext blocks */
@@ -3411,14 +3424,9 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 	if (blocks_io(G.meta, 1, 0, c->img_blocks, c->img))
 		die("%s: cannot write the image", G.meta);
 	/* a zeroed layout: META past it zeroed too (an earlier format wrote there) */
-	if (G.ext > G.layout && c->img_blocks <= G.layout && block_is_zero(c->img) &&
-	    block_is_zero(c->img + CLONE_BLOCK_SIZE)) {
-		uint8_t *zero = xalloc_blocks(G.ext - G.layout);
-
-		if (blocks_io(G.meta, 1, G.layout, G.ext - G.layout, zero))
-			die("%s: cannot zero %" PRIu64 " blocks", G.meta, G.ext - G.layout);
-		free(zero);
-	}
+	if (c->img_blocks <= G.layout && block_is_zero(c->img) &&
+	    block_is_zero(c->img + CLONE_BLOCK_SIZE))
+		zero_past_layout();
 	if (write_only) {
 		if (want_load == 2)
 			printf("expect any\n");
@@ -3538,13 +3546,7 @@ static void clear_tail(uint8_t **tail, uint64_t *n)
 	*tail = xalloc_blocks(*n);
 	if (blocks_io(G.meta, 0, G.layout, *n, *tail))
 		die("%s: cannot read %" PRIu64 " blocks", G.meta, *n);
-	{
-		uint8_t *zero = xalloc_blocks(*n);
-
-		if (blocks_io(G.meta, 1, G.layout, *n, zero))
-			die("%s: cannot zero %" PRIu64 " blocks", G.meta, *n);
-		free(zero);
-	}
+	zero_past_layout();
 }
 
 /*
