@@ -88,6 +88,7 @@ struct clone_metadata {
 	sector_t region_size;
 	unsigned long nr_regions;
 	unsigned long nr_blocks;	/* bitmap blocks in each copy */
+	unsigned long grow_to;		/* while loading: the table's regions */
 	unsigned long long dev_blocks;	/* metadata device size */
 	u64 nonce;
 	u64 format_time;
@@ -327,12 +328,18 @@ static u64 bitmap_start(struct clone_metadata *cmd, u32 copy)
 	return copy_block(cmd, copy, 0);
 }
 
-/* Blocks the format uses. */
-static unsigned long long format_blocks(struct clone_metadata *cmd)
+/* Blocks the format uses for @nr_regions regions. */
+static unsigned long long blocks_for(struct clone_metadata *cmd,
+				     unsigned long nr_regions)
 {
 	if (cmd->version < 2)
-		return clone_metadata_blocks(cmd->nr_regions);
-	return clone_metadata_blocks_v2(cmd->nr_regions, cmd->ring_slots);
+		return clone_metadata_blocks(nr_regions);
+	return clone_metadata_blocks_v2(nr_regions, cmd->ring_slots);
+}
+
+static unsigned long long format_blocks(struct clone_metadata *cmd)
+{
+	return blocks_for(cmd, cmd->nr_regions);
 }
 
 static void build_superblock(struct clone_metadata *cmd, void *block, u32 copy)
@@ -412,11 +419,23 @@ static int check_superblock(struct clone_metadata *cmd,
 		*error = "Region size mismatch with metadata";
 		return -EINVAL;
 	}
-	if (nr_regions != cmd->nr_regions) {
-		DMERR("%pg: region count mismatch: the metadata describes %llu regions, the table %lu (the device size changed?)",
+	if (nr_regions > cmd->nr_regions) {
+		DMERR("%pg: the metadata describes %llu regions, the table only %lu: a clone cannot shrink (load it with its whole length)",
 		      cmd->bdev, nr_regions, cmd->nr_regions);
-		*error = "Region count mismatch with metadata";
+		*error = "Table shorter than the clone in the metadata";
 		return -EINVAL;
+	}
+	if (nr_regions < cmd->nr_regions) {
+		if (le32_to_cpu(sb->version) < 2) {
+			DMERR("%pg: the table asks for %lu regions, the metadata describes %llu: metadata format version 1 cannot grow; convert it to version 2 with clone_convert first",
+			      cmd->bdev, cmd->nr_regions, nr_regions);
+			*error = "Metadata format version 1 cannot grow";
+			return -EINVAL;
+		}
+		/* A grow: load what the metadata holds, then grow it. */
+		cmd->grow_to = cmd->nr_regions;
+		cmd->nr_regions = nr_regions;
+		cmd->nr_blocks = clone_bitmap_blocks(nr_regions);
 	}
 	cmd->version = le32_to_cpu(sb->version);
 	cmd->ring_slots = 0;
@@ -447,16 +466,18 @@ static int check_superblock(struct clone_metadata *cmd,
 
 /* ---- Loading and formatting ---- */
 
-static int check_size(struct clone_metadata *cmd, char **error)
+/* Is the device large enough for @nr_regions regions (a grow: more)? */
+static int check_size(struct clone_metadata *cmd, unsigned long nr_regions,
+		      char **error)
 {
-	unsigned long long need = format_blocks(cmd);
+	unsigned long long need = blocks_for(cmd, nr_regions);
 
 	if (cmd->dev_blocks >= need)
 		return 0;
 	DMERR("%pg: metadata device too small: %llu sectors, need at least %llu sectors (%llu KiB) for %lu regions",
 	      cmd->bdev, cmd->dev_blocks * CLONE_BLOCK_SECTORS,
 	      need * CLONE_BLOCK_SECTORS, need * (CLONE_BLOCK_SIZE / 1024),
-	      cmd->nr_regions);
+	      nr_regions);
 	*error = "Metadata device too small";
 	return -ENOSPC;
 }
@@ -572,21 +593,39 @@ static u64 sb_checkpoint(const void *block)
 	return le32_to_cpu(sb->version) >= 2 ? le64_to_cpu(sb->checkpoint) : 0;
 }
 
+static bool same_bytes(const void *a, const void *b, size_t from, size_t to)
+{
+	return !memcmp(a + from, b + from, to - from);
+}
+
+/* The geometry a valid superblock names: its region count. */
+static u64 sb_regions(const void *block)
+{
+	return le64_to_cpu(((const struct clone_superblock *)block)->nr_regions);
+}
+
 /*
- * Do two valid superblock copies describe the same metadata? They may
- * differ in the checkpoint they name (a checkpoint writes one, then the
- * other), in nothing else.
+ * Do two valid superblock copies describe the same metadata? In version 2
+ * they may differ in the checkpoint they name (a checkpoint writes one,
+ * then the other) and in the geometry (a grow is a checkpoint), as long as
+ * the copy with more regions names no older checkpoint; in nothing else.
  */
 static bool sb_agree(const void *a, const void *b)
 {
-	size_t at = offsetof(struct clone_superblock, checkpoint);
-	size_t end = at + sizeof_field(struct clone_superblock, checkpoint);
+	size_t geo = offsetof(struct clone_superblock, nr_regions);
+	size_t geo_end = offsetof(struct clone_superblock, copy_start);
+	size_t ck = offsetof(struct clone_superblock, checkpoint);
+	size_t ck_end = ck + sizeof_field(struct clone_superblock, checkpoint);
 
 	if (le32_to_cpu(((const struct clone_superblock *)a)->version) < 2)
-		at = end = CLONE_HEADER_SIZE;
-	return !memcmp(a + CLONE_HEADER_SIZE, b + CLONE_HEADER_SIZE,
-		       at - CLONE_HEADER_SIZE) &&
-	       !memcmp(a + end, b + end, CLONE_BLOCK_SIZE - end);
+		return same_bytes(a, b, CLONE_HEADER_SIZE, CLONE_BLOCK_SIZE);
+	if (sb_regions(a) < sb_regions(b))
+		swap(a, b);
+	if (sb_regions(a) > sb_regions(b) && sb_checkpoint(a) < sb_checkpoint(b))
+		return false;
+	return same_bytes(a, b, CLONE_HEADER_SIZE, geo) &&
+	       same_bytes(a, b, geo_end, ck) &&
+	       same_bytes(a, b, ck_end, CLONE_BLOCK_SIZE);
 }
 
 /* Find and check the superblock; format the device if it is zeroed. */
@@ -602,7 +641,7 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 
 	if (cmd->dev_blocks < CLONE_SB_BLOCKS) {
 		choose_format(cmd);
-		return check_size(cmd, error);
+		return check_size(cmd, cmd->nr_regions, error);
 	}
 
 	md_read(cmd, 0, CLONE_SB_BLOCKS, cmd->buf, failed);
@@ -621,7 +660,7 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 
 	if (state[0] == BLOCK_ZERO && state[1] == BLOCK_ZERO) {
 		choose_format(cmd);
-		r = check_size(cmd, error);
+		r = check_size(cmd, cmd->nr_regions, error);
 		if (!r)
 			r = check_zeroed(cmd, error);
 		return r ? r : format_device(cmd, error);
@@ -652,7 +691,7 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 	r = check_superblock(cmd, sb, error);
 	if (r)
 		return r;
-	r = check_size(cmd, error);
+	r = check_size(cmd, max(cmd->nr_regions, cmd->grow_to), error);
 	if (r)
 		return r;
 
@@ -660,9 +699,17 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 	cmd->format_time = le64_to_cpu(sb->format_time);
 	cmd->head = sb_checkpoint(sb);
 	for (i = 0; i < CLONE_SB_BLOCKS; i++) {
+		b = cmd->buf + i * CLONE_BLOCK_SIZE;
+		if (state[i] == BLOCK_VALID && sb_regions(b) != sb_regions(sb)) {
+			/* Grown in one copy only: load's checkpoint ends it. */
+			DMWARN("%pg: superblock copy %u names %llu regions, the copy in use %llu (a grow cut short): rewriting it",
+			       cmd->bdev, i, sb_regions(b), sb_regions(sb));
+			cmd->sb_ckpt[i] = sb_checkpoint(b);
+			cmd->sb_stale[i] = true;
+			continue;
+		}
 		if (state[i] == BLOCK_VALID) {
-			cmd->sb_ckpt[i] = sb_checkpoint(cmd->buf +
-							i * CLONE_BLOCK_SIZE);
+			cmd->sb_ckpt[i] = sb_checkpoint(b);
 			continue;
 		}
 		DMWARN("%pg: superblock copy %u %s: rewriting it from copy %u",
@@ -1143,29 +1190,126 @@ static void free_metadata(struct clone_metadata *cmd)
 }
 
 /*
+ * The in-core maps for @nr_regions regions (more than now, or the first
+ * ones), what they hold kept. Scratch space (the commit buffer and its
+ * entries) is sized for the new bitmap too.
+ */
+static int resize_maps(struct clone_metadata *cmd, unsigned long nr_regions)
+{
+	unsigned long nr_blocks = clone_bitmap_blocks(nr_regions);
+	unsigned int batch = min_t(unsigned long, BATCH_BLOCKS,
+				   2 * max(nr_blocks, 1UL));
+	unsigned long *hydrated, *committed, *dirty, *lagging, *newer_b;
+	struct commit_entry *entries;
+	unsigned long flags;
+	void *buf;
+
+	buf = vmalloc(batch * CLONE_BLOCK_SIZE);
+	entries = kcalloc(batch, sizeof(*entries), GFP_KERNEL);
+	hydrated = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long), GFP_KERNEL);
+	committed = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long), GFP_KERNEL);
+	dirty = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long), GFP_KERNEL);
+	lagging = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long), GFP_KERNEL);
+	newer_b = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long), GFP_KERNEL);
+	if (!buf || !entries || !hydrated || !committed || !dirty ||
+	    !lagging || !newer_b) {
+		vfree(buf);
+		kfree(entries);
+		kvfree(hydrated);
+		kvfree(committed);
+		kvfree(dirty);
+		kvfree(lagging);
+		kvfree(newer_b);
+		return -ENOMEM;
+	}
+
+	spin_lock_irqsave(&cmd->lock, flags);
+	if (cmd->hydrated) {
+		bitmap_copy(hydrated, cmd->hydrated, cmd->nr_regions);
+		bitmap_copy(committed, cmd->committed, cmd->nr_regions);
+		bitmap_copy(dirty, cmd->dirty, cmd->nr_blocks);
+		bitmap_copy(lagging, cmd->lagging, cmd->nr_blocks);
+		bitmap_copy(newer_b, cmd->newer_b, cmd->nr_blocks);
+	}
+	swap(cmd->hydrated, hydrated);
+	swap(cmd->committed, committed);
+	swap(cmd->dirty, dirty);
+	swap(cmd->lagging, lagging);
+	swap(cmd->newer_b, newer_b);
+	spin_unlock_irqrestore(&cmd->lock, flags);
+	swap(cmd->buf, buf);
+	swap(cmd->entries, entries);
+	cmd->batch = batch;
+
+	vfree(buf);
+	kfree(entries);
+	kvfree(hydrated);
+	kvfree(committed);
+	kvfree(dirty);
+	kvfree(lagging);
+	kvfree(newer_b);
+	return 0;
+}
+
+/*
+ * Version 2: the clone now has @nr_regions regions (more than the metadata
+ * on disk describes; the maps hold them). The next checkpoint writes both
+ * copies of every new bitmap block (what the device held past the old
+ * format is not trusted to be zero), then both superblocks with the new
+ * geometry, one after the other: ring.pml's GROW. Until both are durable
+ * the clone must take no I/O: a clone that ran on the new geometry once one
+ * copy was could log records for regions the other copy, if it is the one
+ * left readable, does not have.
+ */
+static void grow_geometry(struct clone_metadata *cmd, unsigned long nr_regions)
+{
+	unsigned long k, old_blocks = cmd->nr_blocks, flags;
+
+	DMINFO("%pg: growing the clone from %lu to %lu regions",
+	       cmd->bdev, cmd->nr_regions, nr_regions);
+	spin_lock_irqsave(&cmd->lock, flags);
+	cmd->nr_regions = nr_regions;
+	cmd->nr_blocks = clone_bitmap_blocks(nr_regions);
+	for (k = old_blocks; k < cmd->nr_blocks; k++)
+		mark_dirty(cmd, k);
+	spin_unlock_irqrestore(&cmd->lock, flags);
+	cmd->sb_stale[0] = true;
+	cmd->sb_stale[1] = true;
+}
+
+/*
  * Version 2: what load found goes into a checkpoint before the clone takes
  * any I/O, so that nothing it serves rests on one copy of a block or on a
  * record (the next load would not replay a record once a later one reused
  * its slot). If that fails the metadata is read-only, as after any failed
- * commit.
+ * commit; a load that grows the clone is refused instead (the new geometry
+ * is not durable, the table cannot run on the old one).
  */
-static void load_checkpoint(struct clone_metadata *cmd,
-			    struct block_device *dest, unsigned long replayed)
+static int load_checkpoint(struct clone_metadata *cmd,
+			   struct block_device *dest, unsigned long replayed,
+			   char **error)
 {
 	int r;
 
 	if (!replayed && !clone_md_changed(cmd) &&
 	    cmd->sb_ckpt[0] == cmd->head && cmd->sb_ckpt[1] == cmd->head)
-		return;
+		return 0;
 	r = clone_md_commit(cmd, dest, false, NULL);
 	if (!r) {
 		DMINFO("%pg: %lu metadata records replayed, checkpoint at %llu",
 		       cmd->bdev, replayed, cmd->head);
-		return;
+		return 0;
+	}
+	if (cmd->grow_to) {
+		DMERR("%pg: metadata commit failed (error %d) writing the grown geometry: the clone was not grown",
+		      cmd->bdev, r);
+		*error = "Cannot write the grown metadata";
+		return r;
 	}
 	DMERR("%pg: metadata commit failed (error %d) writing the checkpoint of what was loaded: metadata is read-only; reload the table once the metadata device works again",
 	      cmd->bdev, r);
 	cmd->mode = CLONE_MD_RO;
+	return 0;
 }
 
 static struct clone_metadata *create_metadata(struct dm_dev *meta,
@@ -1189,8 +1333,6 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 	}
 	cmd->bdev = meta->bdev;
 	cmd->region_size = region_size;
-	cmd->nr_regions = nr_regions;
-	cmd->nr_blocks = clone_bitmap_blocks(nr_regions);
 	cmd->dev_blocks = bdev_nr_sectors(meta->bdev) >>
 			  (CLONE_BLOCK_SHIFT - SECTOR_SHIFT);
 	cmd->mode = CLONE_MD_RW;
@@ -1199,26 +1341,14 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 	atomic_long_set(&cmd->writes, 0);
 
 	cmd->io = dm_io_client_create();
-	cmd->batch = min_t(unsigned long, BATCH_BLOCKS, 2 * max(cmd->nr_blocks, 1UL));
-	cmd->buf = vmalloc(cmd->batch * CLONE_BLOCK_SIZE);
-	cmd->hydrated = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long),
-				 GFP_KERNEL);
-	cmd->dirty = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
-			      GFP_KERNEL);
-	cmd->committed = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long),
-				  GFP_KERNEL);
-	cmd->lagging = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
-				GFP_KERNEL);
-	cmd->newer_b = kvcalloc(BITS_TO_LONGS(cmd->nr_blocks), sizeof(long),
-				GFP_KERNEL);
-	cmd->entries = kcalloc(cmd->batch, sizeof(*cmd->entries), GFP_KERNEL);
-	if (IS_ERR(cmd->io) || !cmd->buf || !cmd->hydrated || !cmd->dirty ||
-	    !cmd->committed || !cmd->lagging || !cmd->newer_b ||
-	    !cmd->entries) {
+	if (IS_ERR(cmd->io) || resize_maps(cmd, nr_regions)) {
 		*error = "Cannot allocate metadata";
 		goto bad;
 	}
+	cmd->nr_regions = nr_regions;
+	cmd->nr_blocks = clone_bitmap_blocks(nr_regions);
 
+	/* A grow loads what the metadata describes, fewer regions. */
 	r = load_superblock(cmd, error);
 	if (!r)
 		r = load_bitmap(cmd, error);
@@ -1227,11 +1357,17 @@ static struct clone_metadata *create_metadata(struct dm_dev *meta,
 	if (r)
 		goto bad;
 	/* What one usable copy holds is durable. */
-	bitmap_copy(cmd->committed, cmd->hydrated, nr_regions);
-	trace_clone_load(cmd->bdev->bd_dev, nr_regions, CLONE_BITS_PER_BLOCK,
-			 cmd->nr_hydrated, cmd->ring_slots, cmd->head);
+	bitmap_copy(cmd->committed, cmd->hydrated, cmd->nr_regions);
+	trace_clone_load(cmd->bdev->bd_dev, cmd->nr_regions,
+			 CLONE_BITS_PER_BLOCK, cmd->nr_hydrated,
+			 cmd->ring_slots, cmd->head);
+	if (cmd->grow_to)
+		grow_geometry(cmd, cmd->grow_to);
 	if (cmd->version >= 2)
-		load_checkpoint(cmd, dest, replayed);
+		r = load_checkpoint(cmd, dest, replayed, error);
+	if (r)
+		goto bad;
+	cmd->grow_to = 0;
 	return cmd;
 bad:
 	free_metadata(cmd);
@@ -1261,9 +1397,24 @@ static struct clone_metadata *share_live(struct clone_metadata *cmd,
 		*error = "Region size mismatch with the live table";
 		return ERR_PTR(-EINVAL);
 	}
-	if (cmd->nr_regions != nr_regions) {
-		*error = "Region count mismatch with the live table";
+	if (nr_regions < cmd->nr_regions) {
+		DMERR("%pg: the live table has %lu regions, the new one only %lu: a clone cannot shrink",
+		      cmd->bdev, cmd->nr_regions, nr_regions);
+		*error = "Table shorter than the live clone";
 		return ERR_PTR(-EINVAL);
+	}
+	if (nr_regions > cmd->nr_regions) {
+		/* A grow, at the new table's resume (clone_md_grow()). */
+		if (cmd->version < 2) {
+			DMERR("%pg: metadata format version 1 cannot grow: convert it to version 2 with clone_convert first",
+			      cmd->bdev);
+			*error = "Metadata format version 1 cannot grow";
+			return ERR_PTR(-EINVAL);
+		}
+		cmd->dev_blocks = bdev_nr_sectors(cmd->bdev) >>
+				  (CLONE_BLOCK_SHIFT - SECTOR_SHIFT);
+		if (check_size(cmd, nr_regions, error))
+			return ERR_PTR(-ENOSPC);
 	}
 	if (READ_ONCE(cmd->mode) == CLONE_MD_FAIL) {
 		/* Do not inherit a failed state. */
@@ -1340,6 +1491,42 @@ void clone_md_put(struct clone_metadata *cmd)
 	list_del(&cmd->list);
 	mutex_unlock(&registry_lock);
 	free_metadata(cmd);
+}
+
+int clone_md_grow(struct clone_metadata *cmd, struct block_device *dest,
+		  unsigned long nr_regions)
+{
+	char *error;
+	int r;
+
+	if (nr_regions <= READ_ONCE(cmd->nr_regions))
+		return 0;
+	mutex_lock(&cmd->commit_lock);
+	if (READ_ONCE(cmd->mode) != CLONE_MD_RW) {
+		DMERR("%pg: cannot grow the clone to %lu regions: the metadata is read-only",
+		      cmd->bdev, nr_regions);
+		r = -EROFS;
+		goto out;
+	}
+	/* A metadata device grown in place is used as it is now. */
+	cmd->dev_blocks = bdev_nr_sectors(cmd->bdev) >>
+			  (CLONE_BLOCK_SHIFT - SECTOR_SHIFT);
+	r = check_size(cmd, nr_regions, &error);
+	if (!r)
+		r = resize_maps(cmd, nr_regions);
+	if (!r)
+		grow_geometry(cmd, nr_regions);
+out:
+	mutex_unlock(&cmd->commit_lock);
+	if (r)
+		return r;
+	r = clone_md_commit(cmd, dest, false, NULL);
+	if (r) {
+		DMERR("%pg: metadata commit failed (error %d) writing the grown geometry: metadata is read-only; resume again once the metadata device works",
+		      cmd->bdev, r);
+		clone_md_set_mode(cmd, CLONE_MD_RO);
+	}
+	return r;
 }
 
 /* ---- Hydration state ---- */

@@ -28,7 +28,9 @@ enum clone_md_mode {
 /*
  * Open the metadata of a clone, sharing the in-core state with a live table
  * of the same mapped device on the same metadata device (a table reload), or
- * reading it from disk (formatting a zeroed device). On error returns an
+ * reading it from disk (formatting a zeroed device). @nr_regions may exceed
+ * what the metadata describes (version 2): a load from disk grows it before
+ * it returns, a shared state at clone_md_grow(). On error returns an
  * ERR_PTR, sets *error to a short reason and logs the details.
  */
 struct clone_metadata *clone_md_get(struct mapped_device *owner,
@@ -36,6 +38,15 @@ struct clone_metadata *clone_md_get(struct mapped_device *owner,
 				    struct dm_dev *source, sector_t region_size,
 				    unsigned long nr_regions, char **error);
 void clone_md_put(struct clone_metadata *cmd);
+/*
+ * Grow the clone to @nr_regions regions (no-op if it has as many): the new
+ * regions are unhydrated, and the new geometry is durable on return (else
+ * an error, logged, and the metadata is read-only). Only while no table
+ * sharing @cmd takes I/O or hydrates: at the resume of a reloaded table,
+ * which clone_md_get() let share the state of a smaller live one.
+ */
+int clone_md_grow(struct clone_metadata *cmd, struct block_device *dest,
+		  unsigned long nr_regions);
 
 bool clone_md_hydrated(struct clone_metadata *cmd, unsigned long region);
 /* The first unhydrated region in [from, limit), or limit. */

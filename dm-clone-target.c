@@ -2121,6 +2121,20 @@ static void clone_postsuspend(struct dm_target *ti)
 	report_mode(clone);
 }
 
+/*
+ * A reload with a larger length, over the live table's metadata: grow it
+ * now, before the first I/O. The old table is suspended for good (dm swaps
+ * the tables before this and destroys the old one after the resume), and
+ * this one has taken no I/O yet.
+ */
+static int clone_preresume(struct dm_target *ti)
+{
+	struct clone *clone = ti->private;
+
+	return clone_md_grow(clone->cmd, clone->dest_dev->bdev,
+			     clone->nr_regions);
+}
+
 static void clone_resume(struct dm_target *ti)
 {
 	struct clone *clone = ti->private;
@@ -2580,6 +2594,7 @@ static struct target_type clone_target = {
 	.presuspend = clone_presuspend,
 	.presuspend_undo = clone_presuspend_undo,
 	.postsuspend = clone_postsuspend,
+	.preresume = clone_preresume,
 	.resume = clone_resume,
 	.status = clone_status,
 	.message = clone_message,
