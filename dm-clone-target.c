@@ -2558,6 +2558,14 @@ static int clone_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->flush_supported = true;
 	ti->num_discard_bios = 1;
 	ti->discards_supported = true;
+	/*
+	 * WRITE_ZEROES goes where a write would: a whole unhydrated region
+	 * takes it as it takes a whole-region write (hydrated without a
+	 * copy), a partial one is copied first. Offered when the source and
+	 * the destination both offer it (the limits stack over both); else
+	 * the block layer writes zeroes as data.
+	 */
+	ti->num_write_zeroes_bios = 1;
 	ti->per_io_data_size = sizeof(struct clone_io);
 	return 0;
 
