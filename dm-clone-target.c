@@ -170,6 +170,8 @@ struct clone {
 	struct dm_dev *metadata_dev;
 	struct dm_dev *dest_dev;
 	struct dm_dev *source_dev;
+	/* Where the source ends: past it, the clone reads as zeroes. */
+	sector_t source_end;
 	struct clone_metadata *cmd;
 
 	sector_t region_size;
@@ -721,6 +723,11 @@ static void submit_chunk(struct clone *clone, struct copy_chunk *c,
 {
 	unsigned int left = to_bytes(c->sectors), len, i;
 
+	/* What lies past the source's end is in the buffer already: zeroes. */
+	if (op == REQ_OP_READ)
+		left = to_bytes(min_t(sector_t, c->sectors,
+				      clone->source_end - c->sector));
+
 	bio_reset(&c->bio, op == REQ_OP_READ ? clone->source_dev->bdev :
 		  clone->dest_dev->bdev, op);
 	c->bio.bi_iter.bi_sector = c->sector;
@@ -817,6 +824,48 @@ static int add_chunk(struct clone *clone, gfp_t gfp)
 	return 0;
 }
 
+/* Zero the chunk's buffer from byte @from on. */
+static void zero_chunk(struct copy_chunk *c, unsigned int from)
+{
+	unsigned int left = to_bytes(c->sectors), len, i;
+
+	for (i = 0; left; i++) {
+		len = min_t(unsigned int, left, PAGE_SIZE << c->orders[i]);
+		if (from < len)
+			memset(page_address(c->segs[i]) + from, 0, len - from);
+		from = from > len ? from - len : 0;
+		left -= len;
+	}
+}
+
+/* Can zeroes go to the destination as a WRITE_ZEROES, without data? */
+static bool dest_write_zeroes(struct clone *clone)
+{
+	return !test_bit(CLONE_NO_WRITE_ZEROES, &clone->flags) &&
+	       bdev_write_zeroes_sectors(clone->dest_dev->bdev);
+}
+
+/*
+ * Start a chunk: a read from the source, of what lies before the source's
+ * end; past it the buffer holds zeroes, and a chunk that lies past it
+ * whole goes to the destination at once (a WRITE_ZEROES if it can).
+ */
+static void read_chunk(struct clone *clone, struct copy_chunk *c)
+{
+	sector_t end = clone->source_end;
+
+	if (c->sector + c->sectors <= end) {
+		submit_chunk(clone, c, REQ_OP_READ);
+		return;
+	}
+	zero_chunk(c, c->sector < end ? to_bytes(end - c->sector) : 0);
+	if (c->sector < end)
+		submit_chunk(clone, c, REQ_OP_READ);
+	else
+		submit_chunk(clone, c, dest_write_zeroes(clone) ?
+			     REQ_OP_WRITE_ZEROES : REQ_OP_WRITE);
+}
+
 /*
  * Give free buffers to the chunks of queued copies. Copier only. While
  * background hydration is paused (disabled, suspended, threshold 0, metadata
@@ -863,7 +912,7 @@ static void start_chunks(struct clone *clone)
 		c->sectors = min_t(sector_t, COPY_CHUNK_SECTORS, br->stop - br->next);
 		br->next += c->sectors;
 		br->chunks++;
-		submit_chunk(clone, c, REQ_OP_READ);
+		read_chunk(clone, c);
 	}
 }
 
@@ -947,9 +996,7 @@ static bool chunk_is_zero(struct copy_chunk *c)
 static enum req_op chunk_write_op(struct clone *clone, struct copy_chunk *c)
 {
 	if (test_bit(CLONE_DETECT_ZEROES, &clone->flags) &&
-	    !test_bit(CLONE_NO_WRITE_ZEROES, &clone->flags) &&
-	    bdev_write_zeroes_sectors(clone->dest_dev->bdev) &&
-	    chunk_is_zero(c))
+	    dest_write_zeroes(clone) && chunk_is_zero(c))
 		return REQ_OP_WRITE_ZEROES;
 	return REQ_OP_WRITE;
 }
@@ -969,7 +1016,7 @@ static void chunk_done(struct clone *clone, struct copy_chunk *c)
 	if (bio_op(&c->bio) == REQ_OP_WRITE_ZEROES &&
 	    c->bio.bi_status == BLK_STS_NOTSUPP) {
 		if (!test_and_set_bit(CLONE_NO_WRITE_ZEROES, &clone->flags))
-			DMINFO("%s: the destination does not support WRITE_ZEROES: detect_zeroes writes zeroes as data",
+			DMINFO("%s: the destination does not support WRITE_ZEROES: zeroes are written as data",
 			       clone_name(clone));
 		submit_chunk(clone, c, REQ_OP_WRITE);
 		return;
@@ -1519,10 +1566,12 @@ static void source_read_end(struct clone *clone, struct clone_io *io)
 static void do_discarder(struct work_struct *ws)
 {
 	struct clone *clone = container_of(ws, struct clone, discarder);
-	unsigned long nr = clone->nr_regions, start, end, max, epoch;
+	unsigned long nr, start, end, max, epoch;
 	sector_t first, len;
 	int r;
 
+	/* The regions that hold source data (a clone may be longer). */
+	nr = dm_sector_div_up(clone->source_end, clone->region_size);
 	if (!discarding_source(clone))
 		return;
 	clone_md_committed_map(clone->cmd, clone->src_todo);
@@ -1547,7 +1596,8 @@ static void do_discarder(struct work_struct *ws)
 		if (!discarding_source(clone))
 			return;
 		first = region_to_sector(clone, start);
-		len = regions_end_sector(clone, end) - first;
+		len = min(regions_end_sector(clone, end), clone->source_end) -
+		      first;
 		r = blkdev_issue_discard(clone->source_dev->bdev, first, len,
 					 GFP_NOIO);
 		if (r) {
@@ -1582,6 +1632,26 @@ static void defer_bio(struct clone *clone, struct bio_list *list,
  * unhydrated region: to that region); the worker maps only bios that waited
  * on a busy range, which were trimmed to one region before.
  */
+/*
+ * A read of regions not hydrated (never deferred: mapped at once) goes to
+ * the source; past the source's end it reads zeroes, touching neither
+ * device, and a read across that end is split there.
+ */
+static int read_source(struct clone *clone, struct bio *bio)
+{
+	sector_t start = dm_target_offset(clone->ti, bio->bi_iter.bi_sector);
+
+	if (start >= clone->source_end) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (start + bio_sectors(bio) > clone->source_end)
+		dm_accept_partial_bio(bio, clone->source_end - start);
+	remap(clone, bio, clone->source_dev);
+	return DM_MAPIO_REMAPPED;
+}
+
 static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 {
 	struct clone_io *io = dm_per_bio_data(bio, sizeof(*io));
@@ -1640,8 +1710,7 @@ static int process_bio(struct clone *clone, struct bio *bio, bool in_map)
 			trim_bio(clone, bio, stop);
 		if (test_bit(CLONE_HYDRATE_ON_READ, &clone->flags))
 			copy_on_read(clone, start, stop);
-		remap(clone, bio, clone->source_dev);
-		return DM_MAPIO_REMAPPED;
+		return read_source(clone, bio);
 	}
 	if (in_map)
 		trim_bio(clone, bio, start + 1);
@@ -2193,7 +2262,7 @@ static int clone_iterate_devices(struct dm_target *ti,
 {
 	struct clone *clone = ti->private;
 
-	return fn(ti, clone->source_dev, 0, ti->len, data) ?:
+	return fn(ti, clone->source_dev, 0, clone->source_end, data) ?:
 	       fn(ti, clone->dest_dev, 0, ti->len, data);
 }
 
@@ -2350,6 +2419,7 @@ static int check_devices(struct clone *clone)
 	dev_t meta = clone->metadata_dev->bdev->bd_dev;
 	dev_t dest = clone->dest_dev->bdev->bd_dev;
 	dev_t source = clone->source_dev->bdev->bd_dev;
+	unsigned int lbs;
 
 	if (meta == dest || meta == source || dest == source) {
 		ti->error = "The metadata, destination and source devices must differ";
@@ -2359,8 +2429,19 @@ static int check_devices(struct clone *clone)
 		ti->error = "Device size larger than destination device";
 		return -EINVAL;
 	}
-	if (bdev_nr_sectors(clone->source_dev->bdev) < ti->len) {
-		ti->error = "Device size larger than source device";
+	/*
+	 * A clone may be longer than its source (a golden image restored
+	 * onto a larger disk): past the source's end it reads as zeroes, and
+	 * hydration writes zeroes there. The end must fall on a logical block
+	 * of both devices, where a read can be split.
+	 */
+	clone->source_end = min(bdev_nr_sectors(clone->source_dev->bdev),
+				ti->len);
+	lbs = max(bdev_logical_block_size(clone->source_dev->bdev),
+		  bdev_logical_block_size(clone->dest_dev->bdev));
+	if (!clone->source_end ||
+	    clone->source_end % (lbs >> SECTOR_SHIFT)) {
+		ti->error = "Source size is zero or not a multiple of the logical block size";
 		return -EINVAL;
 	}
 	return 0;

@@ -375,6 +375,29 @@ static int cmd_mark(int argc, char **argv)
 	return 0;
 }
 
+/* ---- zeroout ---------------------------------------------------------- */
+
+/*
+ * zeroout DEV FIRST:END: the blocks zeroed with BLKZEROOUT (a WRITE_ZEROES
+ * where the device takes one, written zeroes where not); MAP untouched.
+ */
+static int cmd_zeroout(int argc, char **argv)
+{
+	uint64_t a, b, range[2];
+	int fd;
+
+	if (argc != 2)
+		die("usage: zeroout DEV FIRST:END");
+	fd = open_dev(argv[0], O_RDWR);
+	parse_range(argv[1], dev_blocks(fd, argv[0]), &a, &b);
+	range[0] = a * BS;
+	range[1] = (b - a) * BS;
+	if (ioctl(fd, BLKZEROOUT, range))
+		die("BLKZEROOUT %s %s: %s", argv[0], argv[1], strerror(errno));
+	close(fd);
+	return 0;
+}
+
 /* ---- write ------------------------------------------------------------ */
 
 /*
@@ -1309,6 +1332,7 @@ static int usage(void)
 		"  fill DEV MAP SEED [BLOCKS]     write the gen-0 pattern, create MAP\n"
 		"  mkmap MAP SEED BLOCKS          MAP of a device holding the gen-0 pattern\n"
 		"  mark MAP FIRST:END any|zero|GEN  set expectations by hand\n"
+		"  zeroout DEV FIRST:END          BLKZEROOUT of those blocks (MAP untouched)\n"
 		"  write DEV MAP [-n COUNT] [-r FIRST:END] [-b BLOCKS] [-a] [-S] [-f K] [-s SEED] [-L I/N] [-D]\n"
 		"                                 O_DIRECT writes of new generations (-a aligned,\n"
 		"                                 -S sequential, -f fsync every K, -L only the\n"
@@ -1339,6 +1363,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(int, char **); } verbs[] = {
 		{ "fill", cmd_fill }, { "mkmap", cmd_mkmap }, { "mark", cmd_mark },
+		{ "zeroout", cmd_zeroout },
 		{ "merge", cmd_merge },
 		{ "write", cmd_write }, { "verify", cmd_verify },
 		{ "dsync", cmd_dsync }, { "expect", cmd_expect }, { "jcommit", cmd_jcommit },

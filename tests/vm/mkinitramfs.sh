@@ -27,7 +27,7 @@ MODULES="virtio_pci virtio_blk dm-mod dm-bufio libcrc32c crc32c-intel crc32c_gen
 REMOTE_MODULES="sch_netem configfs target_core_mod target_core_iblock iscsi_target_mod
 	iscsi_tcp sd_mod"
 # Host programs the tests use (with their libraries); busybox covers the rest.
-PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs
+PROGRAMS="dmsetup fio mke2fs mkfs.ext4 e2fsck fsck.ext4 dumpe2fs debugfs blkid bash flock mkfs.xfs fallocate
 	nbd-server nbd-client tc iscsid iscsiadm lvm nbdkit xz"
 # nbdkit's plugin and filters that the tests use, loaded from its own
 # directory (the same path in the guest), with their libraries; xz (above)
