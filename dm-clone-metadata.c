@@ -607,13 +607,13 @@ static u64 sb_regions(const void *block)
 /*
  * Do two valid superblock copies describe the same metadata? In version 2
  * they may differ in the checkpoint they name (a checkpoint writes one,
- * then the other) and in the geometry (a grow is a checkpoint), as long as
- * the copy with more regions names no older checkpoint; in nothing else.
+ * then the other) and in the geometry, region count and bitmap blocks (a
+ * grow is a checkpoint), as long as the copy with more regions names no
+ * older checkpoint; in nothing else.
  */
 static bool sb_agree(const void *a, const void *b)
 {
 	size_t geo = offsetof(struct clone_superblock, nr_regions);
-	size_t geo_end = offsetof(struct clone_superblock, copy_start);
 	size_t ck = offsetof(struct clone_superblock, checkpoint);
 	size_t ck_end = ck + sizeof_field(struct clone_superblock, checkpoint);
 
@@ -621,10 +621,14 @@ static bool sb_agree(const void *a, const void *b)
 		return same_bytes(a, b, CLONE_HEADER_SIZE, CLONE_BLOCK_SIZE);
 	if (sb_regions(a) < sb_regions(b))
 		swap(a, b);
-	if (sb_regions(a) > sb_regions(b) && sb_checkpoint(a) < sb_checkpoint(b))
-		return false;
-	return same_bytes(a, b, CLONE_HEADER_SIZE, geo) &&
-	       same_bytes(a, b, geo_end, ck) &&
+	if (sb_regions(a) > sb_regions(b)) {
+		if (sb_checkpoint(a) < sb_checkpoint(b))
+			return false;
+		geo = offsetof(struct clone_superblock, copy_start);
+	}
+	return same_bytes(a, b, CLONE_HEADER_SIZE,
+			  offsetof(struct clone_superblock, nr_regions)) &&
+	       same_bytes(a, b, geo, ck) &&
 	       same_bytes(a, b, ck_end, CLONE_BLOCK_SIZE);
 }
 
@@ -682,10 +686,16 @@ static int load_superblock(struct clone_metadata *cmd, char **error)
 			*error = "Metadata superblock copies disagree";
 			return -EILSEQ;
 		}
-		/* Version 2: the newer checkpoint (version 1 has none). */
-		if (sb_checkpoint(cmd->buf + CLONE_BLOCK_SIZE) >
-		    sb_checkpoint(cmd->buf))
-			sb = cmd->buf + CLONE_BLOCK_SIZE;
+		/*
+		 * Version 2: the newer checkpoint (version 1 has none); of
+		 * two that name the same one, the grown copy (a grow writes
+		 * superblocks only once its bitmap blocks are durable).
+		 */
+		b = cmd->buf + CLONE_BLOCK_SIZE;
+		if (sb_checkpoint(b) > sb_checkpoint(cmd->buf) ||
+		    (sb_checkpoint(b) == sb_checkpoint(cmd->buf) &&
+		     sb_regions(b) > sb_regions(cmd->buf)))
+			sb = b;
 	}
 
 	r = check_superblock(cmd, sb, error);

@@ -346,11 +346,15 @@ inline media_error()
 inline load()
 {
 	refused = 0;
-	/* the superblock copy with the newest checkpoint */
+	/*
+	 * the superblock copy with the newest checkpoint; of two with the same
+	 * one, the one with the larger geometry (a grow cut short)
+	 */
 	use = 2;
 	for (c : 0 .. 1) {
 		if
-		:: USABLE(SB(c)) && (use == 2 || bseq[SB(c)] > bseq[SB(use)]) -> use = c
+		:: USABLE(SB(c)) && (use == 2 || bseq[SB(c)] > bseq[SB(use)] ||
+		   (bseq[SB(c)] == bseq[SB(use)] && bmask[SB(c)] > bmask[SB(use)])) -> use = c
 		:: else
 		fi
 	}

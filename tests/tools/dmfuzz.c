@@ -710,6 +710,8 @@ struct vdev {
 	int md_found;		/* !zero_sb: what the tools found */
 	uint64_t md_rs, md_R, md_hyd, md_lost;
 	uint64_t md_blocks;	/* blocks its format uses (version 1 or 2) */
+	uint32_t md_version;	/* its format version, and version 2's ring slots */
+	uint64_t md_slots;
 };
 
 static struct vdev vdevs[32];
@@ -792,6 +794,8 @@ static void probe_meta(struct vdev *v)
 		v->md_hyd = m.hydrated;
 		v->md_lost = m.lost_blocks;
 		v->md_blocks = m.found == FOUND_OK ? md_layout_blocks(&m) : 0;
+		v->md_version = m.sb.version;
+		v->md_slots = m.sb.ring_slots;
 		md_free(&m);
 		dev_close(&d);
 	}
@@ -995,16 +999,24 @@ static int meta_valid(struct vdev *v, uint32_t rs, uint64_t R, uint64_t *hyd,
 		*why = "metadata device holds no usable metadata";
 		return INVALID;
 	}
-	if (v->md_rs != rs || v->md_R != R) {
-		*why = "metadata of another geometry";
+	if (v->md_rs != rs || v->md_R > R) {
+		*why = "metadata of another region size, or more regions (a clone cannot shrink)";
 		return INVALID;
 	}
-	if (blocks < v->md_blocks || v->md_lost) {
+	*used = v->md_blocks;
+	if (v->md_R < R) {
+		/* a grow: version 2 only, the device large enough for it */
+		if (v->md_version < 2) {
+			*why = "version 1 metadata of fewer regions (cannot grow)";
+			return INVALID;
+		}
+		*used = clone_metadata_blocks_v2(R, v->md_slots);
+	}
+	if (blocks < *used || v->md_lost) {
 		*why = "metadata too small or lost";
 		return INVALID;
 	}
 	*hyd = v->md_hyd;
-	*used = v->md_blocks;
 	return VALID;
 }
 
@@ -1056,8 +1068,15 @@ static void judge_target(uint64_t len, const char *params, struct verdict *vd)
 	if (dv[0]->rdev == dv[1]->rdev || dv[0]->rdev == dv[2]->rdev ||
 	    dv[1]->rdev == dv[2]->rdev)
 		BAD("the same device twice");
-	if (dv[1]->sectors < len || dv[2]->sectors < len)
-		BAD("destination or source smaller than the target");
+	/*
+	 * A source shorter than the target is a clone longer than its source
+	 * (zeroes past its end); every device here has 512-byte logical
+	 * blocks, so any source size ends on one.
+	 */
+	if (dv[1]->sectors < len)
+		BAD("destination smaller than the target");
+	if (!dv[2]->sectors)
+		BAD("an empty source");
 	if (k_strtou32(t->v[3], &vd->rs) || vd->rs < MIN_REGION || vd->rs > MAX_REGION ||
 	    (vd->rs & (vd->rs - 1)))
 		BAD("bad region size");
@@ -1404,7 +1423,8 @@ static void base_args(struct toks *t, uint64_t len)
 			c[n++] = &vdevs[i];
 	meta = n && chance(90) ? c[rnd((uint64_t)n)] : &vdevs[rnd((uint64_t)nvdevs)];
 	struct vdev *dest = pick_dev(meta, NULL, len);
-	struct vdev *src = pick_dev(meta, dest, len);
+	/* now and then a source shorter than the clone */
+	struct vdev *src = pick_dev(meta, dest, chance(85) ? len : 1);
 
 	tk_push(t, spelling(meta));
 	tk_push(t, spelling(dest));
@@ -2207,6 +2227,7 @@ static struct {
 	uint64_t slots, ckpt;	/* version 2: ring slots, the base's checkpoint */
 	uint64_t saved_blocks;	/* META's blocks put back at the end */
 	uint64_t ext;		/* what a format of a zeroed META takes, if more than layout */
+	uint64_t meta_blocks;	/* META's size: what a grow may use */
 	uint8_t *img;		/* the layout blocks */
 	uint64_t *bits;		/* their hydrated regions */
 } G;
@@ -2334,6 +2355,26 @@ static void expect(struct mcase *c, int cls, const char *a, const char *b)
 	set_pat(c, a, b);
 }
 
+/*
+ * Version 2 superblocks naming @v regions for a clone of G.R (the same
+ * checkpoint; the table G.R), in one copy (@one) or both. More regions: a
+ * copy is taken (of one, as a grow cut short) and the table is shorter:
+ * refused. Fewer in one copy: the other is taken, the changed one
+ * rewritten. Fewer in both: a grow, if their bitmap block count fits @v;
+ * a region hydrated past @v is not the format's (cleared): as the tools say.
+ */
+static void nr_expect(struct mcase *c, uint64_t v, int one)
+{
+	if (v > G.R)
+		expect(c, C_REFUSE, "a clone cannot shrink", NULL);
+	else if (one)
+		expect(c, C_INTACT, "a grow cut short", NULL);
+	else if (clone_bitmap_blocks(v) != G.N)
+		expect(c, C_REFUSE, "inconsistent layout", NULL);
+	else
+		expect(c, C_ORACLE, NULL, NULL);
+}
+
 static void case_sb(const struct mspec *s, struct mcase *c)
 {
 	const struct sbfield *f = &sbfields[s->a];
@@ -2398,6 +2439,10 @@ static void case_sb(const struct mspec *s, struct mcase *c)
 		expect(c, C_ORACLE, "another format", NULL);
 		return;
 	}
+	if (s->a == F_NR && G.version >= 2) {
+		nr_expect(c, get_field(blk(c->img, tgt & 1), f->off, f->size), tgt < 2);
+		return;
+	}
 	if (tgt < 2) {
 		expect(c, C_REFUSE, "superblock copies disagree", NULL);
 		return;
@@ -2413,7 +2458,13 @@ static void case_sb(const struct mspec *s, struct mcase *c)
 		break;
 	case F_FLAGS: expect(c, C_REFUSE, "unsupported metadata flags", NULL); break;
 	case F_RS: expect(c, C_REFUSE, "region size mismatch", NULL); break;
-	case F_NR: expect(c, C_REFUSE, "region count mismatch", NULL); break;
+	case F_NR:
+		/* version 1: more regions than the table, or fewer */
+		if (get_field(blk(c->img, 0), f->off, f->size) > G.R)
+			expect(c, C_REFUSE, "a clone cannot shrink", NULL);
+		else
+			expect(c, C_REFUSE, "version 1 cannot grow", NULL);
+		break;
 	case F_BB: case F_CS0: case F_CS1: case F_BS: case F_BPB:
 		expect(c, C_REFUSE, "inconsistent layout", NULL);
 		break;
@@ -2605,7 +2656,7 @@ static void case_foreign(const struct mspec *s, struct mcase *c)
 	case 4:
 		other_geometry(img, G.rs, G.R * 2);
 		snprintf(c->desc, sizeof(c->desc), "superblocks for twice the regions");
-		expect(c, C_REFUSE, "region count mismatch", NULL);
+		expect(c, C_REFUSE, "a clone cannot shrink", NULL);
 		break;
 	case 5:
 		other_geometry(img, G.rs * 2, ceil_div(G.len, G.rs * 2));
@@ -3101,10 +3152,14 @@ static void build_case(const struct mspec *s, struct mcase *c, uint64_t seed, ui
 			 what[s->a], c->tlen, c->trs);
 		if (c->trs != G.rs)
 			expect(c, C_REFUSE, "region size mismatch", NULL);
-		else if (ceil_div(c->tlen, c->trs) != G.R)
-			expect(c, C_REFUSE, "region count mismatch", NULL);
-		else
+		else if (ceil_div(c->tlen, c->trs) < G.R)
+			expect(c, C_REFUSE, "a clone cannot shrink", NULL);
+		else if (ceil_div(c->tlen, c->trs) == G.R)
 			expect(c, C_INTACT, NULL, NULL);
+		else if (G.version < 2)
+			expect(c, C_REFUSE, "version 1 cannot grow", NULL);
+		else	/* META is large: a grow fits */
+			expect(c, C_INTACT, "growing the clone", NULL);
 		break;
 	}
 	case SK_FOREIGN:
@@ -3189,9 +3244,13 @@ static size_t catalogue(struct mspec **out, int all, uint64_t nrandom)
 	return n;
 }
 
-/* The metadata tools' verdict: 1 and the state if the module should load it. */
-static int tools_verdict(const uint8_t *img, uint64_t bytes, uint64_t tlen, uint32_t trs,
-			 uint64_t **bits, uint64_t *hyd)
+/*
+ * The metadata tools' verdict: 1 and the state if the module should load
+ * it. @bytes of @img are read; the device is @dev_blocks long (where a
+ * table of more regions than a version 2 superblock names grows the clone).
+ */
+static int tools_verdict(const uint8_t *img, uint64_t bytes, uint64_t dev_blocks,
+			 uint64_t tlen, uint32_t trs, uint64_t **bits, uint64_t *hyd)
 {
 	struct dev d;
 	struct md m;
@@ -3213,6 +3272,16 @@ static int tools_verdict(const uint8_t *img, uint64_t bytes, uint64_t tlen, uint
 		load = 1;
 		*bits = m.bits;
 		m.bits = NULL;
+		*hyd = m.hydrated;
+	} else if (m.found == FOUND_OK && m.region_size == trs && m.nr_regions < R &&
+		   m.sb.version >= 2 && dev_blocks >= clone_metadata_blocks_v2(R, m.sb.ring_slots) &&
+		   !m.lost_blocks && !m.ring_unknown) {
+		/* a grow: what the metadata holds, the new regions unhydrated */
+		load = 1;
+		*bits = bits_alloc(R);
+		for (uint64_t r = 0; r < m.nr_regions; r++)
+			if ((m.bits[r / 64] >> (r % 64)) & 1)
+				(*bits)[r / 64] |= 1ULL << (r % 64);
 		*hyd = m.hydrated;
 	}
 	md_free(&m);
@@ -3382,7 +3451,9 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 	}
 	bytes = c->meta_sectors ? c->meta_sectors * 512 : G.layout * CLONE_BLOCK_SIZE;
 	if (!c->no_tools)
-		tload = tools_verdict(c->img, bytes, c->tlen, c->trs, &tbits, &thyd);
+		tload = tools_verdict(c->img, bytes,
+				      c->meta_sectors ? c->meta_sectors / 8 : G.meta_blocks,
+				      c->tlen, c->trs, &tbits, &thyd);
 	if (c->cls == C_INTACT) {
 		want_load = 1;
 		want_bits = G.bits;
@@ -3476,7 +3547,9 @@ static void run_case(const struct mcase *c, uint64_t idx, int dry, int write_onl
 		if (dm_status("dmfuzz-mc", 1, 0, &st, NULL) != 1)
 			die("dmfuzz-mc: status");
 		k_split(st.p, &t);
-		snprintf(why, sizeof(why), "%" PRIu64 "/%" PRIu64, want_hyd, G.R);
+		/* the table's regions: more than G.R after a grow */
+		snprintf(why, sizeof(why), "%" PRIu64 "/%" PRIu64, want_hyd,
+			 ceil_div(c->tlen, c->trs));
 		if (want_load == 2) {
 			uint64_t h = t.n >= 4 ? strtoull(t.v[3], NULL, 10) : 0;
 
@@ -3589,7 +3662,7 @@ static void make_base(int dry, uint64_t meta_layout, uint8_t **saved)
 	}
 	G.layout = layout;
 	G.slots = slots;
-	if (!tools_verdict(G.img, layout * CLONE_BLOCK_SIZE, G.len, G.rs, &bits, &G.hyd) ||
+	if (!tools_verdict(G.img, layout * CLONE_BLOCK_SIZE, layout, G.len, G.rs, &bits, &G.hyd) ||
 	    !same_bits(bits, G.bits, G.R))
 		die("the version %u base does not read back as META's state", G.version);
 	free(bits);
@@ -3647,6 +3720,14 @@ static int cmd_meta(int argc, char **argv)
 	 * (or version 1 when that does not fit), or version 1 as written
 	 * with --format-version 1: its layout from its superblock.
 	 */
+	{
+		struct dev d;
+
+		if (dev_open(&d, G.meta, DEV_READ, 0))
+			die("%s: %s", G.meta, strerror(errno));
+		G.meta_blocks = d.blocks;
+		dev_close(&d);
+	}
 	G.img = xalloc_blocks(1);
 	if (blocks_io(G.meta, 0, 0, 1, G.img))
 		die("%s: cannot read its superblock", G.meta);
@@ -3663,7 +3744,8 @@ static int cmd_meta(int argc, char **argv)
 	{
 		uint64_t *bits;
 
-		if (!tools_verdict(G.img, G.layout * CLONE_BLOCK_SIZE, G.len, G.rs, &bits, &G.hyd) ||
+		if (!tools_verdict(G.img, G.layout * CLONE_BLOCK_SIZE, G.layout, G.len, G.rs, &bits,
+				   &G.hyd) ||
 		    get_le32(blk(G.img, 0) + 4) != CLONE_KIND_SUPER)
 			die("%s: holds no clean metadata for %" PRIu64 " regions of %u sectors",
 			    G.meta, G.R, G.rs);
