@@ -2,10 +2,14 @@
 # the guest). A job sources it:
 #   . /tests/bench/lib.sh
 # and prints its results as lines
+#   BENCH {"job":..., "unit":..., "baseline_name":..., "target":...,
+#          "rounds":{"ours":[...], "baseline":[...], "peer":[...], ...}}
+# (bench_rounds: every round's figures; bench/collect makes the medians,
+# spreads and ratios) or, for a job that reduces its figures itself,
 #   BENCH {"job":..., "ours":..., "baseline":..., "baseline_name":...,
 #          "ratio":..., "target":..., "unit":..., "peer":...}
-# which bench/run collects from results/<kver>/bench/*.out (it adds the
-# kernel). Time series (fio logs, hydration progress) go into the output
+# (bench_result), which bench/run collects from results/<kver>/bench/*.out
+# (it adds the kernel). Time series (fio logs, hydration progress) go into the output
 # between "BENCHLOG <job>/<name>" and "BENCHLOG-END" lines, for the plots.
 #
 # A job fails only on errors (fio failed, wrong data, a device that would
@@ -168,17 +172,42 @@ hydrate() {
 	echo "$HYD_MS $HYD_DONE" >>"$_log"
 }
 
-# raw_copy VAR FROM TO MIBS: one raw direct copy made durable (dd, 4 MiB
-# blocks, which beat 1 MiB ones by 1.5-3x here, and the fsync at its end:
-# a hydration is done only when its data is on stable storage, and it
-# flushes the destination before each commit of its bits), timed with dd's
-# exec; VAR keeps the best rate in MiB/s
+# The raw copy keeps as many copies in flight as the copier does: its
+# COPY_CHUNKS buffers of COPY_CHUNK_SECTORS (dm-clone-target.c), eight of
+# 1 MiB, each read from the source and then written from the same buffer.
+RAW_STREAMS=${RAW_STREAMS:-8}
+RAW_BS_MIB=${RAW_BS_MIB:-1}
+
+# raw_copy VAR FROM TO MIBS: one raw direct copy of MIBS MiB made durable:
+# RAW_STREAMS dd's at once over disjoint ranges, each with RAW_BS_MIB MiB
+# blocks (direct reads and writes, one block at a time), then an fsync of
+# TO (a hydration is done only when its data is on stable storage, and it
+# flushes the destination before each commit of its bits). Timed in one
+# bash (its clock is a builtin), from before the first dd's exec to the
+# fsync's end, as hydrate times a hydration. VAR becomes the rate in MiB/s.
 raw_copy() {
-	_us=$(time_us dd if="$2" of="$3" bs=4M count=$(($4 / 4)) iflag=direct oflag=direct conv=fsync 2>/dev/null) ||
-		{ fail "dd from $2 to $3 failed"; return 1; }
+	_us=$(bash -c '
+		from=$1 to=$2 mibs=$3 n=$4 bs=$5
+		blocks=$((mibs / bs)) per=$((mibs / bs / n))
+		t0=${EPOCHREALTIME/./}
+		pids=()
+		for ((i = 0; i < n; i++)); do
+			c=$per
+			[ $i = $((n - 1)) ] && c=$((blocks - i * per))
+			dd if="$from" of="$to" bs=${bs}M skip=$((i * per)) seek=$((i * per)) count=$c \
+				iflag=direct oflag=direct conv=notrunc 2>/dev/null &
+			pids+=($!)
+		done
+		rc=0
+		for p in "${pids[@]}"; do wait "$p" || rc=1; done
+		[ $rc = 0 ] || exit 1
+		dd if=/dev/null of="$to" bs=4k count=0 conv=notrunc,fsync 2>/dev/null || exit 1
+		t1=${EPOCHREALTIME/./}
+		echo $((t1 - t0))' raw_copy "$2" "$3" "$4" "$RAW_STREAMS" "$RAW_BS_MIB") && [ -n "$_us" ] ||
+		{ fail "raw copy from $2 to $3 failed"; return 1; }
 	_rc=$(mibps $(($4 * 1048576)) $((_us / 1000)))
-	log "raw copy $2 to $3, dd bs=4M direct, fsync: $((_us / 1000)) ms = $_rc MiB/s"
-	keep_best "$1" "$_rc"
+	log "raw copy $2 to $3, $RAW_STREAMS dd's of bs=${RAW_BS_MIB}M direct at once, fsync: $((_us / 1000)) ms = $_rc MiB/s"
+	eval "$1=\$_rc"
 }
 
 # ---- workloads -----------------------------------------------------------------
@@ -198,14 +227,15 @@ fio_work() {
 }
 
 # How many rounds `rounds` runs. The host's speed drifts by tens of per cent
-# within seconds (the other kernel's VM, other tenants of the machine), so
-# a few short runs taking turns with the baseline's, read as the median
-# round (pick), give a steadier ratio than one long run or a mean.
+# within seconds (other VMs, other tenants of the machine), so a few short
+# runs taking turns with the baseline's, read as the median of the rounds'
+# ratios with their spread (bench/collect), give a steadier ratio than one
+# long run or a mean, and show how far a single round may stray.
 ROUNDS=${ROUNDS:-3}
 
 # rounds TAG_A DEV_A TAG_B DEV_B NAME RW BS QD [FIO-ARGS...]: the same fio job
 # on A and on B, ROUNDS times, taking turns at going first (A B, B A, A B,
-# ...); results TAG-NAME-r1, -r2, ... of each, which pick reads.
+# ...); results TAG-NAME-r1, -r2, ... of each, which round_vals reads.
 # Each round has its own random seed, the same for A and B: random writes
 # to unhydrated regions find fresh ones in every round. (fio 3.33 ignores
 # randseed unless randrepeat is off.)
@@ -252,21 +282,24 @@ work_results() {
 }
 
 # bench_pair JOB UNIT NAME iops|bw|p50|p99 read|write BASELINE_NAME TARGET
-#            EXTRA-JSON [OURS BASE PEER PEER_BASE]: bench_result for rounds
-# NAME (pick) of ours against linear-ours and of the peer against
-# linear-peer, or of the tags given
+#            EXTRA-JSON [OURS BASE [PEER PEER_BASE]]: bench_rounds for the
+# rounds NAME of ours against linear-ours and of the peer against
+# linear-peer, or of the tags given (no peer when only OURS BASE are)
 bench_pair() {
 	_bj=$1 _bu=$2 _bn=$3 _bm=$4 _bd=$5 _bbn=$6 _btg=$7 _bx=$8
 	shift 8
-	[ $# -ge 4 ] || set -- ours linear-ours peer linear-peer
-	pick "$1" "$2" "$_bn" "$_bm" "$_bd"
-	_bo=$PICK_O _bb=$PICK_B _bp= _bpb=
-	if have_peer; then
-		pick "$3" "$4" "$_bn" "$_bm" "$_bd"
-		_bp=$PICK_O _bpb=$PICK_B
+	[ $# -ge 2 ] || set -- ours linear-ours peer linear-peer
+	read -r _bo _bb <<-V
+		$(round_vals "$1" "$2" "$_bn" "$_bm" "$_bd")
+	V
+	_bp='' _bpb=''
+	if [ -n "${3:-}" ] && have_peer; then
+		read -r _bp _bpb <<-V
+			$(round_vals "$3" "$4" "$_bn" "$_bm" "$_bd")
+		V
 	fi
 	case $_bm in p*) _bdir=lower ;; *) _bdir=higher ;; esac
-	bench_result "$_bj" "$_bu" "$_bdir" "$_bo" "$_bb" "$_bbn" "$_btg" "$_bp" "$_bx" "$_bpb"
+	bench_rounds "$_bj" "$_bu" "$_bdir" "$_bbn" "$_btg" "$_bo" "$_bb" "$_bp" "$_bpb" "$_bx"
 }
 
 # prefill DEV MIB: write DEV once (the host allocates its image file), so that
