@@ -80,12 +80,6 @@ bench_result() {
 # mibps BYTES MS: MiB/s
 mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 1048576 / (ms / 1000); else print 0 }'; }
 
-# keep_best VAR FIGURE: VAR becomes the higher of itself and FIGURE
-keep_best() {
-	eval "_kb=\${$1:-}"
-	eval "$1=\$(awk -v a=\"\$_kb\" -v b=\"\$2\" 'BEGIN { print (a == \"\" || b + 0 > a + 0) ? b : a }')"
-}
-
 # pick TAG BASE_TAG NAME iops|bw|p50|p99 read|write: of the rounds of TAG
 # against BASE_TAG (TAG-NAME-r1 beside BASE_TAG-NAME-r1, ...; see rounds),
 # the one whose ratio (higher is better) is the median; sets PICK_O and

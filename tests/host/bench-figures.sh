@@ -7,7 +7,7 @@
 #    is better) and for latency (lower is), and falls back to single runs;
 #  - ratio and bench_result turn figures the right way up, and a "peer"
 #    target becomes the peer's ratio against its own baseline;
-#  - keep_best keeps the highest figure; fio_brief names what was done;
+#  - fio_brief names what was done;
 #  - round_vals lists every round's figure in round order, bench_rounds
 #    and add_round put them in a BENCH line (bench/collect's medians are
 #    checked by tests/host/bench-collect.sh).
@@ -172,12 +172,7 @@ if command -v jq >/dev/null; then
 		'[null,{"ours":[1,null],"baseline":[2,2]}]'
 fi
 
-# -- keep_best, mibps
-unset B
-keep_best B 5
-keep_best B 12.5
-keep_best B 7
-check "keep_best" "$B" 12.5
+# -- mibps
 check "mibps" "$(mibps $((512 * 1048576)) 2000)" 256.0
 
 if [ $failed -gt 0 ]; then
