@@ -127,8 +127,9 @@ bench_log() {
 # The timed part runs in one bash, whose clock is a builtin: it holds the
 # message that starts hydration, the copying, the return of the `dmsetup
 # wait` that the completion event ends and an fsync of the clone (its data
-# on stable storage, as raw_copy's copy is), as time_us holds dd's exec,
-# its copy and its fsync. Under emulation every exec costs tens of milliseconds, so a
+# on stable storage, as raw_copy's is; raw_copy counts fio's own I/O time
+# and its fsync with dd's exec, so the hydration has the message's exec
+# more). Under emulation every exec costs tens of milliseconds, so a
 # clock read through an exec, or a status poll, would add a fixed cost that
 # is a large part of a hydration lasting under a second.
 hydrate() {
@@ -172,41 +173,46 @@ hydrate() {
 	echo "$HYD_MS $HYD_DONE" >>"$_log"
 }
 
-# The raw copy keeps as many copies in flight as the copier does: its
-# COPY_CHUNKS buffers of COPY_CHUNK_SECTORS (dm-clone-target.c), eight of
-# 1 MiB, each read from the source and then written from the same buffer.
-RAW_STREAMS=${RAW_STREAMS:-8}
-RAW_BS_MIB=${RAW_BS_MIB:-1}
+# The raw copy's I/O is as parallel as the copier: RAW_DEPTH reads of
+# RAW_BS from the source and as many writes to the destination in flight.
+# The copier (dm-clone-target.c) moves data through COPY_CHUNKS buffers of
+# COPY_CHUNK_SECTORS, eight of 1 MiB, each read from the source and then
+# written from the same buffer: all eight may be reading, or writing, at a
+# time.
+RAW_DEPTH=${RAW_DEPTH:-8}
+RAW_BS=${RAW_BS:-1m}
+RAW_NAME="raw copy I/O (fio, $RAW_BS direct reads of the source and writes of the destination at once, $RAW_DEPTH of each in flight, fsync)"
 
-# raw_copy VAR FROM TO MIBS: one raw direct copy of MIBS MiB made durable:
-# RAW_STREAMS dd's at once over disjoint ranges, each with RAW_BS_MIB MiB
-# blocks (direct reads and writes, one block at a time), then an fsync of
-# TO (a hydration is done only when its data is on stable storage, and it
-# flushes the destination before each commit of its bits). Timed in one
-# bash (its clock is a builtin), from before the first dd's exec to the
-# fsync's end, as hydrate times a hydration. VAR becomes the rate in MiB/s.
+# raw_copy VAR FROM TO MIBS: the I/O of a raw copy of MIBS MiB made
+# durable, as fast as the disks do it: one fio run of two jobs at once,
+# sequential direct reads of FROM and sequential direct writes of TO (the
+# writes carry fio's data, not FROM's: TO is only ever overwritten after),
+# libaio, RAW_DEPTH in flight each, then an fsync of TO (a hydration is
+# done only when its data is on stable storage, and it flushes the
+# destination before each commit of its bits). Its time is the longer of
+# the two jobs' own runtimes (fio takes a second or more to start under
+# emulation, which is not the disks' time) plus the fsync's, timed with
+# dd's exec as hydrate times the clone's. A dd per block range, the
+# first way tried, kept the copy at about half the copier's rate: under
+# emulation every system call costs tens of microseconds of CPU. VAR
+# becomes the rate in MiB/s.
 raw_copy() {
-	_us=$(bash -c '
-		from=$1 to=$2 mibs=$3 n=$4 bs=$5
-		blocks=$((mibs / bs)) per=$((mibs / bs / n))
-		t0=${EPOCHREALTIME/./}
-		pids=()
-		for ((i = 0; i < n; i++)); do
-			c=$per
-			[ $i = $((n - 1)) ] && c=$((blocks - i * per))
-			dd if="$from" of="$to" bs=${bs}M skip=$((i * per)) seek=$((i * per)) count=$c \
-				iflag=direct oflag=direct conv=notrunc 2>/dev/null &
-			pids+=($!)
-		done
-		rc=0
-		for p in "${pids[@]}"; do wait "$p" || rc=1; done
-		[ $rc = 0 ] || exit 1
-		dd if=/dev/null of="$to" bs=4k count=0 conv=notrunc,fsync 2>/dev/null || exit 1
-		t1=${EPOCHREALTIME/./}
-		echo $((t1 - t0))' raw_copy "$2" "$3" "$4" "$RAW_STREAMS" "$RAW_BS_MIB") && [ -n "$_us" ] ||
-		{ fail "raw copy from $2 to $3 failed"; return 1; }
-	_rc=$(mibps $(($4 * 1048576)) $((_us / 1000)))
-	log "raw copy $2 to $3, $RAW_STREAMS dd's of bs=${RAW_BS_MIB}M direct at once, fsync: $((_us / 1000)) ms = $_rc MiB/s"
+	RAW_N=$((${RAW_N:-0} + 1))
+	_rn=raw-$RAW_N
+	fio_run "$_rn" --filename="$2" --allow_file_create=0 --rw=read --bs="$RAW_BS" --size="$4m" --direct=1 --ioengine=libaio \
+		--iodepth="$RAW_DEPTH" --name="$_rn-w" --filename="$3" --allow_file_create=0 --rw=write --bs="$RAW_BS" --size="$4m" \
+		--direct=1 --ioengine=libaio --iodepth="$RAW_DEPTH" || return 1
+	_fs=$(time_us dd if=/dev/null of="$3" bs=4k count=0 conv=notrunc,fsync 2>/dev/null) ||
+		{ fail "fsync of $3 failed"; return 1; }
+	_rt=$(awk -F= -v b=$(($4 * 1048576)) '
+		/^jobs\.[01]\.error=/ && $2 != 0 { bad = 1 }
+		/^jobs\.0\.read\.io_bytes=/ { r = $2 }
+		/^jobs\.1\.write\.io_bytes=/ { w = $2 }
+		/^jobs\.[01]\.job_runtime=/ { if ($2 + 0 > ms) ms = $2 + 0 }
+		END { print (bad || r != b || w != b) ? "" : ms }' "$T/$_rn.kv")
+	[ -n "$_rt" ] || { fail "raw copy $2 to $3: fio did not read and write $4 MiB: $(fio_brief "$_rn")"; return 1; }
+	_rc=$(mibps $(($4 * 1048576)) $((_rt + _fs / 1000)))
+	log "raw copy I/O $2 to $3 ($RAW_DEPTH x $RAW_BS each way): fio $_rt ms, fsync $((_fs / 1000)) ms: $_rc MiB/s"
 	eval "$1=\$_rc"
 }
 
