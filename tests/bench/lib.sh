@@ -231,8 +231,11 @@ raw_copy() {
 
 # ---- workloads -----------------------------------------------------------------
 
-# One fio run's length (fio's time syntax), and how a job's settings name it
-FIO_RUNTIME=${FIO_RUNTIME:-1500ms}
+# One fio run's length (fio's time syntax), and how a job's settings name it.
+# A run takes about a second and a half more under emulation (fio's start,
+# the ramp), and `make bench` has some 170 of them on each kernel: 1 s
+# keeps it within its time (1500ms: 3 minutes more).
+FIO_RUNTIME=${FIO_RUNTIME:-1s}
 runs_text() { echo "median of $ROUNDS rounds of $FIO_RUNTIME runs"; }
 
 # fio_work TAG DEV NAME RW BS QD [MORE-FIO-ARGS...]: one timed fio job on DEV;
