@@ -9,8 +9,9 @@
 #   BENCH {"job":..., "ours":..., "baseline":..., "baseline_name":...,
 #          "ratio":..., "target":..., "unit":..., "peer":...}
 # (bench_result), which bench/run collects from results/<kver>/bench/*.out
-# (it adds the kernel). Time series (fio logs, hydration progress) go into the output
-# between "BENCHLOG <job>/<name>" and "BENCHLOG-END" lines, for the plots.
+# (it adds the kernel). Time series (fio logs, hydration progress) go into
+# the output between "BENCHLOG <job>/<name>" and "BENCHLOG-END" lines, for
+# the plots.
 #
 # A job fails only on errors (fio failed, wrong data, a device that would
 # not load), never on a timing.
@@ -192,11 +193,11 @@ RAW_NAME="raw copy I/O (fio, $RAW_BS direct reads of the source and writes of th
 # flushed once a second, as a hydration's once-a-second commits flush its
 # destination while the copies go on: the host's write-back of the data
 # is then spread over the copy for both (one flush at the end alone took
-# a third of the raw copy's time). Its time is the longer of
-# the two jobs' own runtimes (fio takes a second or more to start under
-# emulation, which is not the disks' time) plus the fsync's, timed with
-# dd's exec as hydrate times the clone's. A dd per block range, the
-# first way tried, kept the copy at about half the copier's rate: under
+# 28 to 46 % of the raw copy's time). Its time is the longer of the two
+# jobs' own runtimes (fio takes a second or more to start under emulation,
+# which is not the disks' time) plus the fsync's, timed with dd's exec as
+# hydrate times the clone's. Eight dd's over disjoint ranges, the first
+# way tried, kept the copy at about half the copier's rate: under
 # emulation every system call costs tens of microseconds of CPU. VAR
 # becomes the rate in MiB/s.
 raw_copy() {
@@ -208,8 +209,9 @@ raw_copy() {
 		done
 	) &
 	_fl=$!
-	fio_run "$_rn" --filename="$2" --allow_file_create=0 --rw=read --bs="$RAW_BS" --size="$4m" --direct=1 --ioengine=libaio \
-		--iodepth="$RAW_DEPTH" --name="$_rn-w" --filename="$3" --allow_file_create=0 --rw=write --bs="$RAW_BS" --size="$4m" \
+	fio_run "$_rn" --filename="$2" --allow_file_create=0 --rw=read --bs="$RAW_BS" --size="$4m" \
+		--direct=1 --ioengine=libaio --iodepth="$RAW_DEPTH" \
+		--name="$_rn-w" --filename="$3" --allow_file_create=0 --rw=write --bs="$RAW_BS" --size="$4m" \
 		--direct=1 --ioengine=libaio --iodepth="$RAW_DEPTH"
 	_rf=$?
 	kill $_fl 2>/dev/null
