@@ -3,6 +3,10 @@
 # lib.sh sources it in the guest, and tests/host/bench-figures.sh on the
 # host, which checks it against figures whose answers are known. fio's
 # results are read from $T/NAME.kv (fio_run in lib.sh writes them).
+#
+# A job that runs rounds reports every round's figures (bench_rounds), and
+# bench/collect on the host makes the medians, the spreads and the ratios
+# of them (tests/host/bench-collect.sh checks that).
 
 # fio's JSON, one key per line, as path=value lines (array elements by index).
 fio_flatten() {
@@ -76,12 +80,6 @@ bench_result() {
 # mibps BYTES MS: MiB/s
 mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 1048576 / (ms / 1000); else print 0 }'; }
 
-# keep_best VAR FIGURE: VAR becomes the higher of itself and FIGURE
-keep_best() {
-	eval "_kb=\${$1:-}"
-	eval "$1=\$(awk -v a=\"\$_kb\" -v b=\"\$2\" 'BEGIN { print (a == \"\" || b + 0 > a + 0) ? b : a }')"
-}
-
 # pick TAG BASE_TAG NAME iops|bw|p50|p99 read|write: of the rounds of TAG
 # against BASE_TAG (TAG-NAME-r1 beside BASE_TAG-NAME-r1, ...; see rounds),
 # the one whose ratio (higher is better) is the median; sets PICK_O and
@@ -124,4 +122,70 @@ pick() {
 	PICK_O=${1#-} PICK_B=${2#-}
 	[ "$PICK_O" != - ] || PICK_O=
 	[ "$PICK_B" != - ] || PICK_B=
+}
+
+# round_vals TAG BASE_TAG NAME iops|bw|p50|p99 read|write: the figure of
+# every round of TAG against BASE_TAG (TAG-NAME-r1 beside BASE_TAG-NAME-r1,
+# ...; see rounds), as two comma-separated lists "O1,O2,.. B1,B2,.." in
+# round order, "null" for a figure fio did not report; without rounds, the
+# single runs TAG-NAME and BASE_TAG-NAME. IOPS as is, bw in MiB/s,
+# latencies in microseconds. One awk: execs are slow under emulation.
+round_vals() {
+	case $4 in
+	iops) _rk=iops ;;
+	bw) _rk=bw ;;
+	p50) _rk=clat_ns.percentile.50.000000 ;;
+	p99) _rk=clat_ns.percentile.99.000000 ;;
+	*) echo "round_vals: $4?" >&2; return 1 ;;
+	esac
+	awk -v key="jobs.0.$5.$_rk" -v m="$4" -v a="$T/$1-$3" -v b="$T/$2-$3" '
+		function there(f,   l, r) { r = (getline l < f) > 0; close(f); return r }
+		function val(f,   l, v) {
+			v = ""
+			while ((getline l < f) > 0)
+				if (index(l, key "=") == 1) { v = substr(l, length(key) + 2); break }
+			close(f)
+			if (v == "") return "null"
+			return sprintf("%.6g", m == "bw" ? v / 1024 : (m == "iops" ? v + 0 : v / 1000))
+		}
+		BEGIN {
+			for (n = 0; there(a "-r" (n + 1) ".kv"); n++) {
+				o = o (n ? "," : "") val(a "-r" (n + 1) ".kv")
+				q = q (n ? "," : "") val(b "-r" (n + 1) ".kv")
+			}
+			if (n == 0) { o = val(a ".kv"); q = val(b ".kv") }
+			print o, q
+		}'
+}
+
+# bench_rounds JOB UNIT higher|lower BASELINE_NAME TARGET OURS BASELINE
+#              [PEER PEER_BASELINE] [EXTRA-JSON]
+# Prints one BENCH line of rounds: OURS and BASELINE (and the in-kernel
+# dm-clone's PEER and the baseline runs beside them, PEER_BASELINE) are
+# comma-separated lists of each round's figure, in round order, round i of
+# one beside round i of the other ("null" for a missing figure; "" for
+# none). TARGET is the ratio to reach ("" for none, "peer" for the in-kernel
+# dm-clone's own ratio). bench/collect turns them into "ours" (the median),
+# "ours_min", "ours_max", the same for the others, and "ratio" (the median
+# of the rounds' ratios, read higher is better) with its "ratio_min" and
+# "ratio_max".
+bench_rounds() {
+	_job=$1 _unit=$2 _dir=$3 _bname=$4 _tgt=$5 _ro=$6 _rb=$7 _rp=${8:-} _rpb=${9:-} _extra=${10:-}
+	case $_tgt in
+	'') _tgt=null ;;
+	peer) _tgt='"peer"' ;;
+	esac
+	_line="{\"job\":\"$_job\",\"unit\":\"$_unit\",\"better\":\"$_dir\",\"baseline_name\":\"$_bname\",\"target\":$_tgt"
+	_line="$_line,\"rounds\":{\"ours\":[$_ro],\"baseline\":[$_rb]"
+	[ -n "$_rp" ] && _line="$_line,\"peer\":[$_rp],\"peer_baseline\":[$_rpb]"
+	_line="$_line}"
+	[ -n "$_extra" ] && _line="$_line,$_extra"
+	echo "BENCH $_line}"
+}
+
+# add_round VAR FIGURE: append FIGURE ("null" if empty) to the
+# comma-separated list VAR (for bench_rounds)
+add_round() {
+	eval "_ar=\${$1:-}"
+	eval "$1=\${_ar}\${_ar:+,}\${2:-null}"
 }

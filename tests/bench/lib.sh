@@ -2,11 +2,16 @@
 # the guest). A job sources it:
 #   . /tests/bench/lib.sh
 # and prints its results as lines
+#   BENCH {"job":..., "unit":..., "baseline_name":..., "target":...,
+#          "rounds":{"ours":[...], "baseline":[...], "peer":[...], ...}}
+# (bench_rounds: every round's figures; bench/collect makes the medians,
+# spreads and ratios) or, for a job that reduces its figures itself,
 #   BENCH {"job":..., "ours":..., "baseline":..., "baseline_name":...,
 #          "ratio":..., "target":..., "unit":..., "peer":...}
-# which bench/run collects from results/<kver>/bench/*.out (it adds the
-# kernel). Time series (fio logs, hydration progress) go into the output
-# between "BENCHLOG <job>/<name>" and "BENCHLOG-END" lines, for the plots.
+# (bench_result), which bench/run collects from results/<kver>/bench/*.out
+# (it adds the kernel). Time series (fio logs, hydration progress) go into
+# the output between "BENCHLOG <job>/<name>" and "BENCHLOG-END" lines, for
+# the plots.
 #
 # A job fails only on errors (fio failed, wrong data, a device that would
 # not load), never on a timing.
@@ -123,8 +128,9 @@ bench_log() {
 # The timed part runs in one bash, whose clock is a builtin: it holds the
 # message that starts hydration, the copying, the return of the `dmsetup
 # wait` that the completion event ends and an fsync of the clone (its data
-# on stable storage, as raw_copy's copy is), as time_us holds dd's exec,
-# its copy and its fsync. Under emulation every exec costs tens of milliseconds, so a
+# on stable storage, as raw_copy's is; raw_copy counts fio's own I/O time
+# and its fsync with dd's exec, so the hydration has the message's exec
+# more). Under emulation every exec costs tens of milliseconds, so a
 # clock read through an exec, or a status poll, would add a fixed cost that
 # is a large part of a hydration lasting under a second.
 hydrate() {
@@ -168,23 +174,70 @@ hydrate() {
 	echo "$HYD_MS $HYD_DONE" >>"$_log"
 }
 
-# raw_copy VAR FROM TO MIBS: one raw direct copy made durable (dd, 4 MiB
-# blocks, which beat 1 MiB ones by 1.5-3x here, and the fsync at its end:
-# a hydration is done only when its data is on stable storage, and it
-# flushes the destination before each commit of its bits), timed with dd's
-# exec; VAR keeps the best rate in MiB/s
+# The raw copy's I/O is as parallel as the copier: RAW_DEPTH reads of
+# RAW_BS from the source and as many writes to the destination in flight.
+# The copier (dm-clone-target.c) moves data through COPY_CHUNKS buffers of
+# COPY_CHUNK_SECTORS, eight of 1 MiB, each read from the source and then
+# written from the same buffer: all eight may be reading, or writing, at a
+# time.
+RAW_DEPTH=${RAW_DEPTH:-8}
+RAW_BS=${RAW_BS:-1m}
+RAW_NAME="raw copy I/O (fio, $RAW_BS direct reads of the source and writes of the destination at once, $RAW_DEPTH of each in flight, flushed every second, fsync)"
+
+# raw_copy VAR FROM TO MIBS: the I/O of a raw copy of MIBS MiB made
+# durable, as fast as the disks do it: one fio run of two jobs at once,
+# sequential direct reads of FROM and sequential direct writes of TO (the
+# writes carry fio's data, not FROM's: TO is only ever overwritten after),
+# libaio, RAW_DEPTH in flight each, then an fsync of TO (a hydration is
+# done only when its data is on stable storage). While fio runs, TO is
+# flushed once a second, as a hydration's once-a-second commits flush its
+# destination while the copies go on: the host's write-back of the data
+# is then spread over the copy for both (one flush at the end alone took
+# 28 to 46 % of the raw copy's time). Its time is the longer of the two
+# jobs' own runtimes (fio takes a second or more to start under emulation,
+# which is not the disks' time) plus the fsync's, timed with dd's exec as
+# hydrate times the clone's. Eight dd's over disjoint ranges, the first
+# way tried, kept the copy at about half the copier's rate: under
+# emulation every system call costs tens of microseconds of CPU. VAR
+# becomes the rate in MiB/s.
 raw_copy() {
-	_us=$(time_us dd if="$2" of="$3" bs=4M count=$(($4 / 4)) iflag=direct oflag=direct conv=fsync 2>/dev/null) ||
-		{ fail "dd from $2 to $3 failed"; return 1; }
-	_rc=$(mibps $(($4 * 1048576)) $((_us / 1000)))
-	log "raw copy $2 to $3, dd bs=4M direct, fsync: $((_us / 1000)) ms = $_rc MiB/s"
-	keep_best "$1" "$_rc"
+	RAW_N=$((${RAW_N:-0} + 1))
+	_rn=raw-$RAW_N
+	(
+		while sleep 1; do
+			dd if=/dev/null of="$3" bs=4k count=0 conv=notrunc,fsync 2>/dev/null
+		done
+	) &
+	_fl=$!
+	fio_run "$_rn" --filename="$2" --allow_file_create=0 --rw=read --bs="$RAW_BS" --size="$4m" \
+		--direct=1 --ioengine=libaio --iodepth="$RAW_DEPTH" \
+		--name="$_rn-w" --filename="$3" --allow_file_create=0 --rw=write --bs="$RAW_BS" --size="$4m" \
+		--direct=1 --ioengine=libaio --iodepth="$RAW_DEPTH"
+	_rf=$?
+	kill $_fl 2>/dev/null
+	wait $_fl 2>/dev/null
+	[ $_rf = 0 ] || return 1
+	_fs=$(time_us dd if=/dev/null of="$3" bs=4k count=0 conv=notrunc,fsync 2>/dev/null) ||
+		{ fail "fsync of $3 failed"; return 1; }
+	_rt=$(awk -F= -v b=$(($4 * 1048576)) '
+		/^jobs\.[01]\.error=/ && $2 != 0 { bad = 1 }
+		/^jobs\.0\.read\.io_bytes=/ { r = $2 }
+		/^jobs\.1\.write\.io_bytes=/ { w = $2 }
+		/^jobs\.[01]\.job_runtime=/ { if ($2 + 0 > ms) ms = $2 + 0 }
+		END { print (bad || r != b || w != b) ? "" : ms }' "$T/$_rn.kv")
+	[ -n "$_rt" ] || { fail "raw copy $2 to $3: fio did not read and write $4 MiB: $(fio_brief "$_rn")"; return 1; }
+	_rc=$(mibps $(($4 * 1048576)) $((_rt + _fs / 1000)))
+	log "raw copy I/O $2 to $3 ($RAW_DEPTH x $RAW_BS each way, flushed every second): fio $_rt ms, fsync $((_fs / 1000)) ms: $_rc MiB/s"
+	eval "$1=\$_rc"
 }
 
 # ---- workloads -----------------------------------------------------------------
 
-# One fio run's length (fio's time syntax), and how a job's settings name it
-FIO_RUNTIME=${FIO_RUNTIME:-1500ms}
+# One fio run's length (fio's time syntax), and how a job's settings name it.
+# A run takes about a second and a half more under emulation (fio's start,
+# the ramp), and `make bench` has some 170 of them on each kernel: 1 s
+# keeps it within its time (1500ms: 3 minutes more).
+FIO_RUNTIME=${FIO_RUNTIME:-1s}
 runs_text() { echo "median of $ROUNDS rounds of $FIO_RUNTIME runs"; }
 
 # fio_work TAG DEV NAME RW BS QD [MORE-FIO-ARGS...]: one timed fio job on DEV;
@@ -198,14 +251,15 @@ fio_work() {
 }
 
 # How many rounds `rounds` runs. The host's speed drifts by tens of per cent
-# within seconds (the other kernel's VM, other tenants of the machine), so
-# a few short runs taking turns with the baseline's, read as the median
-# round (pick), give a steadier ratio than one long run or a mean.
+# within seconds (other VMs, other tenants of the machine), so a few short
+# runs taking turns with the baseline's, read as the median of the rounds'
+# ratios with their spread (bench/collect), give a steadier ratio than one
+# long run or a mean, and show how far a single round may stray.
 ROUNDS=${ROUNDS:-3}
 
 # rounds TAG_A DEV_A TAG_B DEV_B NAME RW BS QD [FIO-ARGS...]: the same fio job
 # on A and on B, ROUNDS times, taking turns at going first (A B, B A, A B,
-# ...); results TAG-NAME-r1, -r2, ... of each, which pick reads.
+# ...); results TAG-NAME-r1, -r2, ... of each, which round_vals reads.
 # Each round has its own random seed, the same for A and B: random writes
 # to unhydrated regions find fresh ones in every round. (fio 3.33 ignores
 # randseed unless randrepeat is off.)
@@ -252,21 +306,24 @@ work_results() {
 }
 
 # bench_pair JOB UNIT NAME iops|bw|p50|p99 read|write BASELINE_NAME TARGET
-#            EXTRA-JSON [OURS BASE PEER PEER_BASE]: bench_result for rounds
-# NAME (pick) of ours against linear-ours and of the peer against
-# linear-peer, or of the tags given
+#            EXTRA-JSON [OURS BASE [PEER PEER_BASE]]: bench_rounds for the
+# rounds NAME of ours against linear-ours and of the peer against
+# linear-peer, or of the tags given (no peer when only OURS BASE are)
 bench_pair() {
 	_bj=$1 _bu=$2 _bn=$3 _bm=$4 _bd=$5 _bbn=$6 _btg=$7 _bx=$8
 	shift 8
-	[ $# -ge 4 ] || set -- ours linear-ours peer linear-peer
-	pick "$1" "$2" "$_bn" "$_bm" "$_bd"
-	_bo=$PICK_O _bb=$PICK_B _bp= _bpb=
-	if have_peer; then
-		pick "$3" "$4" "$_bn" "$_bm" "$_bd"
-		_bp=$PICK_O _bpb=$PICK_B
+	[ $# -ge 2 ] || set -- ours linear-ours peer linear-peer
+	read -r _bo _bb <<-V
+		$(round_vals "$1" "$2" "$_bn" "$_bm" "$_bd")
+	V
+	_bp='' _bpb=''
+	if [ -n "${3:-}" ] && have_peer; then
+		read -r _bp _bpb <<-V
+			$(round_vals "$3" "$4" "$_bn" "$_bm" "$_bd")
+		V
 	fi
 	case $_bm in p*) _bdir=lower ;; *) _bdir=higher ;; esac
-	bench_result "$_bj" "$_bu" "$_bdir" "$_bo" "$_bb" "$_bbn" "$_btg" "$_bp" "$_bx" "$_bpb"
+	bench_rounds "$_bj" "$_bu" "$_bdir" "$_bbn" "$_btg" "$_bo" "$_bb" "$_bp" "$_bpb" "$_bx"
 }
 
 # prefill DEV MIB: write DEV once (the host allocates its image file), so that

@@ -7,7 +7,10 @@
 #    is better) and for latency (lower is), and falls back to single runs;
 #  - ratio and bench_result turn figures the right way up, and a "peer"
 #    target becomes the peer's ratio against its own baseline;
-#  - keep_best keeps the highest figure; fio_brief names what was done.
+#  - fio_brief names what was done;
+#  - round_vals lists every round's figure in round order, bench_rounds
+#    and add_round put them in a BENCH line (bench/collect's medians are
+#    checked by tests/host/bench-collect.sh).
 #   tests/host/bench-figures.sh WORKDIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -144,12 +147,32 @@ else
 	failed=$((failed + 1))
 fi
 
-# -- keep_best, mibps
-unset B
-keep_best B 5
-keep_best B 12.5
-keep_best B 7
-check "keep_best" "$B" 12.5
+# -- round_vals: every round, in order, in the units of pick
+check "round_vals: iops" "$(round_vals ours base x iops read)" "100,50,90 100,100,100"
+check "round_vals: bw in MiB/s" "$(round_vals ours base x bw read)" "1,1,1 1,1,1"
+check "round_vals: latency in us" "$(round_vals ours base l p99 write)" "200,100,400 100,100,100"
+check "round_vals: single runs" "$(round_vals ours base s iops read)" "700 1000"
+# a round fio left without the figure reads null, in its place
+sed -i '/jobs.0.read.iops=/d' "$T/base-x-r2.kv"
+check "round_vals: a missing figure" "$(round_vals ours base x iops read)" "100,50,90 100,null,100"
+
+# -- add_round, bench_rounds
+unset R
+add_round R 5
+add_round R ""
+add_round R 7.5
+check "add_round" "$R" "5,null,7.5"
+line=$(bench_rounds job-r MiB/s higher "raw copy" peer "1,2,3" "2,2,2" "4,5,6" "3,3,3" '"settings":"s"')
+check "bench_rounds: prefix" "${line%% *}" BENCH
+if command -v jq >/dev/null; then
+	check "bench_rounds: fields" "$(jq -c '[.job, .unit, .better, .baseline_name, .target, .rounds, .settings]' <<<"${line#BENCH }")" \
+		'["job-r","MiB/s","higher","raw copy","peer",{"ours":[1,2,3],"baseline":[2,2,2],"peer":[4,5,6],"peer_baseline":[3,3,3]},"s"]'
+	line=$(bench_rounds job-s us lower "off" "" "1,null" "2,2")
+	check "bench_rounds: no peer, no target" "$(jq -c '[.target, .rounds]' <<<"${line#BENCH }")" \
+		'[null,{"ours":[1,null],"baseline":[2,2]}]'
+fi
+
+# -- mibps
 check "mibps" "$(mibps $((512 * 1048576)) 2000)" 256.0
 
 if [ $failed -gt 0 ]; then
