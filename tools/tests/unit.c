@@ -1386,6 +1386,8 @@ static void test_v2_grow(void)
 	       "gr.img: 40000 regions of 8 sectors, 518 blocks of metadata (format version 2), 8000 hydrated (20.0%), 0 records replayed: clean",
 	       "clone_check gr.img");
 	CHECK(strstr(out, note), "no grow note:\n%s", out);
+	EXPECT(0, "superblock copy 0 (block 0): valid, in use\n|superblock copy 1 (block 1): valid\n|"
+	       "region_size 8 sectors, nr_regions 40000, bitmap_blocks 2\n", "clone_check -v gr.img");
 	EXPECT(0, "\"verdict\":\"clean\"|\"regions\":40000,|{\"severity\":\"note\",\"message\":\"superblock copies 0 and 1 describe 40000 and 70000 regions",
 	       "clone_check --json gr.img");
 	EXPECT(0, "nr_regions 40000\n|hydrated 8000\n", "clone_dump gr.img");
@@ -1421,6 +1423,8 @@ static void test_v2_grow(void)
 	       "70000 regions of 8 sectors, 520 blocks of metadata (format version 2), 8000 hydrated (11.4%), 0 records replayed: clean",
 	       "clone_check gr.img");
 	CHECK(!strstr(out, "a checkpoint was cut short"), "two notes:\n%s", out);
+	EXPECT(0, "superblock copy 0 (block 0): valid\n|superblock copy 1 (block 1): valid, in use\n|"
+	       "region_size 8 sectors, nr_regions 70000, bitmap_blocks 3\n", "clone_check -v gr.img");
 	/* (e) */
 	EXPECT(0, "version 2\nregion_size 8\nnr_regions 70000\nformat_time 1700000000\nhydrated 8000\n",
 	       "clone_dump gr.img");
