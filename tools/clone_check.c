@@ -42,8 +42,9 @@ static void verbose(const struct md *m)
 	struct tm tm;
 
 	for (int i = 0; i < 2; i++)
-		printf("superblock copy %d (block %d): %s\n", i, i,
-		       state_name(m->sb_state[i], m->sb_why[i]));
+		printf("superblock copy %d (block %d): %s%s\n", i, i,
+		       state_name(m->sb_state[i], m->sb_why[i]),
+		       m->found == FOUND_OK && m->sb_copy == i ? ", in use" : "");
 	if (m->found != FOUND_OK)
 		return;
 	if (gmtime_r(&t, &tm))

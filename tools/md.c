@@ -261,6 +261,9 @@ static void super_diff(const struct super *a, const struct super *b,
 	D(format_time);
 	if (a->version == 2 && b->version == 2) {
 		D(ring_start); D(ring_slots);
+		/* the geometry may differ, the order of checkpoints says if rightly */
+		if (a->nr_regions != b->nr_regions || a->bitmap_blocks != b->bitmap_blocks)
+			D(checkpoint);
 	}
 #undef D
 	if (memcmp(a->magic, b->magic, CLONE_MAGIC_SIZE))
@@ -272,8 +275,23 @@ static void super_diff(const struct super *a, const struct super *b,
 }
 
 /*
+ * Whether version 2 superblocks @a and @b fail the grow's order: the copy
+ * with more regions names the older checkpoint. A grow writes the new
+ * bitmap blocks, then one copy with the new geometry and the same or a
+ * later checkpoint, then the other; no writer leaves the opposite.
+ */
+static int grow_out_of_order(const struct super *a, const struct super *b)
+{
+	return (a->nr_regions > b->nr_regions && a->checkpoint < b->checkpoint) ||
+	       (b->nr_regions > a->nr_regions && b->checkpoint < a->checkpoint);
+}
+
+/*
  * Whether superblock payloads @a and @b agree as the module requires: in
- * everything, but for the checkpoint when both are version 2.
+ * everything, but, when both are version 2, for the checkpoint and the
+ * geometry (nr_regions and bitmap_blocks, which a grow cut short leaves
+ * differing) as long as the copy with more regions names a checkpoint no
+ * older than the other's.
  */
 static int super_agree(const uint8_t *a, const uint8_t *b)
 {
@@ -282,8 +300,18 @@ static int super_agree(const uint8_t *a, const uint8_t *b)
 	memcpy(x, a, CLONE_BLOCK_SIZE);
 	memcpy(y, b, CLONE_BLOCK_SIZE);
 	if (get_le32(SB(x, version)) == 2 && get_le32(SB(y, version)) == 2) {
+		struct super sa, sb;
+
+		decode_super(x, &sa);
+		decode_super(y, &sb);
+		if (grow_out_of_order(&sa, &sb))
+			return 0;
 		put_le64(SB(x, checkpoint), 0);
 		put_le64(SB(y, checkpoint), 0);
+		put_le64(SB(x, nr_regions), 0);
+		put_le64(SB(y, nr_regions), 0);
+		put_le64(SB(x, bitmap_blocks), 0);
+		put_le64(SB(y, bitmap_blocks), 0);
 	}
 	return !memcmp(x + CLONE_HEADER_SIZE, y + CLONE_HEADER_SIZE,
 		       CLONE_PAYLOAD_SIZE);
@@ -519,6 +547,31 @@ static uint32_t detect_layout(struct dev *d, uint64_t nblocks, uint64_t *slots,
 	return version;
 }
 
+/*
+ * Valid superblock copies @s that agree but for their geometry: a grow cut
+ * short between its two superblock writes. Copy @use is used, the module
+ * takes copy @pick.
+ */
+static void grow_note(struct ctx *c, const struct super s[2], int use, int pick)
+{
+	char ckpt[96] = "", why[128];
+
+	if (s[0].checkpoint != s[1].checkpoint)
+		snprintf(ckpt, sizeof(ckpt), " and name checkpoints %llu and %llu",
+			 (unsigned long long)s[0].checkpoint,
+			 (unsigned long long)s[1].checkpoint);
+	if (use != pick)
+		snprintf(why, sizeof(why), " as told; the module uses copy %d (%llu regions) and rewrites copy %d at its next load",
+			 pick, (unsigned long long)s[pick].nr_regions, !pick);
+	else
+		snprintf(why, sizeof(why), "%s; the module rewrites the other at its next load",
+			 s[0].checkpoint != s[1].checkpoint ? ", the newer checkpoint" :
+			 use ? "" : ", the checkpoints being equal");
+	say(c, 0, "superblock copies 0 and 1 describe %llu and %llu regions (a grow cut short)%s: using copy %d (%llu regions)%s",
+	    (unsigned long long)s[0].nr_regions, (unsigned long long)s[1].nr_regions,
+	    ckpt, use, (unsigned long long)s[use].nr_regions, why);
+}
+
 /* Find the superblock to use; 0 when the bitmap can be read. */
 static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 {
@@ -619,8 +672,10 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 		char diff[512];
 
 		super_diff(&s[0], &s[1], diff, sizeof(diff));
-		say(c, 2, "superblock copies 0 and 1 disagree (%s): the module refuses this metadata",
-		    diff);
+		say(c, 2, "superblock copies 0 and 1 disagree (%s)%s: the module refuses this metadata",
+		    diff, s[0].version == 2 && s[1].version == 2 &&
+		    grow_out_of_order(&s[0], &s[1]) ?
+		    "; the copy with more regions names the older checkpoint, which no grow leaves" : "");
 		if (o->salvage && o->use_sb >= 0) {
 			use = o->use_sb;
 		} else if (o->salvage && o->region_size && o->nr_regions) {
@@ -637,16 +692,34 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 		}
 		say(c, 0, "using superblock copy %d", use);
 	} else {
-		use = o->use_sb >= 0 && valid[o->use_sb] ? o->use_sb : valid[0] ? 0 : 1;
-		/* version 2: a checkpoint writes one copy, then the other */
-		if (o->use_sb < 0 && valid[0] && valid[1] &&
-		    s[1].checkpoint > s[0].checkpoint)
-			use = 1;
-		if (valid[0] && valid[1] && s[0].checkpoint != s[1].checkpoint)
+		int both = valid[0] && valid[1], pick = valid[0] ? 0 : 1;
+
+		/*
+		 * version 2: a checkpoint (or a grow) writes one copy, then the
+		 * other; the module takes the newer checkpoint, copy 0 on a tie
+		 */
+		if (both && s[1].checkpoint > s[0].checkpoint)
+			pick = 1;
+		use = o->use_sb >= 0 && valid[o->use_sb] ? o->use_sb : pick;
+		/* salvage of a grow cut short: the copy of the geometry given */
+		if (o->salvage && o->use_sb < 0 && o->nr_regions && both &&
+		    s[!use].nr_regions == o->nr_regions &&
+		    s[use].nr_regions != o->nr_regions)
+			use = !use;
+		if (both && s[0].nr_regions != s[1].nr_regions)
+			grow_note(c, s, use, pick);
+		else if (both && s[0].checkpoint != s[1].checkpoint)
 			say(c, 0, "superblock copies 0 and 1 name checkpoints %llu and %llu (a checkpoint was cut short): using copy %d%s",
 			    (unsigned long long)s[0].checkpoint,
 			    (unsigned long long)s[1].checkpoint, use,
 			    s[use].checkpoint < s[!use].checkpoint ? " as told" : ", the newer");
+		if (both && s[0].nr_regions == s[1].nr_regions &&
+		    s[!use].bitmap_blocks != s[use].bitmap_blocks &&
+		    s[use].bitmap_blocks == bitmap_blocks(s[use].nr_regions))
+			say(c, 1, "superblock copy %d names %llu bitmap blocks for its %llu regions, not %llu (copy %d, in use): the module ignores copy %d and rewrites it at its next checkpoint",
+			    !use, (unsigned long long)s[!use].bitmap_blocks,
+			    (unsigned long long)s[!use].nr_regions,
+			    (unsigned long long)s[use].bitmap_blocks, use, !use);
 		if (valid[0] && valid[1] && s[0].nonce != s[1].nonce)
 			say(c, 1, "superblock copies 0 and 1 carry different nonces: the module takes copy 0's and treats bitmap blocks carrying the other as left over from another format");
 		for (i = 0; i < CLONE_SB_BLOCKS; i++)

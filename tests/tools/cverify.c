@@ -1168,10 +1168,33 @@ static int64_t replay_records(int fd, const char *dev, uint64_t ckpt, uint64_t s
 }
 
 /*
+ * Whether two valid superblock copies @a and @b are ones the module loads:
+ * the same from byte 32 on, but, in version 2, for the checkpoint (bytes
+ * 104-111) and the geometry (nr_regions and bitmap_blocks, bytes 56-71: a
+ * grow writes one copy, then the other) as long as the copy with more
+ * regions names a checkpoint no older than the other's.
+ */
+static int sb_agree(const uint8_t *a, const uint8_t *b)
+{
+	if (le32(a + 40) < 2 || le32(b + 40) < 2)
+		return !memcmp(a + 32, b + 32, BS - 32);
+	if ((le64(a + 56) > le64(b + 56) && le64(a + 104) < le64(b + 104)) ||
+	    (le64(b + 56) > le64(a + 56) && le64(b + 104) < le64(a + 104)))
+		return 0;
+	return !memcmp(a + 32, b + 32, 56 - 32) && !memcmp(a + 72, b + 72, 104 - 72) &&
+	       !memcmp(a + 112, b + 112, BS - 112);
+}
+
+/*
  * meta DEV: check and summarize dm-clone metadata.  Prints key=value lines
  * (superblock fields, per-copy validity, hydrated region counts) and exits 1
  * if any block is damaged (an all-zero bitmap block is valid: nothing
- * hydrated).  The copies may differ; "hydrated" is the OR of both.
+ * hydrated) or the superblock copies disagree.  The copy used is the
+ * module's: the valid one, of two the one naming the newer checkpoint
+ * (version 2), copy 0 on a tie ("sb_used"); the fields printed are its.
+ * Version 2 copies may differ in the geometry (a grow cut short, "note=");
+ * the bitmap is read in the geometry of the copy used.  The bitmap copies
+ * may differ; "hydrated" is the OR of both.
  * Version 2 (bitmap copies side by side after a ring of records): the
  * records from the newer superblock's checkpoint on count as both copies
  * (what load replays into them), and "records" says how many there were.
@@ -1179,10 +1202,10 @@ static int64_t replay_records(int fd, const char *dev, uint64_t ckpt, uint64_t s
  */
 static int cmd_meta(int argc, char **argv)
 {
-	uint8_t *sb = xalloc(BS), *blk = xalloc(BS), *b0 = xalloc(BS);
+	uint8_t *sbs = xalloc(2 * BS), *sb, *blk = xalloc(BS), *b0 = xalloc(BS);
 	uint64_t nregions, n, start[2], i, hydrated[3] = { 0, 0, 0 }, invalid[2] = { 0, 0 };
 	uint64_t nonce, differ = 0, run = 0, nranges = 0, slots = 0, ckpt = 0, stride = 1;
-	int fd, s, valid[2], ret = 0, list = argc == 2 && !strcmp(argv[1], "-l");
+	int fd, s, use, valid[2], ret = 0, list = argc == 2 && !strcmp(argv[1], "-l");
 	uint8_t *bm[2] = { NULL, NULL };
 	uint32_t version;
 	int64_t records = 0;
@@ -1190,14 +1213,10 @@ static int cmd_meta(int argc, char **argv)
 	if (argc != 1 && !list)
 		die("usage: meta DEV [-l]");
 	fd = open_dev(argv[0], O_RDONLY);
-	for (s = 1; s >= 0; s--) {	/* ends with copy 0 in sb when it is valid */
-		pread_all(fd, blk, BS, s * BS, argv[0]);
-		valid[s] = block_ok(blk, KIND_SUPR, s);
+	for (s = 0; s < 2; s++) {
+		pread_all(fd, sbs + s * BS, BS, s * BS, argv[0]);
+		valid[s] = block_ok(sbs + s * BS, KIND_SUPR, s);
 		printf("sb%d=%s\n", s, valid[s] ? "valid" : "invalid");
-		/* version 2: the newer checkpoint; else copy 0 when valid */
-		if (valid[s] && (!valid[1] || s || le32(blk + 40) < 2 ||
-				 le64(blk + 104) >= le64(sb + 104)))
-			memcpy(sb, blk, BS);
 	}
 	if (!valid[0] && !valid[1]) {
 		printf("error=no valid superblock\n");
@@ -1205,6 +1224,17 @@ static int cmd_meta(int argc, char **argv)
 	}
 	if (!valid[0] || !valid[1])
 		ret = 1;
+	/* version 2: the newer checkpoint, copy 0 on a tie; else the valid one */
+	use = !valid[0] || (valid[1] && le32(sbs + 40) >= 2 && le32(sbs + BS + 40) >= 2 &&
+			    le64(sbs + BS + 104) > le64(sbs + 104));
+	sb = sbs + use * BS;
+	printf("sb_used=%d\n", use);
+	if (valid[0] && valid[1] && !sb_agree(sbs, sbs + BS))
+		printf("error=superblock copies 0 and 1 disagree\n"), ret = 1;
+	else if (valid[0] && valid[1] && le64(sbs + 56) != le64(sbs + BS + 56))
+		printf("note=superblock copies 0 and 1 describe %" PRIu64 " and %" PRIu64
+		       " regions (a grow cut short): using copy %d\n",
+		       le64(sbs + 56), le64(sbs + BS + 56), use);
 	if (memcmp(sb + 32, "dm-clone", 8))
 		printf("error=superblock name is not dm-clone\n"), ret = 1;
 	nregions = le64(sb + 56);
@@ -1288,6 +1318,9 @@ static int cmd_meta(int argc, char **argv)
 		ret = 1;
 	free(bm[0]);
 	free(bm[1]);
+	free(sbs);
+	free(blk);
+	free(b0);
 	return ret;
 }
 

@@ -115,12 +115,19 @@ out_has "hydrated_b=3"
 out_has "hydrated=5"
 expect 0 "meta -l" "$CV" meta "$M" -l
 out_has "ranges=0-1 3 39 32512"
-printf 'x' | dd of="$M" bs=1 seek=$((4096 + 500)) conv=notrunc 2>/dev/null
+# in its checksum: a body changed under a good checksum would disagree with copy 0
+printf 'x' | dd of="$M" bs=1 seek=$((4096 + 1)) conv=notrunc 2>/dev/null
 expect 1 "damaged superblock copy reported" "$CV" meta "$M"
 out_has "sb1=invalid"
 out_has "hydrated=5"
 "$CV" metacrc "$M" 1
 expect 0 "metacrc repairs the checksum" "$CV" meta "$M"
+"$CV" metaset "$M" 1 96 8 5
+expect 1 "superblock copies that differ (version 1) reported" "$CV" meta "$M"
+out_has "error=superblock copies 0 and 1 disagree"
+"$CV" metaset "$M" 1 96 8 0
+expect 0 "superblock copies that agree again" "$CV" meta "$M"
+out_has "sb_used=0"
 printf 'x' | dd of="$M" bs=1 seek=$((2 * 4096 + 40)) conv=notrunc 2>/dev/null
 expect 1 "damaged bitmap copy reported" "$CV" meta "$M"
 out_has "invalid_a=1"
@@ -128,6 +135,68 @@ out_has "hydrated=4"
 dd if=/dev/zero of="$M" bs=4096 count=2 conv=notrunc 2>/dev/null
 expect 1 "no superblock" "$CV" meta "$M"
 out_has "no valid superblock"
+
+# version 2, a ring of 8 slots (blocks 2-17), bitmap block k copy c at 18 + 2k + c:
+# a grow cut short leaves superblock copies that differ in the geometry
+M=$W/meta2
+truncate -s 96K "$M"
+hdr2() { # BLOCK KIND INDEX COPY
+	hdr "$1" "$2" && "$CV" metaset "$M" "$1" 24 4 "$3" && "$CV" metaset "$M" "$1" 28 4 "$4"
+}
+# sbgeo COPY REGIONS BITMAP_BLOCKS CHECKPOINT
+sbgeo() {
+	"$CV" metaset "$M" "$1" 56 8 "$2" && "$CV" metaset "$M" "$1" 64 8 "$3" &&
+	"$CV" metaset "$M" "$1" 104 8 "$4"
+}
+for b in 0 1; do
+	hdr2 $b 0x52505553 0 $b
+	"$CV" metaset "$M" $b 32 8 0x656e6f6c632d6d64  # "dm-clone"
+	"$CV" metaset "$M" $b 40 4 2
+	"$CV" metaset "$M" $b 48 8 8
+	"$CV" metaset "$M" $b 72 8 18
+	"$CV" metaset "$M" $b 80 8 19
+	"$CV" metaset "$M" $b 88 4 4096
+	"$CV" metaset "$M" $b 92 4 32512
+	"$CV" metaset "$M" $b 112 8 2
+	"$CV" metaset "$M" $b 120 4 8
+	sbgeo $b 40000 2 0
+done
+hdr2 18 0x50414d42 0 0; "$CV" metaset "$M" 18 32 1 0x0b   # regions 0,1,3
+hdr2 19 0x50414d42 0 1; "$CV" metaset "$M" 19 32 1 0x0b
+hdr2 20 0x50414d42 1 0; hdr2 21 0x50414d42 1 1
+expect 0 "meta of a version 2 image" "$CV" meta "$M"
+out_has "^sb_used=0$"
+out_has "^regions=40000$"
+out_has "^used_blocks=22$"
+out_has "^hydrated=3$"
+# the grow: bitmap block 2 (regions 65024-69999; 69999 hydrated), then copy 1
+hdr2 22 0x50414d42 2 0; "$CV" metaset "$M" 22 $((32 + 4975 / 8)) 1 0x80
+hdr2 23 0x50414d42 2 1; "$CV" metaset "$M" 23 $((32 + 4975 / 8)) 1 0x80
+sbgeo 1 70000 3 0
+expect 0 "copy 1 grown, the same checkpoint: copy 0 used" "$CV" meta "$M"
+out_has "^sb_used=0$"
+out_has "^regions=40000$"
+out_has "^bitmap_blocks=2$"
+out_has "^hydrated=3$"
+out_has "^note=superblock copies 0 and 1 describe 40000 and 70000 regions (a grow cut short): using copy 0$"
+sbgeo 1 70000 3 4
+expect 0 "copy 1 grown, a later checkpoint: copy 1 used" "$CV" meta "$M"
+out_has "^sb_used=1$"
+out_has "^regions=70000$"
+out_has "^bitmap_blocks=3$"
+out_has "^used_blocks=24$"
+out_has "^checkpoint=4$"
+out_has "^hydrated=4$"
+sbgeo 0 70000 3 4
+expect 0 "grown in both copies, the same checkpoint" "$CV" meta "$M"
+out_has "^sb_used=0$"
+out_has "^regions=70000$"
+sbgeo 0 40000 2 6
+expect 1 "copy 1 grown, an older checkpoint: the copies disagree" "$CV" meta "$M"
+out_has "^error=superblock copies 0 and 1 disagree$"
+sbgeo 0 40000 2 4; "$CV" metaset "$M" 1 96 8 5
+expect 1 "copy 1 grown, and another field apart: the copies disagree" "$CV" meta "$M"
+out_has "^error=superblock copies 0 and 1 disagree$"
 
 # dsync and expect: one block in place, never past the end of the file
 F=$W/file

@@ -1342,6 +1342,152 @@ static void test_v2_superblock(void)
 	unlink(path("v2sb.img"));
 }
 
+/*
+ * Grow version 2 image @name of 40000 regions (2 bitmap blocks) to 70000
+ * (3) in superblock copy @cp only, at checkpoint @ckpt, as a grow cut
+ * short before its second superblock write leaves it: the new bitmap
+ * block's copies written valid and empty, then the one superblock copy.
+ */
+static void grow_copy(const char *name, int cp, uint64_t ckpt)
+{
+	uint64_t nonce = img_nonce(name);
+	uint8_t b[CLONE_BLOCK_SIZE];
+
+	if (truncate(path(name), (off_t)clone_metadata_blocks_v2(70000, V2_SLOTS) *
+		     CLONE_BLOCK_SIZE))
+		CHECK(0, "truncate %s", name);
+	for (unsigned int c = 0; c < 2; c++) {
+		uint64_t blk = clone_bitmap_block(2, V2_SLOTS, 3, 2, c);
+
+		memset(b, 0, sizeof(b));
+		seal_block(b, CLONE_KIND_BITMAP, blk, nonce, 2, c);
+		rw_block(name, blk, b, 1);
+	}
+	patch64(name, (uint64_t)cp, offsetof(struct clone_superblock, nr_regions), 70000, 1);
+	patch64(name, (uint64_t)cp, offsetof(struct clone_superblock, bitmap_blocks), 3, 1);
+	set_checkpoint(name, cp, ckpt);
+}
+
+/*
+ * A grow cut short: the copies differ in the geometry. The module takes
+ * the newer checkpoint (copy 0 on a tie) as long as the copy with more
+ * regions names a checkpoint no older than the other's.
+ */
+static void test_v2_grow(void)
+{
+	const char *note = "superblock copies 0 and 1 describe 40000 and 70000 regions (a grow cut short)";
+	uint64_t bm2 = clone_bitmap_block(2, V2_SLOTS, 3, 2, 0);
+	uint8_t b0[CLONE_BLOCK_SIZE], b1[CLONE_BLOCK_SIZE];
+
+	/* (a) copy 1 grown, the same checkpoint: copy 0, its 40000 regions */
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 1, 0);
+	EXPECT(0, "using copy 0 (40000 regions), the checkpoints being equal; the module rewrites the other at its next load|"
+	       "gr.img: 40000 regions of 8 sectors, 518 blocks of metadata (format version 2), 8000 hydrated (20.0%), 0 records replayed: clean",
+	       "clone_check gr.img");
+	CHECK(strstr(out, note), "no grow note:\n%s", out);
+	EXPECT(0, "superblock copy 0 (block 0): valid, in use\n|superblock copy 1 (block 1): valid\n|"
+	       "region_size 8 sectors, nr_regions 40000, bitmap_blocks 2\n", "clone_check -v gr.img");
+	EXPECT(0, "\"verdict\":\"clean\"|\"regions\":40000,|{\"severity\":\"note\",\"message\":\"superblock copies 0 and 1 describe 40000 and 70000 regions",
+	       "clone_check --json gr.img");
+	EXPECT(0, "nr_regions 40000\n|hydrated 8000\n", "clone_dump gr.img");
+	/* the bitmap is read in the geometry of the copy used: block 2 unread */
+	flip("gr.img", bm2, 100);
+	flip("gr.img", bm2 + 1, 100);
+	EXPECT(0, "40000 regions of 8 sectors", "clone_check gr.img");
+	/* (f) clone_repair writes both copies with the geometry used */
+	unlink(path("grrep.img"));
+	EXPECT(0, "metadata for 40000 regions of 8 sectors, 8000 hydrated",
+	       "clone_repair -i gr.img -o grrep.img");
+	EXPECT(0, "40000 regions of 8 sectors, 518 blocks of metadata (format version 2), 8000 hydrated (20.0%), 0 records replayed: clean",
+	       "clone_check grrep.img");
+	CHECK(!strstr(out, "a grow cut short"), "repaired, still a grow note:\n%s", out);
+	rw_block("grrep.img", 0, b0, 0);
+	rw_block("grrep.img", 1, b1, 0);
+	CHECK(get_le64(SB(b0, nr_regions)) == 40000 && get_le64(SB(b1, nr_regions)) == 40000 &&
+	      !memcmp(b0 + 40, b1 + 40, CLONE_BLOCK_SIZE - 40),
+	      "clone_repair: the superblock copies differ");
+	/* salvage told the clone's geometry: the copy that describes it */
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 1, 0);
+	EXPECT(0, "using copy 1 (70000 regions) as told; the module uses copy 0 (40000 regions) and rewrites copy 1 at its next load|"
+	       "nr_regions 70000\n|hydrated 8000\n",
+	       "clone_dump --repair -R 8 --nr-regions 70000 gr.img");
+	EXPECT(0, "using copy 1 (70000 regions) as told|nr_regions 70000\n",
+	       "clone_dump --repair --superblock 1 gr.img");
+
+	/* (b) copy 1 grown with a later checkpoint: copy 1, its 70000 regions */
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 1, 3);
+	EXPECT(0, "and name checkpoints 0 and 3: using copy 1 (70000 regions), the newer checkpoint; the module rewrites the other at its next load|"
+	       "70000 regions of 8 sectors, 520 blocks of metadata (format version 2), 8000 hydrated (11.4%), 0 records replayed: clean",
+	       "clone_check gr.img");
+	CHECK(!strstr(out, "a checkpoint was cut short"), "two notes:\n%s", out);
+	EXPECT(0, "superblock copy 0 (block 0): valid\n|superblock copy 1 (block 1): valid, in use\n|"
+	       "region_size 8 sectors, nr_regions 70000, bitmap_blocks 3\n", "clone_check -v gr.img");
+	/* (e) */
+	EXPECT(0, "version 2\nregion_size 8\nnr_regions 70000\nformat_time 1700000000\nhydrated 8000\n",
+	       "clone_dump gr.img");
+	unlink(path("grrep.img"));
+	EXPECT(0, "metadata for 70000 regions of 8 sectors, 8000 hydrated",
+	       "clone_repair -i gr.img -o grrep.img");
+	EXPECT(0, "70000 regions of 8 sectors, 520 blocks of metadata", "clone_check grrep.img");
+	CHECK(!strstr(out, "a grow cut short"), "repaired, still a grow note:\n%s", out);
+	/* block 2 is read now: both its copies gone lose its regions */
+	flip("gr.img", bm2, 100);
+	flip("gr.img", bm2 + 1, 100);
+	EXPECT(2, "bitmap block 2 (regions 65024-69999)|LOST", "clone_check gr.img");
+
+	/* (c) copy 0 grown, the same checkpoint: copy 0, its 70000 regions */
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 0, 0);
+	EXPECT(0, "superblock copies 0 and 1 describe 70000 and 40000 regions (a grow cut short): using copy 0 (70000 regions)|"
+	       "70000 regions of 8 sectors, 520 blocks of metadata (format version 2), 8000 hydrated",
+	       "clone_check gr.img");
+	/* copy 0 grown with a later checkpoint */
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 0, 2);
+	EXPECT(0, "and name checkpoints 2 and 0: using copy 0 (70000 regions), the newer checkpoint",
+	       "clone_check gr.img");
+
+	/* (d) the copy with more regions names the older checkpoint: refused */
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 1, 0);
+	set_checkpoint("gr.img", 0, 3);
+	EXPECT(2, "superblock copies 0 and 1 disagree (nr_regions 40000/70000, bitmap_blocks 2/3, checkpoint 3/0); "
+	       "the copy with more regions names the older checkpoint, which no grow leaves: the module refuses this metadata",
+	       "clone_check gr.img");
+	EXPECT(2, "not dumped", "clone_dump gr.img");
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 0, 1);
+	set_checkpoint("gr.img", 1, 2);
+	EXPECT(2, "disagree (nr_regions 70000/40000, bitmap_blocks 3/2, checkpoint 1/2)|which no grow leaves",
+	       "clone_check gr.img");
+	/* the geometry and anything else: refused as before */
+	make_image_v2("gr.img", 40000, 5);
+	grow_copy("gr.img", 1, 0);
+	patch64("gr.img", 1, offsetof(struct clone_superblock, format_time), 5, 1);
+	EXPECT(2, "disagree (nr_regions 40000/70000, bitmap_blocks 2/3, format_time 1700000000/5): the module refuses",
+	       "clone_check gr.img");
+	/* version 1 cannot grow: any difference is a disagreement */
+	make_image("gr.img", 8, 40000, 5);
+	patch64("gr.img", 1, offsetof(struct clone_superblock, nr_regions), 70000, 1);
+	patch64("gr.img", 1, offsetof(struct clone_superblock, bitmap_blocks), 3, 1);
+	EXPECT(2, "disagree (nr_regions 40000/70000, bitmap_blocks 2/3): the module refuses", "clone_check gr.img");
+
+	/* the same regions, bitmap_blocks apart: the copy not used is ignored */
+	make_image_v2("gr.img", 40000, 5);
+	patch64("gr.img", 1, offsetof(struct clone_superblock, bitmap_blocks), 3, 1);
+	EXPECT(1, "superblock copy 1 names 3 bitmap blocks for its 40000 regions, not 2 (copy 0, in use)|"
+	       "40000 regions of 8 sectors", "clone_check gr.img");
+	CHECK(!strstr(out, "a grow cut short"), "a grow note for no grow:\n%s", out);
+	make_image_v2("gr.img", 40000, 5);
+	patch64("gr.img", 0, offsetof(struct clone_superblock, bitmap_blocks), 3, 1);
+	EXPECT(2, "3 bitmap blocks per copy, but 40000 regions need 2", "clone_check gr.img");
+	unlink(path("gr.img"));
+	unlink(path("grrep.img"));
+}
+
 /* The checkpoint picks the superblock copy, records replay from either copy. */
 static void test_v2_replay(void)
 {
@@ -1818,6 +1964,7 @@ int main(int argc, char **argv)
 	test_convert();
 	test_outputs();
 	test_v2_superblock();
+	test_v2_grow();
 	test_v2_replay();
 	test_v2_ring_end();
 	test_v2_round_trips();
