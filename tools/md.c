@@ -308,10 +308,13 @@ static int super_agree(const uint8_t *a, const uint8_t *b)
 			return 0;
 		put_le64(SB(x, checkpoint), 0);
 		put_le64(SB(y, checkpoint), 0);
-		put_le64(SB(x, nr_regions), 0);
-		put_le64(SB(y, nr_regions), 0);
-		put_le64(SB(x, bitmap_blocks), 0);
-		put_le64(SB(y, bitmap_blocks), 0);
+		/* of one region count, the bitmap block count must agree too */
+		if (sa.nr_regions != sb.nr_regions) {
+			put_le64(SB(x, nr_regions), 0);
+			put_le64(SB(y, nr_regions), 0);
+			put_le64(SB(x, bitmap_blocks), 0);
+			put_le64(SB(y, bitmap_blocks), 0);
+		}
 	}
 	return !memcmp(x + CLONE_HEADER_SIZE, y + CLONE_HEADER_SIZE,
 		       CLONE_PAYLOAD_SIZE);
@@ -566,7 +569,7 @@ static void grow_note(struct ctx *c, const struct super s[2], int use, int pick)
 	else
 		snprintf(why, sizeof(why), "%s; the module rewrites the other at its next load",
 			 s[0].checkpoint != s[1].checkpoint ? ", the newer checkpoint" :
-			 use ? "" : ", the checkpoints being equal");
+			 ", the grown one (the checkpoints are equal)");
 	say(c, 0, "superblock copies 0 and 1 describe %llu and %llu regions (a grow cut short)%s: using copy %d (%llu regions)%s",
 	    (unsigned long long)s[0].nr_regions, (unsigned long long)s[1].nr_regions,
 	    ckpt, use, (unsigned long long)s[use].nr_regions, why);
@@ -696,9 +699,13 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 
 		/*
 		 * version 2: a checkpoint (or a grow) writes one copy, then the
-		 * other; the module takes the newer checkpoint, copy 0 on a tie
+		 * other; the module takes the newer checkpoint, and of two
+		 * naming the same one the grown copy (more regions: a grow
+		 * writes its superblocks once the new bitmap blocks are durable)
 		 */
-		if (both && s[1].checkpoint > s[0].checkpoint)
+		if (both && (s[1].checkpoint > s[0].checkpoint ||
+			     (s[1].checkpoint == s[0].checkpoint &&
+			      s[1].nr_regions > s[0].nr_regions)))
 			pick = 1;
 		use = o->use_sb >= 0 && valid[o->use_sb] ? o->use_sb : pick;
 		/* salvage of a grow cut short: the copy of the geometry given */
@@ -713,13 +720,6 @@ static int load_super(struct dev *d, const struct md_opts *o, struct ctx *c)
 			    (unsigned long long)s[0].checkpoint,
 			    (unsigned long long)s[1].checkpoint, use,
 			    s[use].checkpoint < s[!use].checkpoint ? " as told" : ", the newer");
-		if (both && s[0].nr_regions == s[1].nr_regions &&
-		    s[!use].bitmap_blocks != s[use].bitmap_blocks &&
-		    s[use].bitmap_blocks == bitmap_blocks(s[use].nr_regions))
-			say(c, 1, "superblock copy %d names %llu bitmap blocks for its %llu regions, not %llu (copy %d, in use): the module ignores copy %d and rewrites it at its next checkpoint",
-			    !use, (unsigned long long)s[!use].bitmap_blocks,
-			    (unsigned long long)s[!use].nr_regions,
-			    (unsigned long long)s[use].bitmap_blocks, use, !use);
 		if (valid[0] && valid[1] && s[0].nonce != s[1].nonce)
 			say(c, 1, "superblock copies 0 and 1 carry different nonces: the module takes copy 0's and treats bitmap blocks carrying the other as left over from another format");
 		for (i = 0; i < CLONE_SB_BLOCKS; i++)

@@ -1170,18 +1170,23 @@ static int64_t replay_records(int fd, const char *dev, uint64_t ckpt, uint64_t s
 /*
  * Whether two valid superblock copies @a and @b are ones the module loads:
  * the same from byte 32 on, but, in version 2, for the checkpoint (bytes
- * 104-111) and the geometry (nr_regions and bitmap_blocks, bytes 56-71: a
- * grow writes one copy, then the other) as long as the copy with more
- * regions names a checkpoint no older than the other's.
+ * 104-111) and, where their region counts differ, the geometry
+ * (nr_regions and bitmap_blocks, bytes 56-71: a grow writes one copy, then
+ * the other) as long as the copy with more regions names a checkpoint no
+ * older than the other's.
  */
 static int sb_agree(const uint8_t *a, const uint8_t *b)
 {
+	size_t geo = 56;
+
 	if (le32(a + 40) < 2 || le32(b + 40) < 2)
 		return !memcmp(a + 32, b + 32, BS - 32);
 	if ((le64(a + 56) > le64(b + 56) && le64(a + 104) < le64(b + 104)) ||
 	    (le64(b + 56) > le64(a + 56) && le64(b + 104) < le64(a + 104)))
 		return 0;
-	return !memcmp(a + 32, b + 32, 56 - 32) && !memcmp(a + 72, b + 72, 104 - 72) &&
+	if (le64(a + 56) != le64(b + 56))
+		geo = 72;
+	return !memcmp(a + 32, b + 32, 56 - 32) && !memcmp(a + geo, b + geo, 104 - geo) &&
 	       !memcmp(a + 112, b + 112, BS - 112);
 }
 
@@ -1191,7 +1196,8 @@ static int sb_agree(const uint8_t *a, const uint8_t *b)
  * if any block is damaged (an all-zero bitmap block is valid: nothing
  * hydrated) or the superblock copies disagree.  The copy used is the
  * module's: the valid one, of two the one naming the newer checkpoint
- * (version 2), copy 0 on a tie ("sb_used"); the fields printed are its.
+ * (version 2), on a tie the one with more regions, else copy 0
+ * ("sb_used"); the fields printed are its.
  * Version 2 copies may differ in the geometry (a grow cut short, "note=");
  * the bitmap is read in the geometry of the copy used.  The bitmap copies
  * may differ; "hydrated" is the OR of both.
@@ -1224,9 +1230,14 @@ static int cmd_meta(int argc, char **argv)
 	}
 	if (!valid[0] || !valid[1])
 		ret = 1;
-	/* version 2: the newer checkpoint, copy 0 on a tie; else the valid one */
+	/*
+	 * version 2: the newer checkpoint, on a tie the grown copy, then copy
+	 * 0; else the valid one
+	 */
 	use = !valid[0] || (valid[1] && le32(sbs + 40) >= 2 && le32(sbs + BS + 40) >= 2 &&
-			    le64(sbs + BS + 104) > le64(sbs + 104));
+			    (le64(sbs + BS + 104) > le64(sbs + 104) ||
+			     (le64(sbs + BS + 104) == le64(sbs + 104) &&
+			      le64(sbs + BS + 56) > le64(sbs + 56))));
 	sb = sbs + use * BS;
 	printf("sb_used=%d\n", use);
 	if (valid[0] && valid[1] && !sb_agree(sbs, sbs + BS))

@@ -173,12 +173,16 @@ out_has "^hydrated=3$"
 hdr2 22 0x50414d42 2 0; "$CV" metaset "$M" 22 $((32 + 4975 / 8)) 1 0x80
 hdr2 23 0x50414d42 2 1; "$CV" metaset "$M" 23 $((32 + 4975 / 8)) 1 0x80
 sbgeo 1 70000 3 0
-expect 0 "copy 1 grown, the same checkpoint: copy 0 used" "$CV" meta "$M"
-out_has "^sb_used=0$"
-out_has "^regions=40000$"
-out_has "^bitmap_blocks=2$"
-out_has "^hydrated=3$"
-out_has "^note=superblock copies 0 and 1 describe 40000 and 70000 regions (a grow cut short): using copy 0$"
+expect 0 "copy 1 grown, the same checkpoint: the grown copy 1 used" "$CV" meta "$M"
+out_has "^sb_used=1$"
+out_has "^regions=70000$"
+out_has "^bitmap_blocks=3$"
+out_has "^hydrated=4$"
+out_has "^note=superblock copies 0 and 1 describe 40000 and 70000 regions (a grow cut short): using copy 1$"
+sbgeo 0 70000 2 0
+expect 1 "one region count, bitmap block counts apart: the copies disagree" "$CV" meta "$M"
+out_has "^error=superblock copies 0 and 1 disagree$"
+sbgeo 0 40000 2 0
 sbgeo 1 70000 3 4
 expect 0 "copy 1 grown, a later checkpoint: copy 1 used" "$CV" meta "$M"
 out_has "^sb_used=1$"
