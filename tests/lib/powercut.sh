@@ -289,7 +289,7 @@ pc_points() {
 			for (i = 1; i <= nr; i++)
 				print int(rand() * n) + 1, (i % 2 ? "torn" : "tornb"), int(rand() * 1000000) + 1
 			print n, "clean", 0
-		}' "$T/lw.points" | sort -n -k1,1 -k2,2 -u
+		}' "$T/lw.points" | sort -k1,1n -k2,2 -u
 }
 
 # pc_hybrid NAME DUMP DST [SRC]: a device that reads every region the metadata
