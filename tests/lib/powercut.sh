@@ -333,27 +333,27 @@ pc_src_copy() {
 }
 
 # pc_metadata_ok WHAT E MODE: the metadata of the snapshot (rmeta) loads in
-# the tools, and its hydrated count ($nh) does not go down: at a clean cut,
+# the tools, and its hydrated count ($PC_NH) does not go down: at a clean cut,
 # not below any earlier clean cut's; at a torn one, not below the clean cut
 # at or before its last flush (what was committed then is durable). The
-# caller sets PC_LAST_E and PC_LAST_H after each clean cut; $chk is
+# caller sets PC_LAST_E and PC_LAST_H after each clean cut; $PC_CHK is
 # clone_check's status.
 PC_LAST_E=0 PC_LAST_H=0
 pc_metadata_ok() {
 	clone_check /dev/mapper/rmeta >"$T/chk" 2>&1
-	chk=$?
+	PC_CHK=$?
 	clone_dump /dev/mapper/rmeta >"$T/dump" 2>"$T/dump.err"
 	_pc_dmp=$?
 	if [ $_pc_dmp = 4 ]; then
 		echo "hydrated 0" >"$T/dump"
-	elif [ $_pc_dmp != 0 ] || [ $chk -gt 1 ]; then
+	elif [ $_pc_dmp != 0 ] || [ $PC_CHK -gt 1 ]; then
 		cat "$T/chk" "$T/dump.err"
-		fail "$1: metadata: clone_check $chk, clone_dump $_pc_dmp"
+		fail "$1: metadata: clone_check $PC_CHK, clone_dump $_pc_dmp"
 		return 1
 	fi
-	nh=$(sed -n 's/^hydrated //p' "$T/dump")
+	PC_NH=$(sed -n 's/^hydrated //p' "$T/dump")
 	if [ "$3" = clean ] || [ "$(pc_last_flush "$2")" -ge "$PC_LAST_E" ]; then
-		[ "$nh" -ge "$PC_LAST_H" ] ||
-			{ fail "$1: $nh regions hydrated, fewer than $PC_LAST_H at point $PC_LAST_E"; return 1; }
+		[ "$PC_NH" -ge "$PC_LAST_H" ] ||
+			{ fail "$1: $PC_NH regions hydrated, fewer than $PC_LAST_H at point $PC_LAST_E"; return 1; }
 	fi
 }
