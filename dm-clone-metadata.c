@@ -1184,18 +1184,36 @@ static int write_superblocks(struct clone_metadata *cmd)
 
 /* ---- Creation and the registry ---- */
 
+/* The in-core maps, and the commit scratch space sized for them. */
+struct md_maps {
+	unsigned long *hydrated, *committed;		/* a bit per region */
+	unsigned long *dirty, *lagging, *newer_b;	/* a bit per block */
+	struct commit_entry *entries;
+	void *buf;
+};
+
+static void free_maps(struct md_maps *m)
+{
+	kvfree(m->hydrated);
+	kvfree(m->committed);
+	kvfree(m->dirty);
+	kvfree(m->lagging);
+	kvfree(m->newer_b);
+	kfree(m->entries);
+	vfree(m->buf);
+}
+
 static void free_metadata(struct clone_metadata *cmd)
 {
+	struct md_maps m = {
+		cmd->hydrated, cmd->committed, cmd->dirty, cmd->lagging,
+		cmd->newer_b, cmd->entries, cmd->buf,
+	};
+
 	kfree(cmd->sb_good);
 	if (!IS_ERR_OR_NULL(cmd->io))
 		dm_io_client_destroy(cmd->io);
-	vfree(cmd->buf);
-	kvfree(cmd->hydrated);
-	kvfree(cmd->dirty);
-	kvfree(cmd->committed);
-	kvfree(cmd->lagging);
-	kvfree(cmd->newer_b);
-	kfree(cmd->entries);
+	free_maps(&m);
 	kfree(cmd);
 }
 
@@ -1206,58 +1224,44 @@ static void free_metadata(struct clone_metadata *cmd)
  */
 static int resize_maps(struct clone_metadata *cmd, unsigned long nr_regions)
 {
-	unsigned long nr_blocks = clone_bitmap_blocks(nr_regions);
+	unsigned long nr_blocks = clone_bitmap_blocks(nr_regions), flags;
 	unsigned int batch = min_t(unsigned long, BATCH_BLOCKS,
 				   2 * max(nr_blocks, 1UL));
-	unsigned long *hydrated, *committed, *dirty, *lagging, *newer_b;
-	struct commit_entry *entries;
-	unsigned long flags;
-	void *buf;
+	size_t rl = BITS_TO_LONGS(nr_regions), bl = BITS_TO_LONGS(nr_blocks);
+	struct md_maps m = {
+		.hydrated = kvcalloc(rl, sizeof(long), GFP_KERNEL),
+		.committed = kvcalloc(rl, sizeof(long), GFP_KERNEL),
+		.dirty = kvcalloc(bl, sizeof(long), GFP_KERNEL),
+		.lagging = kvcalloc(bl, sizeof(long), GFP_KERNEL),
+		.newer_b = kvcalloc(bl, sizeof(long), GFP_KERNEL),
+		.entries = kcalloc(batch, sizeof(*m.entries), GFP_KERNEL),
+		.buf = vmalloc(batch * CLONE_BLOCK_SIZE),
+	};
 
-	buf = vmalloc(batch * CLONE_BLOCK_SIZE);
-	entries = kcalloc(batch, sizeof(*entries), GFP_KERNEL);
-	hydrated = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long), GFP_KERNEL);
-	committed = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(long), GFP_KERNEL);
-	dirty = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long), GFP_KERNEL);
-	lagging = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long), GFP_KERNEL);
-	newer_b = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long), GFP_KERNEL);
-	if (!buf || !entries || !hydrated || !committed || !dirty ||
-	    !lagging || !newer_b) {
-		vfree(buf);
-		kfree(entries);
-		kvfree(hydrated);
-		kvfree(committed);
-		kvfree(dirty);
-		kvfree(lagging);
-		kvfree(newer_b);
+	if (!m.hydrated || !m.committed || !m.dirty || !m.lagging ||
+	    !m.newer_b || !m.entries || !m.buf) {
+		free_maps(&m);
 		return -ENOMEM;
 	}
 
 	spin_lock_irqsave(&cmd->lock, flags);
 	if (cmd->hydrated) {
-		bitmap_copy(hydrated, cmd->hydrated, cmd->nr_regions);
-		bitmap_copy(committed, cmd->committed, cmd->nr_regions);
-		bitmap_copy(dirty, cmd->dirty, cmd->nr_blocks);
-		bitmap_copy(lagging, cmd->lagging, cmd->nr_blocks);
-		bitmap_copy(newer_b, cmd->newer_b, cmd->nr_blocks);
+		bitmap_copy(m.hydrated, cmd->hydrated, cmd->nr_regions);
+		bitmap_copy(m.committed, cmd->committed, cmd->nr_regions);
+		bitmap_copy(m.dirty, cmd->dirty, cmd->nr_blocks);
+		bitmap_copy(m.lagging, cmd->lagging, cmd->nr_blocks);
+		bitmap_copy(m.newer_b, cmd->newer_b, cmd->nr_blocks);
 	}
-	swap(cmd->hydrated, hydrated);
-	swap(cmd->committed, committed);
-	swap(cmd->dirty, dirty);
-	swap(cmd->lagging, lagging);
-	swap(cmd->newer_b, newer_b);
+	swap(cmd->hydrated, m.hydrated);
+	swap(cmd->committed, m.committed);
+	swap(cmd->dirty, m.dirty);
+	swap(cmd->lagging, m.lagging);
+	swap(cmd->newer_b, m.newer_b);
 	spin_unlock_irqrestore(&cmd->lock, flags);
-	swap(cmd->buf, buf);
-	swap(cmd->entries, entries);
+	swap(cmd->entries, m.entries);
+	swap(cmd->buf, m.buf);
 	cmd->batch = batch;
-
-	vfree(buf);
-	kfree(entries);
-	kvfree(hydrated);
-	kvfree(committed);
-	kvfree(dirty);
-	kvfree(lagging);
-	kvfree(newer_b);
+	free_maps(&m);		/* the old ones */
 	return 0;
 }
 

@@ -14,22 +14,8 @@
 #   tests/host/bench-collect.sh WORKDIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-work=${1:?usage: bench-collect.sh WORKDIR}
-rm -rf "$work"
-mkdir -p "$work"
-W=$(cd "$work" && pwd)
-# shellcheck disable=SC1091 # ../bench/figures.sh: bench_rounds writes the lines
-. "$here/../bench/figures.sh"
-
-failed=0
-check() {
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		echo "FAIL: $1: expected '$3', got '$2'"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck disable=SC1091 # bench-lib.sh: the workdir, figures.sh, check and finish
+. "$here/bench-lib.sh" "${1:-}"
 command -v jq >/dev/null || { echo "FAIL: jq is missing (tests/vm/deps.sh installs it)"; exit 1; }
 
 # Two kernels' outputs, as tests/check -b leaves them (with other output
@@ -98,8 +84,4 @@ S=$W/out/latest-summary.md
 check "latest-summary.md: both kernels" "$(row t-iops "$S")" \
 	"| t-iops | IOPS | ≥ peer | 25 | 2 (0.5–2.5) ✔ | 5 | 100 | 1 (0.9–1.1) | – |"
 
-if [ $failed -gt 0 ]; then
-	echo "FAIL: $failed check(s) of bench/collect failed"
-	exit 1
-fi
-echo "all checks of bench/collect passed"
+finish bench/collect

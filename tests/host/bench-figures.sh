@@ -14,22 +14,9 @@
 #   tests/host/bench-figures.sh WORKDIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-work=${1:?usage: bench-figures.sh WORKDIR}
-rm -rf "$work"
-mkdir -p "$work"
-T=$(cd "$work" && pwd)
-# shellcheck disable=SC1091 # ../bench/figures.sh: the functions under test
-. "$here/../bench/figures.sh"
-
-failed=0
-check() {
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		echo "FAIL: $1: expected '$3', got '$2'"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck disable=SC1091 # bench-lib.sh: the workdir, figures.sh, check and finish
+. "$here/bench-lib.sh" "${1:-}"
+T=$W
 
 # fio_json NAME DIR IOPS BW_KIB P50_NS P99_NS: a fio JSON output as fio 3.33
 # writes it (the parts read here), flattened to $T/NAME.kv
@@ -175,8 +162,4 @@ fi
 # -- mibps
 check "mibps" "$(mibps $((512 * 1048576)) 2000)" 256.0
 
-if [ $failed -gt 0 ]; then
-	echo "FAIL: $failed check(s) of tests/bench/figures.sh failed"
-	exit 1
-fi
-echo "all checks of tests/bench/figures.sh passed"
+finish tests/bench/figures.sh
