@@ -80,6 +80,32 @@ bench_result() {
 # mibps BYTES MS: MiB/s
 mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 1048576 / (ms / 1000); else print 0 }'; }
 
+# awk functions of pick and round_vals, with key and m (the metric) set:
+# there(F), whether file F exists; fig(F), the figure in fio's key=value
+# file F in m's unit (IOPS, MiB/s, microseconds), or "" if it has none
+FIO_FIG_AWK='
+	function there(f,   l, r) { r = (getline l < f) > 0; close(f); return r }
+	function fig(f,   l, v) {
+		v = ""
+		while ((getline l < f) > 0)
+			if (index(l, key "=") == 1) { v = substr(l, length(key) + 2); break }
+		close(f)
+		if (v == "") return ""
+		return m == "bw" ? v / 1024 : (m == "iops" ? v + 0 : v / 1000)
+	}'
+
+# fio_key METRIC: FIO_KEY, where fio's JSON keeps iops, bw, p50 or p99 of a
+# job's read or write (no subshell: execs are slow under emulation)
+fio_key() {
+	case $1 in
+	iops) FIO_KEY=iops ;;
+	bw) FIO_KEY=bw ;;
+	p50) FIO_KEY=clat_ns.percentile.50.000000 ;;
+	p99) FIO_KEY=clat_ns.percentile.99.000000 ;;
+	*) echo "fio_key: $1?" >&2; return 1 ;;
+	esac
+}
+
 # pick TAG BASE_TAG NAME iops|bw|p50|p99 read|write: of the rounds of TAG
 # against BASE_TAG (TAG-NAME-r1 beside BASE_TAG-NAME-r1, ...; see rounds),
 # the one whose ratio (higher is better) is the median; sets PICK_O and
@@ -88,27 +114,14 @@ mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f\n", b / 104
 # round that one stall hit on one side. Without rounds, the single runs
 # TAG-NAME and BASE_TAG-NAME. One awk: execs are slow under emulation.
 pick() {
-	case $4 in
-	iops) _pk=iops ;;
-	bw) _pk=bw ;;
-	p50) _pk=clat_ns.percentile.50.000000 ;;
-	p99) _pk=clat_ns.percentile.99.000000 ;;
-	esac
-	set -- $(awk -v key="jobs.0.$5.$_pk" -v m="$4" -v a="$T/$1-$3" -v b="$T/$2-$3" '
-		function there(f,   l, r) { r = (getline l < f) > 0; close(f); return r }
-		function val(f,   l, v) {
-			v = ""
-			while ((getline l < f) > 0)
-				if (index(l, key "=") == 1) { v = substr(l, length(key) + 2); break }
-			close(f)
-			if (v == "") return ""
-			return m == "bw" ? v / 1024 : (m == "iops" ? v + 0 : v / 1000)
-		}
+	fio_key "$4" || return 1
+	_pk=$FIO_KEY
+	set -- $(awk -v key="jobs.0.$5.$_pk" -v m="$4" -v a="$T/$1-$3" -v b="$T/$2-$3" "$FIO_FIG_AWK"'
 		BEGIN {
 			for (n = 0; there(a "-r" (n + 1) ".kv"); n++) {
-				o[n] = val(a "-r" (n + 1) ".kv"); q[n] = val(b "-r" (n + 1) ".kv")
+				o[n] = fig(a "-r" (n + 1) ".kv"); q[n] = fig(b "-r" (n + 1) ".kv")
 			}
-			if (n == 0) { o[0] = val(a ".kv"); q[0] = val(b ".kv"); n = 1 }
+			if (n == 0) { o[0] = fig(a ".kv"); q[0] = fig(b ".kv"); n = 1 }
 			for (i = 0; i < n; i++) {
 				lo = (m ~ /^p/) ? o[i] : q[i]
 				r[i] = (o[i] == "" || q[i] == "" || lo <= 0) ? -1 : (m ~ /^p/ ? q[i] / o[i] : o[i] / q[i])
@@ -131,23 +144,10 @@ pick() {
 # single runs TAG-NAME and BASE_TAG-NAME. IOPS as is, bw in MiB/s,
 # latencies in microseconds. One awk: execs are slow under emulation.
 round_vals() {
-	case $4 in
-	iops) _rk=iops ;;
-	bw) _rk=bw ;;
-	p50) _rk=clat_ns.percentile.50.000000 ;;
-	p99) _rk=clat_ns.percentile.99.000000 ;;
-	*) echo "round_vals: $4?" >&2; return 1 ;;
-	esac
-	awk -v key="jobs.0.$5.$_rk" -v m="$4" -v a="$T/$1-$3" -v b="$T/$2-$3" '
-		function there(f,   l, r) { r = (getline l < f) > 0; close(f); return r }
-		function val(f,   l, v) {
-			v = ""
-			while ((getline l < f) > 0)
-				if (index(l, key "=") == 1) { v = substr(l, length(key) + 2); break }
-			close(f)
-			if (v == "") return "null"
-			return sprintf("%.6g", m == "bw" ? v / 1024 : (m == "iops" ? v + 0 : v / 1000))
-		}
+	fio_key "$4" || return 1
+	_rk=$FIO_KEY
+	awk -v key="jobs.0.$5.$_rk" -v m="$4" -v a="$T/$1-$3" -v b="$T/$2-$3" "$FIO_FIG_AWK"'
+		function val(f,   v) { v = fig(f); return v == "" ? "null" : sprintf("%.6g", v) }
 		BEGIN {
 			for (n = 0; there(a "-r" (n + 1) ".kv"); n++) {
 				o = o (n ? "," : "") val(a "-r" (n + 1) ".kv")
