@@ -858,12 +858,16 @@ static void read_chunk(struct clone *clone, struct copy_chunk *c)
 		submit_chunk(clone, c, REQ_OP_READ);
 		return;
 	}
-	zero_chunk(c, c->sector < end ? to_bytes(end - c->sector) : 0);
-	if (c->sector < end)
+	if (c->sector < end) {
+		zero_chunk(c, to_bytes(end - c->sector));
 		submit_chunk(clone, c, REQ_OP_READ);
-	else
-		submit_chunk(clone, c, dest_write_zeroes(clone) ?
-			     REQ_OP_WRITE_ZEROES : REQ_OP_WRITE);
+	} else if (dest_write_zeroes(clone)) {
+		/* no data: chunk_done() zeroes it if the fallback needs it */
+		submit_chunk(clone, c, REQ_OP_WRITE_ZEROES);
+	} else {
+		zero_chunk(c, 0);
+		submit_chunk(clone, c, REQ_OP_WRITE);
+	}
 }
 
 /*
@@ -1018,6 +1022,9 @@ static void chunk_done(struct clone *clone, struct copy_chunk *c)
 		if (!test_and_set_bit(CLONE_NO_WRITE_ZEROES, &clone->flags))
 			DMINFO("%s: the destination does not support WRITE_ZEROES: zeroes are written as data",
 			       clone_name(clone));
+		/* past the source's end nothing was read into the buffer */
+		if (c->sector >= clone->source_end)
+			zero_chunk(c, 0);
 		submit_chunk(clone, c, REQ_OP_WRITE);
 		return;
 	}
