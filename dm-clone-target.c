@@ -82,9 +82,13 @@
  * RETRY_DELAY_MIN, then one copy at a time, the wait doubling after each
  * that fails, up to RETRY_DELAY_MAX, each one longer by up to half at
  * random. The first copy that works ends it; the retry message, or a
- * resume, retries at once and starts the waits over.
+ * resume, retries at once and starts the waits over. Within
+ * RETRY_DELAY_MAX of a copy that worked the wait stops doubling at
+ * RETRY_DELAY_FLAP: a source that comes and goes (a flaky link) is tried
+ * every few seconds, and only one gone for a minute is left alone longer.
  */
 #define RETRY_DELAY_MIN			HZ
+#define RETRY_DELAY_FLAP		(2 * HZ)
 #define RETRY_DELAY_MAX			(60 * HZ)
 
 /* Ranges the prefetch message may queue at once. */
@@ -215,6 +219,7 @@ struct clone {
 	unsigned long cursor;		/* next region background hydration tries */
 	unsigned long next_pass;	/* jiffies: no background copy before */
 	unsigned long retry_delay;	/* jiffies; 0: copies work */
+	unsigned long worked_at;	/* jiffies: a copy last seen working */
 	u64 copied_seen;		/* ->copied when last looked at */
 	unsigned long next_copy;	/* jiffies: under foreground I/O, copy after */
 	unsigned long refilled;		/* jiffies: the rate budget's last refill */
@@ -962,8 +967,9 @@ static void io_state(struct clone *clone, bool read, bool failing)
 		return;
 	if (failing) {
 		set_bit(bit, &clone->flags);
-		DMERR("%s: %s fail: hydration retries in %u s, waiting twice as long after each failure up to %u s, or at the retry message%s",
+		DMERR("%s: %s fail: hydration retries in %u s, waiting twice as long after each failure up to %u s (%u s while a copy worked in the last %u s), or at the retry message%s",
 		      clone_name(clone), what, RETRY_DELAY_MIN / HZ,
+		      RETRY_DELAY_MAX / HZ, RETRY_DELAY_FLAP / HZ,
 		      RETRY_DELAY_MAX / HZ,
 		      read ? "; reads of regions not hydrated fail" : "");
 	} else {
@@ -1249,20 +1255,25 @@ static bool rate_allows(struct clone *clone, unsigned long *batch)
 /*
  * Must background hydration wait, after failed copies? Background copies
  * that failed since the last look start a wait (or double it, once the
- * last wait is over: copies that were in flight together fail together);
- * a copy that worked ends the backoff. Worker only.
+ * last wait is over: copies that were in flight together fail together,
+ * and only up to RETRY_DELAY_FLAP while a copy worked in the last
+ * RETRY_DELAY_MAX); a copy that worked ends the backoff. Worker only.
  */
 static bool backing_off(struct clone *clone)
 {
-	unsigned long now = jiffies, wait;
+	unsigned long now = jiffies, wait, cap = RETRY_DELAY_MAX;
 	u64 copied = atomic64_read(&clone->copied);
 
+	if (copied != clone->copied_seen)
+		clone->worked_at = now;
 	if (atomic_xchg(&clone->copy_errors, 0)) {
+		if (clone->worked_at &&
+		    time_before(now, clone->worked_at + RETRY_DELAY_MAX))
+			cap = RETRY_DELAY_FLAP;
 		if (!clone->retry_delay)
 			clone->retry_delay = RETRY_DELAY_MIN;
 		else if (!time_before(now, clone->next_pass))
-			clone->retry_delay = min(2 * clone->retry_delay,
-						 (unsigned long)RETRY_DELAY_MAX);
+			clone->retry_delay = min(2 * clone->retry_delay, cap);
 		else
 			goto out;
 		/*
