@@ -83,9 +83,10 @@
  * that fails, up to RETRY_DELAY_MAX, each one longer by up to half at
  * random. The first copy that works ends it; the retry message, or a
  * resume, retries at once and starts the waits over. Within
- * RETRY_DELAY_MAX of a copy that worked the wait stops doubling at
- * RETRY_DELAY_FLAP: a source that comes and goes (a flaky link) is tried
- * every few seconds, and only one gone for a minute is left alone longer.
+ * RETRY_DELAY_MAX of copies that worked again after failing, the wait
+ * stops doubling at RETRY_DELAY_FLAP: a source that comes and goes (a
+ * flaky link) is tried every few seconds, not left alone for a minute
+ * after a run of unlucky tries; one that never came back still is.
  */
 #define RETRY_DELAY_MIN			HZ
 #define RETRY_DELAY_FLAP		(2 * HZ)
@@ -219,7 +220,7 @@ struct clone {
 	unsigned long cursor;		/* next region background hydration tries */
 	unsigned long next_pass;	/* jiffies: no background copy before */
 	unsigned long retry_delay;	/* jiffies; 0: copies work */
-	unsigned long worked_at;	/* jiffies: a copy last seen working */
+	unsigned long back_at;		/* jiffies: copies worked again after failing */
 	u64 copied_seen;		/* ->copied when last looked at */
 	unsigned long next_copy;	/* jiffies: under foreground I/O, copy after */
 	unsigned long refilled;		/* jiffies: the rate budget's last refill */
@@ -967,7 +968,7 @@ static void io_state(struct clone *clone, bool read, bool failing)
 		return;
 	if (failing) {
 		set_bit(bit, &clone->flags);
-		DMERR("%s: %s fail: hydration retries in %u s, waiting twice as long after each failure up to %u s (%u s while a copy worked in the last %u s), or at the retry message%s",
+		DMERR("%s: %s fail: hydration retries in %u s, waiting twice as long after each failure up to %u s (%u s if copies worked again in the last %u s), or at the retry message%s",
 		      clone_name(clone), what, RETRY_DELAY_MIN / HZ,
 		      RETRY_DELAY_MAX / HZ, RETRY_DELAY_FLAP / HZ,
 		      RETRY_DELAY_MAX / HZ,
@@ -1256,19 +1257,22 @@ static bool rate_allows(struct clone *clone, unsigned long *batch)
  * Must background hydration wait, after failed copies? Background copies
  * that failed since the last look start a wait (or double it, once the
  * last wait is over: copies that were in flight together fail together,
- * and only up to RETRY_DELAY_FLAP while a copy worked in the last
- * RETRY_DELAY_MAX); a copy that worked ends the backoff. Worker only.
+ * and only up to RETRY_DELAY_FLAP if copies worked again after failing in
+ * the last RETRY_DELAY_MAX); a copy that worked ends the backoff. Worker
+ * only.
  */
 static bool backing_off(struct clone *clone)
 {
 	unsigned long now = jiffies, wait, cap = RETRY_DELAY_MAX;
 	u64 copied = atomic64_read(&clone->copied);
 
-	if (copied != clone->copied_seen)
-		clone->worked_at = now;
+	/* Copies that worked after a wait (not ones in flight at a failure). */
+	if (clone->retry_delay && copied != clone->copied_seen &&
+	    !time_before(now, clone->next_pass))
+		clone->back_at = now;
 	if (atomic_xchg(&clone->copy_errors, 0)) {
-		if (clone->worked_at &&
-		    time_before(now, clone->worked_at + RETRY_DELAY_MAX))
+		if (clone->back_at &&
+		    time_before(now, clone->back_at + RETRY_DELAY_MAX))
 			cap = RETRY_DELAY_FLAP;
 		if (!clone->retry_delay)
 			clone->retry_delay = RETRY_DELAY_MIN;
@@ -1294,6 +1298,7 @@ out:
 	if (test_and_clear_bit(CLONE_RETRY, &clone->flags)) {
 		clone->next_pass = now;
 		clone->retry_delay = 0;
+		clone->back_at = 0;
 	}
 	return time_before(now, clone->next_pass);
 }
@@ -2241,6 +2246,7 @@ static void clone_resume(struct dm_target *ti)
 	 */
 	clone->next_pass = jiffies;
 	clone->retry_delay = 0;
+	clone->back_at = 0;
 	atomic_set(&clone->copy_errors, 0);
 	clear_bit(CLONE_SUSPENDED, &clone->flags);
 	WRITE_ONCE(clone->last_commit, jiffies);
