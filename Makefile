@@ -32,6 +32,8 @@
 #   UNITDIR (PREFIX/lib/systemd/system)  clone-activate.service, clone-activate-netdev.service,
 #                        clone-finish.service, clone-trim.service,
 #                        which run SBINDIR/clone-activate
+#   GENDIR (PREFIX/lib/systemd/system-generators)  clone-activate-generator: no
+#                        time limit on the start job of clonetab's devices
 # Without the kernel's headers (KDIR), make says what to install and stops.
 
 PREFIX  ?= /usr/local

@@ -62,7 +62,7 @@ grep -q 'dkms' "$work/dkms-control/postinst" 2>/dev/null || bad "dm-clone-dkms h
 grep -q 'dkms' "$work/dkms-control/prerm" 2>/dev/null || bad "dm-clone-dkms has no prerm running dkms"
 grep -q '^Depends:.*dkms' "$work/dkms-control/control" || bad "dm-clone-dkms does not depend on dkms"
 
-echo "== dm-clone-tools: tools, scripts, man pages (dm-clone(7) too), initramfs hook, systemd units"
+echo "== dm-clone-tools: tools, scripts, man pages (dm-clone(7) too), initramfs hook, systemd units and generator"
 dpkg-deb -c "$tools_deb" | awk '{ print "  " $1, $6 }'
 tools=$(sed -n 's/^TOOLS *:= *//p' "$REPO/tools/Makefile")
 [ -n "$tools" ] || bad "cannot read TOOLS from tools/Makefile"
@@ -71,7 +71,8 @@ for t in $tools; do
 	has "$tools_deb" - "usr/share/man/man8/$t.8.gz"
 done
 has "$tools_deb" x usr/sbin/clone-migrate usr/sbin/clone-activate \
-	usr/share/initramfs-tools/hooks/dm-clone usr/share/initramfs-tools/scripts/local-top/dm-clone
+	usr/share/initramfs-tools/hooks/dm-clone usr/share/initramfs-tools/scripts/local-top/dm-clone \
+	usr/lib/systemd/system-generators/clone-activate-generator
 has "$tools_deb" - usr/share/man/man8/clone-migrate.8.gz usr/share/man/man8/clone-activate.8.gz \
 	usr/share/man/man5/clonetab.5.gz usr/share/man/man7/dm-clone.7.gz \
 	lib/systemd/system/clone-activate.service lib/systemd/system/clone-finish.service \

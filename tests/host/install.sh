@@ -7,11 +7,12 @@
 #    clone-migrate, clone-activate, their man pages and dm-clone(7) under
 #    D/usr/local, the initramfs-tools hook and local-top script under
 #    D/usr/share, the systemd units under D/usr/local/lib/systemd/system
-#    with ExecStart= at the installed clone-activate, and writes nothing
-#    outside D;
+#    with ExecStart= at the installed clone-activate, the generator
+#    clone-activate-generator under D/usr/local/lib/systemd/system-generators,
+#    and writes nothing outside D;
 #  - KDIR=/lib/modules/K/build alone installs for K as well;
 #  - PREFIX=/opt/dm-clone moves the tools, the man pages, the units and
-#    their ExecStart=, and the hook's sbindir=;
+#    their ExecStart=, the generator, and the hook's sbindir=;
 #  - without DESTDIR it installs in /lib/modules/K and runs depmod for K,
 #    not for the running kernel: modinfo -k K finds the module;
 #  - make and make install for a kernel without headers stop before kbuild
@@ -157,6 +158,8 @@ check_files() {
 		done < <(sed -n 's/^ExecStart=[-@:+!]*\([^ ]*\).*/\1/p' "$udir/$u")
 		[ $n -gt 0 ] || bad "$what: $u has no ExecStart="
 	done
+	[ -x "$1$2/lib/systemd/system-generators/clone-activate-generator" ] ||
+		bad "$what: no executable $prefix/lib/systemd/system-generators/clone-activate-generator"
 }
 
 # ---- 1. no headers: the message, before kbuild

@@ -18,6 +18,8 @@ pkgs=(
 	lvm2
 	# boot tests: Debian's own initramfs (tests/vm/mkinitramfs-debian.sh)
 	initramfs-tools udev zstd
+	# boot/030: a Debian 12 root with systemd as init (tests/vm/systemd-root.sh)
+	mmdebstrap
 	# host tests: make deb, lintian, dkms build, the bench arithmetic (tests/host/)
 	dpkg-dev debhelper dh-dkms dkms lintian file jq
 	# the model of the metadata commit protocol (make check-model)

@@ -5,7 +5,9 @@
 # (tests/lib/guest.sh) and powers off. The host passes the plan on the
 # kernel command line: dmclone.test=GROUP/NAME dmclone.boot=N
 # dmclone.timeout=SECS dmclone.long=0|1. Results go to the raw results disk
-# (/dev/vda) as with the test VM's own initramfs.
+# (/dev/vda) as with the test VM's own initramfs. On a root whose init is
+# systemd (tests/boot/030-systemd-root) a service runs it instead, once
+# systemd has mounted what it mounts.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/ TERM=linux
 export DM_DISABLE_UDEV=1

@@ -63,7 +63,8 @@ rootfs_manifest() {
 	local dir=$1
 	local sums
 	rm -f "$dir/etc/golden.md5"
-	sums=$(cd "$dir" && find . -type f | LC_ALL=C sort | xargs md5sum) || return 1
+	# -0: a Debian root has names with a backslash (systemd's \x2d)
+	sums=$(cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum) || return 1
 	printf '%s\n' "$sums" >"$dir/etc/golden.md5"
 }
 
